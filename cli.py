@@ -1,0 +1,407 @@
+"""onetrip command line: parses arguments, calls one ``engine.service`` method, prints.
+
+Heavy libraries (SQLAlchemy, SpiffWorkflow, rich) are imported inside the
+commands, so ``onetrip --help`` stays fast.  Every engine error becomes one
+line on stderr and a non-zero exit status here, in one place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from engine.errors import OnetripError
+
+
+class OnetripGroup(click.Group):
+    """Turns engine errors into one clean line and an exit status."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OnetripError as exc:
+            err = click.ClickException(str(exc))
+            err.exit_code = exc.exit_code
+            raise err from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:  # a bug: still one line, never a traceback
+            if os.environ.get("ONETRIP_DEBUG"):
+                raise
+            err = click.ClickException(f"internal error ({type(exc).__name__}: {exc}); "
+                                       f"set ONETRIP_DEBUG=1 to see the traceback")
+            err.exit_code = 70
+            raise err from None
+
+
+def _service(ctx):
+    obj = ctx.find_root().obj
+    if obj.get("service") is None:
+        from engine.config import Settings
+        from engine.service import Service
+        settings = Settings.from_env(db=obj.get("db"), user=obj.get("user"), now=obj.get("now"))
+        obj["service"] = Service(settings)
+        ctx.call_on_close(obj["service"].dispose)
+    return obj["service"]
+
+
+def _print_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None,
+           styles: dict | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for _, header in columns:
+        table.add_column(header)
+    for row in rows:
+        style = (styles or {}).get("row")(row) if styles and "row" in styles else None
+        table.add_row(*["" if row.get(k) is None else str(row.get(k)) for k, _ in columns], style=style)
+    Console(soft_wrap=True).print(table)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
+data_option = click.option("--data", "data_items", multiple=True, metavar="KEY=VALUE",
+                           help="Typed data: true/false, numbers, JSON objects/lists, else strings. Repeatable.")
+
+
+@click.group(cls=OnetripGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="URL", help="Database URL or SQLite file (default onetrip.db; env ONETRIP_DB).")
+@click.option("--as", "user", metavar="USER", help="Acting user (env ONETRIP_USER).")
+@click.option("--now", metavar="DATETIME", help="Pin the clock, e.g. 2026-03-02T09:00 (env ONETRIP_NOW).")
+@click.version_option(package_name="onetrip")
+@click.pass_context
+def main(ctx, db, user, now):
+    """onetrip — run government service matters on BPMN and measure 最多跑一次.
+
+    \b
+    Quick tour:
+      onetrip init
+      onetrip user add 李设计 --department 政务服务中心综合窗口 --role designer
+      onetrip --as 李设计 process upload bpmn/JZZBL.after.bpmn --label after
+      onetrip --as 王窗口 case start JZZBL --data applicant=张三
+      onetrip --as 王窗口 task list
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(db=db, user=user, now=now)
+
+
+@main.command()
+@click.pass_context
+def init(ctx):
+    """Create or upgrade the database schema.
+
+    \b
+    Example:
+      onetrip --db postgresql://postgres@127.0.0.1/onetrip init
+    """
+    result = _service(ctx).init()
+    click.echo(f"database {result['database']} at schema revision {result['schema_revision']}")
+
+
+# ------------------------------------------------------------------ users
+
+@main.group()
+def user():
+    """Manage users (designers, clerks, reformers, admins)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--department", metavar="DEPT", help="Department = the BPMN lane name a clerk works in.")
+@click.option("--role", type=click.Choice(["designer", "clerk", "reformer", "admin"]), required=True)
+@json_option
+@click.pass_context
+def user_add(ctx, name, department, role, as_json):
+    """Add a user. Open on a fresh database; admin-only once an admin exists.
+
+    \b
+    Example:
+      onetrip user add 王窗口 --department 政务服务中心综合窗口 --role clerk
+    """
+    record = _service(ctx).add_user(name, department, role)
+    if as_json:
+        _print_json(record)
+    else:
+        click.echo(f"added {record['role']} {record['name']}"
+                   + (f" of {record['department']}" if record["department"] else ""))
+
+
+@user.command("list")
+@json_option
+@click.pass_context
+def user_list(ctx, as_json):
+    """List users."""
+    rows = _service(ctx).list_users()
+    if as_json:
+        return _print_json(rows)
+    _table(rows, [("name", "用户 user"), ("role", "角色 role"), ("department", "部门 department")])
+
+
+# ---------------------------------------------------------------- process
+
+@main.group()
+def process():
+    """Validate, upload and inspect BPMN process models."""
+
+
+@process.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@json_option
+@click.pass_context
+def process_validate(ctx, files, as_json):
+    """Check BPMN files: well-formed, BPMN 2.0, runs as drawn.
+
+    Prints one line per problem, FILE:LINE: ELEMENT_ID: message, and exits 1
+    if any file is invalid.  Needs no database.
+
+    \b
+    Example:
+      onetrip process validate bpmn/*.bpmn
+    """
+    from engine.config import Settings
+    from engine.service import Service
+    results = Service(Settings.from_env(db=":memory:")).validate(list(files))
+    if as_json:
+        _print_json(results)
+    else:
+        for r in results:
+            if r["valid"]:
+                click.echo(f"{r['file']}: ok ({r['process_id']}"
+                           + (f", matter {r['matter_code']}" if r["matter_code"] else "") + ")")
+            for problem in r["problems"]:
+                click.echo(problem, err=True)
+    if not all(r["valid"] for r in results):
+        ctx.exit(1)
+
+
+@process.command("upload")
+@click.argument("file", type=click.Path())
+@click.option("--label", type=click.Choice(["before", "after"]), required=True)
+@click.option("--matter", "matter_code", metavar="CODE", help="Matter code (default: process property matter_code).")
+@click.option("--descriptive", is_flag=True,
+              help="Store a model that cannot run, for analysis only (marked non-executable with the reasons).")
+@json_option
+@click.pass_context
+def process_upload(ctx, file, label, matter_code, descriptive, as_json):
+    """Upload a BPMN model as the before or after version of a matter.
+
+    Uploading the same content again returns the existing version.
+
+    \b
+    Example:
+      onetrip --as 李设计 process upload bpmn/JZZBL.after.bpmn --label after
+    """
+    record = _service(ctx).upload(file, label, matter_code, allow_descriptive=descriptive)
+    if as_json:
+        return _print_json(record)
+    verb = "uploaded" if record["created"] else "already uploaded"
+    note = "" if record["executable"] else " (descriptive: analysis only)"
+    click.echo(f"{verb} version {record['id']}: {record['matter_code']} {record['label']} "
+               f"{record['process_id']} sha256 {record['sha256'][:12]}{note}")
+
+
+@process.command("list")
+@click.option("--matter", "matter_code", metavar="CODE")
+@json_option
+@click.pass_context
+def process_list(ctx, matter_code, as_json):
+    """List uploaded process versions."""
+    rows = _service(ctx).list_versions(matter_code)
+    if as_json:
+        return _print_json(rows)
+    for r in rows:
+        r["sha"] = r["sha256"][:12]
+        r["run"] = "yes" if r["executable"] else "no"
+    _table(rows, [("id", "版本 id"), ("matter_code", "事项 matter"), ("matter_name", "名称 name"),
+                  ("label", "label"), ("process_id", "process"), ("run", "executable"), ("sha", "sha256"),
+                  ("uploaded_at", "uploaded")])
+
+
+@process.command("show")
+@click.argument("version")
+@json_option
+@click.pass_context
+def process_show(ctx, version, as_json):
+    """Show one process version with its static metrics."""
+    r = _service(ctx).show_version(version)
+    if as_json:
+        return _print_json(r)
+    click.echo(f"version {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']})")
+    click.echo(f"  process {r['process_id']}  file {r['filename']}  sha256 {r['sha256']}")
+    click.echo(f"  uploaded by {r['uploaded_by']} at {r['uploaded_at']}; {r['cases']} case(s)")
+    m = r.get("metrics") or {}
+    if m:
+        click.echo(f"  steps {m.get('steps')}  materials {m.get('materials')}  visits {m.get('visits')}  "
+                   f"promised {m.get('promised_workdays')}  statutory {m.get('statutory_workdays')} working days")
+    for p in r["problems"]:
+        click.echo(f"  cannot run: {p}")
+
+
+# ------------------------------------------------------------------- cases
+
+@main.group()
+def case():
+    """Start and inspect cases."""
+
+
+@case.command("start")
+@click.argument("matter_code")
+@click.option("--label", type=click.Choice(["before", "after"]), help="Default: after, else before.")
+@data_option
+@json_option
+@click.pass_context
+def case_start(ctx, matter_code, label, data_items, as_json):
+    """Start a case of a matter (acceptance: day 0 of its time limit).
+
+    \b
+    Example:
+      onetrip --as 王窗口 case start JZZBL --data applicant=张三 --data age=30
+    """
+    from engine.values import parse_items
+    r = _service(ctx).start_case(matter_code, label, parse_items(data_items))
+    if as_json:
+        return _print_json(r)
+    click.echo(f"started case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']})"
+               + (f", due {r['due_date']}" if r["due_date"] else ""))
+    _print_ready(r)
+
+
+def _print_ready(r: dict) -> None:
+    if r["status"] == "completed":
+        click.echo(f"case {r['id']} completed")
+    for t in r["ready"]:
+        click.echo(f"  ready: {t['id']}  {t['name']}  [{t['lane'] or 'any department'}]")
+
+
+@case.command("list")
+@click.option("--status", type=click.Choice(["open", "completed"]))
+@click.option("--matter", "matter_code", metavar="CODE")
+@json_option
+@click.pass_context
+def case_list(ctx, status, matter_code, as_json):
+    """List cases, earliest due date first; overdue ones stand out."""
+    rows = _service(ctx).list_cases(status, matter_code)
+    if as_json:
+        return _print_json(rows)
+    for r in rows:
+        r["flag"] = "OVERDUE 超期" if r["overdue"] else ""
+    _table(rows, [("id", "案件 case"), ("matter_code", "事项 matter"), ("matter_name", "名称 name"),
+                  ("label", "label"), ("status", "status"), ("accepted_at", "受理 accepted"),
+                  ("due_date", "到期 due"), ("flag", "")],
+           styles={"row": lambda r: "bold red" if r["overdue"] else None})
+
+
+@case.command("show")
+@click.argument("case_id")
+@json_option
+@click.pass_context
+def case_show(ctx, case_id, as_json):
+    """Show a case with its history (every step, actor and time)."""
+    r = _service(ctx).show_case(case_id)
+    if as_json:
+        return _print_json(r)
+    click.echo(f"case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']}) — {r['status']}"
+               + (f", due {r['due_date']}" if r["due_date"] else "") + (" OVERDUE" if r["overdue"] else ""))
+    for e in r["events"]:
+        e["where"] = "现场 onsite" if e["onsite"] else ""
+    _table(r["events"], [("seq", "#"), ("at", "time"), ("action", "action"), ("task", "task"),
+                         ("name", "step"), ("lane", "department"), ("actor", "actor"), ("where", "")])
+    _print_ready(r)
+
+
+# ------------------------------------------------------------------- tasks
+
+@main.group()
+def task():
+    """See and complete the tasks of your department."""
+
+
+@task.command("list")
+@click.option("--case", "case_id", metavar="CASE")
+@click.option("--all", "show_all", is_flag=True, help="Every ready task, of every department.")
+@json_option
+@click.pass_context
+def task_list(ctx, case_id, show_all, as_json):
+    """List ready tasks you may act on (your department's lane), earliest due first."""
+    rows = _service(ctx).list_tasks(case_id, show_all)
+    if as_json:
+        return _print_json(rows)
+    for r in rows:
+        r["where"] = "现场 onsite" if r["onsite"] else ""
+    _table(rows, [("id", "任务 task"), ("matter_code", "事项 matter"), ("name", "环节 step"),
+                  ("lane", "部门 department"), ("due_date", "到期 due"), ("where", "")])
+
+
+@task.command("show")
+@click.argument("task_ref", metavar="TASK")
+@json_option
+@click.pass_context
+def task_show(ctx, task_ref, as_json):
+    """Show a ready task and the case data it sees."""
+    r = _service(ctx).show_task(task_ref)
+    if as_json:
+        return _print_json(r)
+    click.echo(f"task {r['id']}: {r['name']} ({r['task']}) of case {r['case']} {r['matter_code']}")
+    click.echo(f"  department {r['lane'] or 'any'}; ready since {r['ready_at']}"
+               + ("; applicant comes in person" if r["onsite"] else ""))
+    for k, v in sorted(r["data"].items()):
+        click.echo(f"  {k} = {json.dumps(v, ensure_ascii=False, default=str)}")
+
+
+def _after_task(r: dict, ref: str, verb: str, as_json: bool) -> None:
+    if as_json:
+        return _print_json(r)
+    click.echo(f"{verb} task {ref} of case {r['id']}")
+    _print_ready(r)
+
+
+@task.command("complete")
+@click.argument("task_ref", metavar="TASK")
+@data_option
+@click.option("--onsite/--online", default=None,
+              help="Whether the applicant came in person (default: the step's onsite annotation).")
+@json_option
+@click.pass_context
+def task_complete(ctx, task_ref, data_items, onsite, as_json):
+    """Complete a ready task of your department with data.
+
+    \b
+    Example:
+      onetrip --as 赵警官 task complete 1.2 --data opinion=同意 --online
+    """
+    from engine.values import parse_items
+    r = _service(ctx).complete_task(task_ref, parse_items(data_items), onsite)
+    _after_task(r, task_ref, "completed", as_json)
+
+
+@task.command("return")
+@click.argument("task_ref", metavar="TASK")
+@click.option("--reason", required=True, help="What the applicant must correct or supplement.")
+@data_option
+@click.option("--onsite/--online", default=None)
+@json_option
+@click.pass_context
+def task_return(ctx, task_ref, reason, data_items, onsite, as_json):
+    """Return a file for correction (补正): completes the task with returned=true.
+
+    The model's gateway after the step routes the case back (condition
+    ``returned``); the waiting time does not count toward the time limit.
+
+    \b
+    Example:
+      onetrip --as 赵警官 task return 1.2 --reason 缺少居住证明
+    """
+    from engine.values import parse_items
+    r = _service(ctx).complete_task(task_ref, parse_items(data_items), onsite, returned=True, reason=reason)
+    _after_task(r, task_ref, "returned", as_json)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

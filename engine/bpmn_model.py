@@ -1,0 +1,435 @@
+"""Safe loading of untrusted BPMN 2.0 XML and the government annotations.
+
+Everything here is plain data (dataclasses), independent of SpiffWorkflow, so
+that static analysis works on descriptive models from any modeler, and so the
+runtime can check that a model would run as it is drawn.
+
+Annotations are name/value extension properties, read alike from the camunda,
+zeebe and spiffworkflow namespaces (see DESIGN.md, "Annotating a matter").
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from .errors import ModelError
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS}
+
+PROPERTY_NAMESPACES = (CAMUNDA_NS, ZEEBE_NS, SPIFF_NS)
+
+#: Human work: counted as steps unless annotated ``step=false``.
+HUMAN_TASKS = frozenset({"userTask", "manualTask", "task"})
+#: Automated work: never a step.
+AUTOMATED_TASKS = frozenset({"serviceTask", "scriptTask", "businessRuleTask", "sendTask", "receiveTask"})
+SUBPROCESS_TAGS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+GATEWAYS = frozenset({"exclusiveGateway", "parallelGateway", "inclusiveGateway",
+                      "eventBasedGateway", "complexGateway"})
+EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent",
+                    "intermediateThrowEvent", "boundaryEvent"})
+FLOW_NODE_TAGS = HUMAN_TASKS | AUTOMATED_TASKS | SUBPROCESS_TAGS | GATEWAYS | EVENTS | {"callActivity"}
+MATERIAL_SOURCES = ("applicant", "shared", "issued")
+TRUE_WORDS = frozenset({"true", "yes", "1", "是", "y"})
+FALSE_WORDS = frozenset({"false", "no", "0", "否", "n"})
+
+
+def _local(tag) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _ns(tag) -> str | None:
+    return etree.QName(tag).namespace if isinstance(tag, str) else None
+
+
+# --------------------------------------------------------------------- loading
+
+def _safe_parser() -> etree.XMLParser:
+    # No DTD loading, no entity substitution, no network, no huge trees.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_pis=True,
+                           collect_ids=False)
+
+
+def parse_xml(data: bytes, filename: str = "<bytes>", *, max_bytes: int = 10 * 1024 * 1024,
+              max_depth: int = 256) -> etree._ElementTree:
+    """Parse untrusted XML bytes safely or raise :class:`ModelError` (one line)."""
+    if len(data) > max_bytes:
+        raise ModelError(f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes",
+                         file=filename)
+    if not data.strip():
+        raise ModelError("file is empty", file=filename)
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, _safe_parser()))
+    except etree.XMLSyntaxError as exc:
+        msg = exc.msg or str(exc)
+        # lxml appends "(<string>, line N)" to some messages; the line is reported separately.
+        msg = msg.split(", line ")[0] if ", line " in msg else msg
+        raise ModelError(f"not well-formed XML: {msg}", file=filename, line=exc.lineno) from None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise ModelError("DOCTYPE and entity declarations are not allowed in BPMN files",
+                         file=filename, line=1)
+    depth = _max_depth(tree.getroot(), max_depth)
+    if depth > max_depth:
+        raise ModelError(f"XML nested deeper than {max_depth} levels", file=filename)
+    root = tree.getroot()
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise ModelError(f"not a BPMN 2.0 file: root element is <{_local(root.tag) or root.tag}>, "
+                         f"expected <bpmn:definitions xmlns:bpmn=\"{BPMN_NS}\">",
+                         file=filename, line=root.sourceline)
+    return tree
+
+
+def _max_depth(root, limit: int) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        el, d = stack.pop()
+        if d > deepest:
+            deepest = d
+            if deepest > limit:
+                return deepest
+        stack.extend((child, d + 1) for child in el)
+    return deepest
+
+
+def read_file(path: str | Path, **limits) -> tuple[bytes, etree._ElementTree]:
+    """Read and safely parse a BPMN file; errors name the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        max_bytes = limits.get("max_bytes", 10 * 1024 * 1024)
+        if size > max_bytes:
+            raise ModelError(f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes",
+                             file=str(path))
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError("no such file", file=str(path)) from None
+    except IsADirectoryError:
+        raise ModelError("is a directory, not a BPMN file", file=str(path)) from None
+    except PermissionError:
+        raise ModelError("permission denied", file=str(path)) from None
+    return data, parse_xml(data, str(path), **limits)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------- annotations
+
+def properties(el) -> dict[str, str]:
+    """Extension properties of an element, from any supported namespace.
+
+    Reads ``<extensionElements><X:properties><X:property name= value=/>`` for
+    X in camunda, zeebe, spiffworkflow.  Later definitions win.
+    """
+    props: dict[str, str] = {}
+    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
+    if ext is None:
+        return props
+    for container in ext:
+        if _local(container.tag) != "properties" or _ns(container.tag) not in PROPERTY_NAMESPACES:
+            continue
+        for prop in container:
+            if _local(prop.tag) != "property":
+                continue
+            name = prop.get("name")
+            if name:
+                value = prop.get("value")
+                if value is None:
+                    value = (prop.text or "").strip()
+                props[name.strip()] = value.strip()
+    return props
+
+
+def as_bool(value: str | None, default: bool = False) -> bool | None:
+    """``true``/``false`` (and 是/否, yes/no, 1/0); ``None`` when not a boolean word."""
+    if value is None or value == "":
+        return default
+    v = value.strip().lower()
+    if v in TRUE_WORDS:
+        return True
+    if v in FALSE_WORDS:
+        return False
+    return None
+
+
+def as_number(value: str | None) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        n = float(value)
+    except ValueError:
+        return None
+    return n if n >= 0 else None
+
+
+def split_list(value: str | None) -> list[str]:
+    """Comma (also 、，;) separated ids, blanks dropped, order kept, no duplicates."""
+    if not value:
+        return []
+    for sep in ("、", "，", ";", "；"):
+        value = value.replace(sep, ",")
+    seen: dict[str, None] = {}
+    for item in value.split(","):
+        item = item.strip()
+        if item:
+            seen.setdefault(item, None)
+    return list(seen)
+
+
+# ------------------------------------------------------------------- the model
+
+@dataclass
+class Flow:
+    id: str
+    source: str
+    target: str
+    name: str | None = None
+    condition: str | None = None
+    condition_language: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class DataItem:
+    """A data object or data object reference (a material)."""
+    id: str
+    name: str | None
+    props: dict[str, str]
+    object_ref: str | None = None   # for a reference: the dataObject it points at
+    line: int | None = None
+
+    @property
+    def source(self) -> str | None:
+        s = self.props.get("source")
+        return s.strip().lower() if s else None
+
+
+@dataclass
+class Node:
+    id: str
+    tag: str
+    name: str | None
+    line: int | None
+    props: dict[str, str] = field(default_factory=dict)
+    lane: str | None = None
+    incoming: list[str] = field(default_factory=list)
+    outgoing: list[str] = field(default_factory=list)
+    default: str | None = None
+    inputs: list[str] = field(default_factory=list)      # data items read (dataInputAssociation)
+    outputs: list[str] = field(default_factory=list)     # data items written
+    called_element: str | None = None
+    attached_to: str | None = None
+    event_definitions: list[str] = field(default_factory=list)
+    script: str | None = None
+    script_format: str | None = None
+    implementation: str | None = None
+    has_extensions: bool = False
+    loop: str | None = None                               # standard / multiInstance
+    graph: "Graph | None" = None                          # embedded sub-process content
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+    @property
+    def is_human(self) -> bool:
+        return self.tag in HUMAN_TASKS
+
+    @property
+    def counts_as_step(self) -> bool:
+        return self.is_human and as_bool(self.props.get("step"), True) is not False
+
+    @property
+    def onsite(self) -> bool:
+        return bool(as_bool(self.props.get("onsite"), False))
+
+    @property
+    def workdays(self) -> float | None:
+        return as_number(self.props.get("workdays"))
+
+    @property
+    def materials(self) -> list[str]:
+        return split_list(self.props.get("materials"))
+
+    @property
+    def clock_stop(self) -> bool:
+        return (self.props.get("clock") or "").strip().lower() == "stop"
+
+
+@dataclass
+class Graph:
+    """The flow content of a process or an embedded sub-process."""
+    nodes: dict[str, Node] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    data: dict[str, DataItem] = field(default_factory=dict)
+
+    def start_nodes(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.tag == "startEvent"]
+
+    def walk(self):
+        """Every node, descending into embedded sub-processes."""
+        for node in self.nodes.values():
+            yield node
+            if node.graph is not None:
+                yield from node.graph.walk()
+
+
+@dataclass
+class ProcessModel(Graph):
+    id: str = ""
+    name: str | None = None
+    executable: bool = False
+    props: dict[str, str] = field(default_factory=dict)
+    line: int | None = None
+    lanes: dict[str, str] = field(default_factory=dict)   # node id -> lane name
+    participant_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.participant_name or self.name or self.id
+
+    @property
+    def matter_code(self) -> str | None:
+        return self.props.get("matter_code") or None
+
+
+@dataclass
+class ModelDocument:
+    filename: str
+    sha256: str
+    processes: list[ProcessModel]
+    tree: etree._ElementTree
+
+    def process(self, process_id: str) -> ProcessModel | None:
+        return next((p for p in self.processes if p.id == process_id), None)
+
+    @property
+    def by_id(self) -> dict[str, ProcessModel]:
+        return {p.id: p for p in self.processes}
+
+
+def _read_graph(container, graph: Graph, lanes: dict[str, str], inherited_lane: str | None) -> None:
+    for el in container:
+        tag = _local(el.tag)
+        if _ns(el.tag) != BPMN_NS:
+            continue
+        if tag == "sequenceFlow":
+            cond = el.find(f"{{{BPMN_NS}}}conditionExpression")
+            text = cond.text.strip() if cond is not None and cond.text and cond.text.strip() else None
+            graph.flows[el.get("id", "")] = Flow(
+                id=el.get("id", ""), source=el.get("sourceRef", ""), target=el.get("targetRef", ""),
+                name=el.get("name"), condition=text,
+                condition_language=cond.get("language") if cond is not None else None,
+                line=el.sourceline)
+        elif tag in ("dataObject", "dataObjectReference", "dataStoreReference"):
+            graph.data[el.get("id", "")] = DataItem(
+                id=el.get("id", ""), name=el.get("name"), props=properties(el),
+                object_ref=el.get("dataObjectRef"), line=el.sourceline)
+        elif tag in FLOW_NODE_TAGS:
+            node = _read_node(el, tag, lanes, inherited_lane)
+            graph.nodes[node.id] = node
+    for flow in graph.flows.values():
+        if flow.source in graph.nodes:
+            graph.nodes[flow.source].outgoing.append(flow.id)
+        if flow.target in graph.nodes:
+            graph.nodes[flow.target].incoming.append(flow.id)
+    # A reference without properties of its own takes those of its data object.
+    for item in graph.data.values():
+        if item.object_ref and item.object_ref in graph.data:
+            merged = dict(graph.data[item.object_ref].props)
+            merged.update(item.props)
+            item.props = merged
+            if not item.name:
+                item.name = graph.data[item.object_ref].name
+
+
+def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) -> Node:
+    nid = el.get("id", "")
+    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
+    node = Node(id=nid, tag=tag, name=el.get("name"), line=el.sourceline, props=properties(el),
+                lane=lanes.get(nid, inherited_lane), default=el.get("default"),
+                called_element=el.get("calledElement"), attached_to=el.get("attachedToRef"),
+                has_extensions=ext is not None and len(ext) > 0,
+                implementation=el.get("implementation"))
+    for assoc in el.findall(f"{{{BPMN_NS}}}dataInputAssociation"):
+        for ref in assoc.findall(f"{{{BPMN_NS}}}sourceRef"):
+            if ref.text:
+                node.inputs.append(ref.text.strip())
+    for assoc in el.findall(f"{{{BPMN_NS}}}dataOutputAssociation"):
+        ref = assoc.find(f"{{{BPMN_NS}}}targetRef")
+        if ref is not None and ref.text:
+            node.outputs.append(ref.text.strip())
+    for child in el:
+        ctag = _local(child.tag)
+        if ctag.endswith("EventDefinition"):
+            node.event_definitions.append(ctag[: -len("EventDefinition")])
+        elif ctag == "standardLoopCharacteristics":
+            node.loop = "standard"
+        elif ctag == "multiInstanceLoopCharacteristics":
+            node.loop = "multiInstance"
+        elif ctag == "script" and _ns(child.tag) == BPMN_NS:
+            node.script = child.text or ""
+    if tag == "scriptTask":
+        node.script_format = el.get("scriptFormat")
+    if tag in SUBPROCESS_TAGS:
+        node.graph = Graph()
+        _read_graph(el, node.graph, lanes, node.lane)
+    return node
+
+
+def _read_lanes(process_el) -> dict[str, str]:
+    """node id -> name of the innermost lane that references it."""
+    lanes: dict[str, str] = {}
+
+    def visit(lane_set):
+        for lane in lane_set.findall(f"{{{BPMN_NS}}}lane"):
+            name = (lane.get("name") or lane.get("id") or "").strip()
+            for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef"):
+                if ref.text:
+                    lanes[ref.text.strip()] = name
+            child = lane.find(f"{{{BPMN_NS}}}childLaneSet")
+            if child is not None:
+                visit(child)       # inner lanes overwrite the outer one
+
+    for lane_set in process_el.findall(f"{{{BPMN_NS}}}laneSet"):
+        visit(lane_set)
+    return lanes
+
+
+def read_model(tree: etree._ElementTree, filename: str, data: bytes | None = None) -> ModelDocument:
+    """Read every process of a parsed BPMN document into plain dataclasses."""
+    root = tree.getroot()
+    participants = {p.get("processRef"): p.get("name")
+                    for p in root.iter(f"{{{BPMN_NS}}}participant") if p.get("processRef")}
+    processes = []
+    for el in root.findall(f"{{{BPMN_NS}}}process"):
+        lanes = _read_lanes(el)
+        pm = ProcessModel(id=el.get("id", ""), name=el.get("name"),
+                          executable=(el.get("isExecutable") or "").strip().lower() == "true",
+                          props=properties(el), line=el.sourceline, lanes=lanes,
+                          participant_name=participants.get(el.get("id")))
+        _read_graph(el, pm, lanes, None)
+        processes.append(pm)
+    digest = sha256(data if data is not None else etree.tostring(tree))
+    return ModelDocument(filename=filename, sha256=digest, processes=processes, tree=tree)
+
+
+def load_document(path: str | Path, **limits) -> tuple[bytes, ModelDocument]:
+    data, tree = read_file(path, **limits)
+    return data, read_model(tree, str(path), data)
+
+
+def load_bytes(data: bytes, filename: str, **limits) -> ModelDocument:
+    return read_model(parse_xml(data, filename, **limits), filename, data)

@@ -1,0 +1,44 @@
+"""Settings, read from arguments and the environment (never at import time)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .clock import Clock, FixedClock, parse_instant
+
+DEFAULT_DB_FILE = "onetrip.db"
+DEFAULT_MAX_BPMN_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_XML_DEPTH = 256
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{DEFAULT_DB_FILE}"
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept a bare file path or a SQLAlchemy URL; prefer psycopg 3 for PostgreSQL."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+@dataclass
+class Settings:
+    db_url: str = field(default_factory=default_db_url)
+    user: str | None = None
+    clock: Clock = field(default_factory=Clock)
+    max_bpmn_bytes: int = DEFAULT_MAX_BPMN_BYTES
+    max_xml_depth: int = DEFAULT_MAX_XML_DEPTH
+
+    @classmethod
+    def from_env(cls, db: str | None = None, user: str | None = None,
+                 now: str | None = None, env: dict | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        db = db or env.get("ONETRIP_DB") or default_db_url()
+        user = user or env.get("ONETRIP_USER") or None
+        now = now or env.get("ONETRIP_NOW") or None
+        clock = FixedClock(parse_instant(now)) if now else Clock()
+        max_bytes = int(env.get("ONETRIP_MAX_BPMN_BYTES", DEFAULT_MAX_BPMN_BYTES))
+        return cls(db_url=normalize_db_url(db), user=user, clock=clock, max_bpmn_bytes=max_bytes)

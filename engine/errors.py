@@ -1,0 +1,93 @@
+"""One exception hierarchy for the whole engine.
+
+Every error a user can cause is an :class:`OnetripError` (or subclass) whose
+``str()`` is a single line fit for a terminal: ``FILE:LINE: ELEMENT: message``
+where those are known.  ``cli.py`` converts them to ``click.ClickException``
+in one place; nothing else in the engine prints.
+"""
+from __future__ import annotations
+
+
+class OnetripError(Exception):
+    """Base class: a user-facing error with optional location fields."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 element: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.element = element
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        if self.element:
+            parts.append(self.element)
+        parts.append(self.message)
+        return ": ".join(str(p) for p in parts)
+
+
+class ConfigError(OnetripError):
+    """Bad settings: database URL, clock, limits."""
+
+
+class ModelError(OnetripError):
+    """A BPMN file that cannot be read or would not run as drawn."""
+
+
+class ModelValidationError(ModelError):
+    """A BPMN file with one or more problems; ``problems`` holds each one."""
+
+    def __init__(self, problems: list[ModelError]):
+        self.problems = problems
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(first.message + more, file=first.file, line=first.line,
+                         element=first.element)
+
+
+class NotExecutable(ModelError):
+    """A model stored for analysis only: it cannot be run."""
+
+
+class NotFound(OnetripError):
+    """An unknown matter, version, case, task, user or file."""
+
+    def __init__(self, kind: str, key: object):
+        super().__init__(f"no {kind} {key!s}")
+        self.kind = kind
+        self.key = key
+
+
+class PermissionDenied(OnetripError):
+    """The acting user may not do this (role or department)."""
+
+
+class InvalidInput(OnetripError):
+    """A bad argument value: --data, dates, labels."""
+
+
+class TaskStateError(OnetripError):
+    """The task is not ready (already completed, cancelled, or not yet reached)."""
+
+
+class ConcurrentUpdate(OnetripError):
+    """Another clerk changed the case first; reload and retry."""
+
+    exit_code = 75  # EX_TEMPFAIL: retryable
+
+
+class ScriptError(OnetripError):
+    """A condition or script in a model failed, was refused by the sandbox or hit a limit."""
+
+
+class CalendarError(OnetripError):
+    """A bad holiday file or an impossible date computation."""
+
+
+class StoreError(OnetripError):
+    """The database cannot be opened, is of a newer schema, or failed."""

@@ -1,0 +1,447 @@
+"""The facade: one method per use case, one transaction per method.
+
+``cli.py`` calls exactly one of these per command and prints what comes
+back: plain dicts and lists ready for JSON.  Every failure is an
+:class:`~engine.errors.OnetripError`; a failed method leaves the database as
+it was (its transaction is rolled back).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, bpmn_model, runtime, store
+from .config import Settings
+from .errors import (
+    ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound,
+    OnetripError, PermissionDenied, StoreError, TaskStateError,
+)
+from .store import (
+    LABELS, ROLES, Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User, WorkItem,
+)
+
+UPLOAD_ROLES = ("designer", "admin")
+CASE_ROLES = ("clerk", "admin")
+TASK_ROLES = ("clerk",)
+
+
+class Service:
+    """Everything onetrip does, over one database."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._engine = None
+        self._sessions = None
+        self._read_sessions = None
+        runtime.set_clock(settings.clock)
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def clock(self):
+        return self.settings.clock
+
+    def _open(self, create: bool = False):
+        if self._engine is None or create:
+            self._engine = store.open_database(self.settings.db_url, create=create)
+            self._sessions = store.session_factory(self._engine)
+            self._read_sessions = store.session_factory(self._engine, readonly=True)
+        return self._engine
+
+    @contextmanager
+    def _tx(self, readonly: bool = False):
+        """One transaction: commit on success, roll back on any error."""
+        self._open()
+        factory = self._read_sessions if readonly else self._sessions
+        session: Session = factory()
+        try:
+            with session.begin():
+                yield session
+        except StaleDataError:
+            raise ConcurrentUpdate("another clerk changed this case at the same time; "
+                                   "nothing was saved — run the command again") from None
+        except OperationalError as exc:
+            text = str(exc.orig)
+            if "locked" in text or "could not serialize" in text or "deadlock" in text:
+                raise ConcurrentUpdate(f"the database is busy ({text}); nothing was saved — "
+                                       f"run the command again") from None
+            raise StoreError(f"database error: {text}") from None
+        except IntegrityError as exc:
+            raise ConcurrentUpdate(f"conflicting change ({exc.orig}); nothing was saved — "
+                                   f"run the command again") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc}") from None
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _actor(self, session: Session, roles: tuple[str, ...] | None = None, what: str = "do this") -> User:
+        name = self.settings.user
+        if not name:
+            raise PermissionDenied("no acting user: pass --as NAME or set ONETRIP_USER")
+        try:
+            user = store.get_user(session, name)
+        except NotFound:
+            raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`") from None
+        if roles and user.role not in roles:
+            raise PermissionDenied(f"{user.name} is a {user.role}; only {' or '.join(r + 's' for r in roles)} "
+                                   f"may {what}")
+        return user
+
+    # ------------------------------------------------------------ database
+
+    def init(self) -> dict:
+        eng = self._open(create=True)
+        return {"database": eng.url.render_as_string(hide_password=True),
+                "schema_revision": store.current_revision(eng)}
+
+    # ------------------------------------------------------------ users
+
+    def add_user(self, name: str, department: str | None, role: str) -> dict:
+        if role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+        name = (name or "").strip()
+        if not name or len(name) > 100:
+            raise InvalidInput("user name must be 1 to 100 characters")
+        if role == "clerk" and not (department or "").strip():
+            raise InvalidInput("a clerk needs --department (the lane name of their department)")
+        with self._tx() as s:
+            has_admin = s.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
+            if has_admin:
+                self._actor(s, ("admin",), "add users")
+            if s.scalar(select(User).where(User.name == name)) is not None:
+                raise InvalidInput(f"user {name!r} already exists")
+            dept = store.get_or_create_department(s, department.strip()) if department else None
+            user = User(name=name, role=role, department=dept, created_at=self.clock.now())
+            s.add(user)
+            s.flush()
+            return _user_record(user)
+
+    def list_users(self) -> list[dict]:
+        with self._tx(readonly=True) as s:
+            return [_user_record(u) for u in s.scalars(select(User).order_by(User.name))]
+
+    # ------------------------------------------------------------ models
+
+    def _load(self, path: str | Path) -> tuple[bytes, bpmn_model.ModelDocument]:
+        return bpmn_model.load_document(path, max_bytes=self.settings.max_bpmn_bytes,
+                                        max_depth=self.settings.max_xml_depth)
+
+    def check_file(self, path: str | Path):
+        """Load and check one file: (document, process, compiled or None, problems)."""
+        _, doc = self._load(path)
+        process, compiled, problems = runtime.compile_model(doc)
+        return doc, process, compiled, problems
+
+    def validate(self, paths: list[str]) -> list[dict]:
+        """Check files without a database; one result per file."""
+        results = []
+        for path in paths:
+            try:
+                _, process, _, problems = self.check_file(path)
+                results.append({"file": str(path), "process_id": process.id,
+                                "matter_code": process.matter_code, "valid": not problems,
+                                "problems": [str(p) for p in problems]})
+            except ModelError as exc:
+                results.append({"file": str(path), "process_id": None, "matter_code": None,
+                                "valid": False, "problems": [str(exc)]})
+        return results
+
+    def upload(self, path: str, label: str, matter_code: str | None = None,
+               allow_descriptive: bool = False, manifest: dict | None = None) -> dict:
+        if label not in LABELS:
+            raise InvalidInput(f"unknown label {label!r}: use before or after")
+        data, doc = self._load(path)
+        process, compiled, problems = runtime.compile_model(doc)
+        if problems and not allow_descriptive:
+            raise ModelValidationError(problems)
+        code = (matter_code or process.matter_code or "").strip()
+        if not code:
+            raise ModelError("no matter code: set the process property matter_code or pass --matter",
+                             file=str(path), line=process.line, element=process.id)
+        from . import analysis
+        metrics = analysis.version_metrics(doc, process)
+        with self._tx() as s:
+            user = self._actor(s, UPLOAD_ROLES, "upload process models")
+            matter = s.scalar(select(Matter).where(Matter.code == code))
+            name = (manifest or {}).get("name") or process.label
+            if matter is None:
+                matter = Matter(code=code, name=name, kind=(manifest or {}).get("kind", "matter"),
+                                department=(manifest or {}).get("department"), manifest=manifest,
+                                created_at=self.clock.now())
+                s.add(matter)
+                s.flush()
+            elif manifest:
+                matter.name, matter.manifest = name, manifest
+                matter.kind = manifest.get("kind", matter.kind)
+                matter.department = manifest.get("department", matter.department)
+            existing = s.scalar(select(ProcessVersion).where(
+                ProcessVersion.matter_id == matter.id, ProcessVersion.label == label,
+                ProcessVersion.sha256 == doc.sha256))
+            if existing is not None:
+                return _version_record(existing) | {"created": False}
+            version = ProcessVersion(
+                matter=matter, label=label, process_id=process.id, name=process.label,
+                filename=Path(path).name, sha256=doc.sha256, bpmn_xml=data.decode("utf-8", "replace"),
+                spec_json=runtime.spec_to_json(compiled) if compiled else None,
+                executable=compiled is not None, problems=[str(p) for p in problems],
+                metrics=metrics, uploader=user, uploaded_at=self.clock.now())
+            s.add(version)
+            s.flush()
+            return _version_record(version) | {"created": True}
+
+    def list_versions(self, matter_code: str | None = None) -> list[dict]:
+        with self._tx(readonly=True) as s:
+            stmt = select(ProcessVersion).join(Matter).order_by(Matter.code, ProcessVersion.label,
+                                                                ProcessVersion.id)
+            if matter_code:
+                stmt = stmt.where(Matter.code == matter_code)
+            return [_version_record(v) for v in s.scalars(stmt)]
+
+    def show_version(self, version_id: str | int) -> dict:
+        vid = _int_id(version_id, "process version")
+        with self._tx(readonly=True) as s:
+            v = store.get_version(s, vid)
+            cases = s.scalar(select(func.count()).select_from(Case).where(Case.version_id == v.id))
+            return _version_record(v) | {"problems": v.problems, "metrics": v.metrics, "cases": cases,
+                                         "filename": v.filename}
+
+    # ------------------------------------------------------------ cases
+
+    def _calendar(self, session: Session):
+        from .workdays import HolidayYear, WorkCalendar
+        years = session.scalars(select(CalendarYear)).all()
+        return WorkCalendar([HolidayYear(y.year, frozenset(_dates(y.holidays)), frozenset(_dates(y.workdays)),
+                                         y.source or "") for y in years])
+
+    def start_case(self, matter_code: str, label: str | None = None, data: dict | None = None) -> dict:
+        with self._tx() as s:
+            user = self._actor(s, CASE_ROLES, "start cases")
+            matter = store.get_matter(s, matter_code)
+            if label is not None and label not in LABELS:
+                raise InvalidInput(f"unknown label {label!r}: use before or after")
+            version = None
+            for lab in ([label] if label else ["after", "before"]):
+                version = store.latest_version(s, matter, lab)
+                if version is not None:
+                    break
+            if version is None:
+                raise NotFound("process version", f"of matter {matter_code}"
+                                                  + (f" labelled {label}" if label else ""))
+            if not version.executable:
+                reasons = "; ".join(version.problems[:3]) or "descriptive model"
+                raise NotExecutable(f"version {version.id} of {matter_code} is stored for analysis only "
+                                    f"and cannot run: {reasons}")
+            model = runtime.spec_from_json(version.spec_json)
+            wf = runtime.start(model, data or {})
+            now = self.clock.now()
+            promised = (version.metrics or {}).get("promised_workdays")
+            case = Case(version=version, status="open", applicant=data or {}, state="",
+                        state_format=runtime.STATE_FORMAT, accepted_at=now, updated_at=now,
+                        started_by=user.id, promised_workdays=int(promised) if promised is not None else None)
+            if case.promised_workdays is not None:
+                case.due_date = self._calendar(s).add_workdays(now.date(), case.promised_workdays)
+            s.add(case)
+            s.flush()
+            self._record(s, case, user.name, "start", at=now, data=data or {})
+            self._save(s, case, wf, now)
+            return self._case_record(s, case)
+
+    def _save(self, s: Session, case: Case, wf, now: datetime) -> None:
+        """Persist the workflow state, the ready work items and completion."""
+        case.state = runtime.dump_state(wf)
+        case.updated_at = now
+        ready = {str(t.id): t for t in runtime.ready_tasks(wf)}
+        current = {w.task_uuid: w for w in s.scalars(select(WorkItem).where(WorkItem.case_id == case.id))}
+        for uuid, item in current.items():
+            if uuid not in ready:
+                s.delete(item)
+        for uuid, t in ready.items():
+            if uuid not in current:
+                case.task_seq += 1
+                s.add(WorkItem(case_id=case.id, seq=case.task_seq, task_uuid=uuid, spec_name=t.spec_name,
+                               name=t.name, lane=t.lane, props=t.props, ready_at=now))
+        if wf.completed and case.status != "completed":
+            case.status = "completed"
+            case.completed_at = now
+            self._record(s, case, "system", "finish", at=now)
+
+    def _record(self, s: Session, case: Case, actor: str, action: str, *, at: datetime,
+                item: WorkItem | None = None, onsite: bool = False, data: dict | None = None,
+                materials: int = 0) -> TaskEvent:
+        prev = s.scalar(select(TaskEvent.hash).where(TaskEvent.case_id == case.id)
+                        .order_by(TaskEvent.seq.desc()).limit(1)) if case.event_seq else None
+        case.event_seq += 1
+        props = item.props if item else {}
+        ev = TaskEvent(case_id=case.id, seq=case.event_seq, task_ref=item.ref if item else None,
+                       task_uuid=item.task_uuid if item else None,
+                       task_name=item.spec_name if item else None, name=item.name if item else None,
+                       lane=item.lane if item else None, actor=actor, action=action, onsite=onsite,
+                       step=bool(item) and bpmn_model.as_bool(props.get("step"), True) is not False,
+                       clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
+                       data=data or {}, ready_at=item.ready_at if item else None, at=at)
+        audit.seal(ev, prev)
+        s.add(ev)
+        return ev
+
+    def list_cases(self, status: str | None = None, matter_code: str | None = None) -> list[dict]:
+        if status not in (None, "open", "completed"):
+            raise InvalidInput(f"unknown status {status!r}: use open or completed")
+        with self._tx(readonly=True) as s:
+            stmt = select(Case).join(ProcessVersion).join(Matter)
+            if status:
+                stmt = stmt.where(Case.status == status)
+            if matter_code:
+                stmt = stmt.where(Matter.code == matter_code)
+            stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, Case.id)
+            today = self.clock.today()
+            return [_case_summary(c, today) for c in s.scalars(stmt)]
+
+    def show_case(self, case_id: str | int) -> dict:
+        cid = _int_id(case_id, "case")
+        with self._tx(readonly=True) as s:
+            case = store.get_case(s, cid)
+            return self._case_record(s, case)
+
+    def _case_record(self, s: Session, case: Case) -> dict:
+        events = s.scalars(select(TaskEvent).where(TaskEvent.case_id == case.id).order_by(TaskEvent.seq))
+        items = s.scalars(select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.seq))
+        return _case_summary(case, self.clock.today()) | {
+            "applicant": case.applicant,
+            "ready": [_task_record(w, case) for w in items],
+            "events": [_event_record(e) for e in events],
+        }
+
+    # ------------------------------------------------------------ tasks
+
+    def list_tasks(self, case_id: str | int | None = None, show_all: bool = False) -> list[dict]:
+        with self._tx(readonly=True) as s:
+            stmt = select(WorkItem, Case).join(Case, WorkItem.case_id == Case.id)
+            if case_id is not None:
+                stmt = stmt.where(WorkItem.case_id == _int_id(case_id, "case"))
+            if not show_all:
+                user = self._actor(s, None)
+                if user.role != "clerk":
+                    raise PermissionDenied(f"{user.name} is a {user.role}; only clerks have tasks "
+                                           f"(use --all to see every ready task)")
+                dept = user.department_name
+                stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))
+            stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, WorkItem.case_id, WorkItem.seq)
+            return [_task_record(w, c) for w, c in s.execute(stmt)]
+
+    def show_task(self, ref: str) -> dict:
+        with self._tx(readonly=True) as s:
+            item = self._find_task(s, ref)
+            case = store.get_case(s, item.case_id)
+            return _task_record(item, case) | {"data": _visible_data(case, item)}
+
+    def _find_task(self, s: Session, ref: str) -> WorkItem:
+        try:
+            return store.get_work_item(s, ref)
+        except NotFound:
+            case_part, _, seq_part = ref.partition(".")
+            if case_part.isdigit() and seq_part.isdigit():
+                done = s.scalar(select(TaskEvent).where(TaskEvent.task_ref == ref).limit(1))
+                if done is not None:
+                    raise TaskStateError(f"task {ref} ({done.name}) was already completed by "
+                                         f"{done.actor} at {done.at:%Y-%m-%d %H:%M}") from None
+            raise
+
+    def complete_task(self, ref: str, data: dict | None = None, onsite: bool | None = None,
+                      returned: bool = False, reason: str | None = None) -> dict:
+        """Complete (or return for correction) one ready task of the acting clerk's department."""
+        data = dict(data or {})
+        if returned:
+            data["returned"] = True
+            data["return_reason"] = reason or ""
+        else:
+            data.setdefault("returned", False)
+        with self._tx() as s:
+            user = self._actor(s, TASK_ROLES, "complete tasks")
+            item = self._find_task(s, ref)
+            if item.lane and item.lane != user.department_name:
+                raise PermissionDenied(f"task {ref} ({item.name}) belongs to {item.lane}; "
+                                       f"{user.name} works for {user.department_name}")
+            case = store.get_case(s, item.case_id)
+            model = runtime.spec_from_json(case.version.spec_json)
+            wf = runtime.load_state(case.state, model)
+            now = self.clock.now()
+            runtime.complete(wf, UUID(item.task_uuid), data)
+            was_onsite = bpmn_model.as_bool(item.props.get("onsite"), False) if onsite is None else onsite
+            materials = len(((case.version.metrics or {}).get("task_materials") or {}).get(item.spec_name, []))
+            self._record(s, case, user.name, "return" if returned else "complete", at=now, item=item,
+                         onsite=bool(was_onsite), data=data, materials=materials)
+            self._save(s, case, wf, now)
+            return self._case_record(s, case)
+
+
+# ---------------------------------------------------------------- records
+
+def _int_id(value, kind: str) -> int:
+    text = str(value).strip().lstrip("#")
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound(kind, value)
+    return int(text)
+
+
+def _dates(values):
+    from datetime import date
+    return [date.fromisoformat(v) for v in values]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else (
+        value.isoformat() if value is not None else None)
+
+
+def _user_record(u: User) -> dict:
+    return {"name": u.name, "role": u.role, "department": u.department_name, "created_at": _iso(u.created_at)}
+
+
+def _version_record(v: ProcessVersion) -> dict:
+    return {"id": v.id, "matter_code": v.matter.code, "matter_name": v.matter.name, "process_id": v.process_id,
+            "name": v.name, "label": v.label, "sha256": v.sha256, "executable": v.executable,
+            "uploaded_by": v.uploader.name if v.uploader else None, "uploaded_at": _iso(v.uploaded_at)}
+
+
+def _case_summary(c: Case, today) -> dict:
+    overdue = c.due_date is not None and (
+        (c.completed_at.date() if c.completed_at else today) > c.due_date)
+    return {"id": c.id, "matter_code": c.version.matter.code, "matter_name": c.version.matter.name,
+            "label": c.label if hasattr(c, "label") else c.version.label, "version": c.version_id,
+            "status": c.status, "accepted_at": _iso(c.accepted_at), "completed_at": _iso(c.completed_at),
+            "due_date": _iso(c.due_date), "overdue": overdue, "revision": c.revision}
+
+
+def _task_record(w: WorkItem, c: Case) -> dict:
+    return {"id": w.ref, "case": w.case_id, "task": w.spec_name, "name": w.name, "lane": w.lane,
+            "matter_code": c.version.matter.code, "label": c.version.label,
+            "onsite": bool(bpmn_model.as_bool(w.props.get("onsite"), False)),
+            "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
+
+
+def _event_record(e: TaskEvent) -> dict:
+    return {"seq": e.seq, "task": e.task_ref, "task_id": e.task_name, "name": e.name, "lane": e.lane,
+            "actor": e.actor, "action": e.action, "onsite": e.onsite, "data": e.data, "at": _iso(e.at)}
+
+
+def _visible_data(case: Case, item: WorkItem) -> dict:
+    """The data the task sees (its own copy in the workflow)."""
+    try:
+        wf = runtime.load_state(case.state, runtime.spec_from_json(case.version.spec_json))
+        task = wf.get_task_from_id(UUID(item.task_uuid))
+        data = dict(task.data) if task else {}
+    except OnetripError:
+        raise
+    return {k: v for k, v in data.items() if k != "data_objects"}

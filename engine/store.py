@@ -1,0 +1,312 @@
+"""The SQL store: SQLAlchemy 2.x models, engine/session setup and repositories.
+
+Rules: the caller owns the session (``Service`` opens one transaction per use
+case); repository functions take a session and never commit; nothing connects
+at import time.  The schema is managed by Alembic (``engine/migrations``);
+:func:`open_database` initialises a fresh SQLite file on first use and
+refuses a database whose schema is older or newer than this code.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+    UniqueConstraint, create_engine, event, inspect, select, text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from .errors import NotFound, StoreError
+
+#: The Alembic revision this code expects (engine/migrations/versions).
+SCHEMA_REVISION = "0001"
+
+ROLES = ("designer", "clerk", "reformer", "admin")
+LABELS = ("before", "after")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON, list: JSON}
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    @property
+    def department_name(self) -> str | None:
+        return self.department.name if self.department else None
+
+
+class Matter(Base):
+    __tablename__ = "matters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="matter")      # matter | bundle
+    department: Mapped[str | None] = mapped_column(String(200))
+    manifest: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ProcessVersion(Base):
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("matter_id", "label", "sha256", name="uq_version_content"),
+                      Index("ix_versions_matter_label", "matter_id", "label", "id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"))
+    label: Mapped[str] = mapped_column(String(10))
+    process_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str | None] = mapped_column(Text)       # parsed spec, once per version
+    executable: Mapped[bool] = mapped_column(Boolean, default=True)
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    metrics: Mapped[dict | None] = mapped_column(JSON)        # static metrics at upload
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    matter: Mapped[Matter] = relationship(lazy="joined")
+    uploader: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status_due", "status", "due_date"),
+                      Index("ix_cases_version", "version_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    status: Mapped[str] = mapped_column(String(10), default="open")        # open | completed
+    applicant: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(Text)
+    state_format: Mapped[str] = mapped_column(String(40))
+    revision: Mapped[int] = mapped_column(Integer, default=1)                # optimistic lock
+    task_seq: Mapped[int] = mapped_column(Integer, default=0)
+    event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    promised_workdays: Mapped[int | None] = mapped_column(Integer)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class WorkItem(Base):
+    """A human task that is ready now: what ``task list`` reads without loading workflows."""
+    __tablename__ = "work_items"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_work_item_seq"),
+                      Index("ix_work_items_lane", "lane"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    spec_name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    props: Mapped[dict] = mapped_column(JSON, default=dict)
+    ready_at: Mapped[datetime] = mapped_column(DateTime)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.case_id}.{self.seq}"
+
+
+class TaskEvent(Base):
+    """The audit trail: one row per thing that happened to a case; never updated."""
+    __tablename__ = "task_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_event_seq"),
+                      Index("ix_events_at", "at"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    task_ref: Mapped[str | None] = mapped_column(String(40))
+    task_uuid: Mapped[str | None] = mapped_column(String(36))
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))     # start | complete | return | auto | timer
+    onsite: Mapped[bool] = mapped_column(Boolean, default=False)
+    step: Mapped[bool] = mapped_column(Boolean, default=False)
+    clock_stop: Mapped[bool] = mapped_column(Boolean, default=False)
+    materials: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class CalendarYear(Base):
+    """An imported holiday notice for a year chinese_calendar does not know."""
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holidays: Mapped[list] = mapped_column(JSON)
+    workdays: Mapped[list] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(500))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# ------------------------------------------------------------------ engine
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _sqlite_begin(conn):
+    # Writers take the lock up front so two clerks serialize instead of failing on
+    # an upgraded read lock; read-only sessions (``readonly`` option) do not block.
+    if conn.get_execution_options().get("readonly"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """Create (not connect) an engine for a URL, with our SQLite settings."""
+    try:
+        if url.startswith("sqlite"):
+            eng = create_engine(url, connect_args={"timeout": 10, "isolation_level": None})
+            event.listen(eng, "connect", _sqlite_pragmas)
+            event.listen(eng, "begin", _sqlite_begin)
+        else:
+            eng = create_engine(url, pool_pre_ping=False)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"cannot use database URL {url!r}: {exc}") from None
+    return eng
+
+
+def current_revision(eng: Engine) -> str | None:
+    """The Alembic revision of the database, None when it has no schema yet."""
+    with eng.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrate(eng: Engine) -> str:
+    """Create or upgrade the schema to head with Alembic; return the revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return current_revision(eng)
+
+
+def open_database(url: str, *, create: bool = False) -> Engine:
+    """Engine for ``url`` with a current schema.
+
+    A fresh SQLite database is initialised automatically; any other empty or
+    outdated database needs ``onetrip init`` (``create=True``).
+    """
+    eng = make_engine(url)
+    try:
+        rev = current_revision(eng)
+        if rev != SCHEMA_REVISION:
+            if create or (rev is None and url.startswith("sqlite")):
+                migrate(eng)
+            elif rev is None:
+                raise StoreError(f"database {eng.url.render_as_string(hide_password=True)} has no onetrip "
+                                 f"schema: run `onetrip init` first")
+            else:
+                raise StoreError(f"database schema is at revision {rev}, this onetrip needs "
+                                 f"{SCHEMA_REVISION}: run `onetrip init` to upgrade")
+    except OperationalError as exc:
+        raise StoreError(f"cannot open database {eng.url.render_as_string(hide_password=True)}: "
+                         f"{exc.orig}") from None
+    return eng
+
+
+def session_factory(eng: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    bind = eng.execution_options(readonly=True) if readonly else eng
+    return sessionmaker(bind, expire_on_commit=False)
+
+
+# ------------------------------------------------------------ repositories
+
+def get_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound("user", name)
+    return user
+
+
+def get_or_create_department(session: Session, name: str) -> Department:
+    dept = session.scalar(select(Department).where(Department.name == name))
+    if dept is None:
+        dept = Department(name=name)
+        session.add(dept)
+        session.flush()
+    return dept
+
+
+def get_matter(session: Session, code: str) -> Matter:
+    matter = session.scalar(select(Matter).where(Matter.code == code))
+    if matter is None:
+        raise NotFound("matter", code)
+    return matter
+
+
+def get_version(session: Session, version_id: int) -> ProcessVersion:
+    version = session.get(ProcessVersion, version_id)
+    if version is None:
+        raise NotFound("process version", version_id)
+    return version
+
+
+def latest_version(session: Session, matter: Matter, label: str) -> ProcessVersion | None:
+    return session.scalar(select(ProcessVersion)
+                          .where(ProcessVersion.matter_id == matter.id, ProcessVersion.label == label)
+                          .order_by(ProcessVersion.id.desc()).limit(1))
+
+
+def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Case:
+    stmt = select(Case).where(Case.id == case_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    case = session.scalar(stmt)
+    if case is None:
+        raise NotFound("case", case_id)
+    return case
+
+
+def get_work_item(session: Session, ref: str) -> WorkItem:
+    case_part, _, seq_part = ref.partition(".")
+    if not (case_part.isdigit() and seq_part.isdigit()):
+        raise NotFound("task", f"{ref} (task ids look like 12.3: case 12, its 3rd task)")
+    item = session.scalar(select(WorkItem).where(WorkItem.case_id == int(case_part),
+                                                 WorkItem.seq == int(seq_part)))
+    if item is None:
+        raise NotFound("ready task", ref)
+    return item
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

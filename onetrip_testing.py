@@ -1,0 +1,77 @@
+"""Test helpers shared by tests/ and features/ (not part of the installed package)."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+from click.testing import CliRunner
+
+PG_ADMIN_URL = os.environ.get("ONETRIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def postgres_database():
+    """Create a throw-away PostgreSQL database; skip (visibly) when none answers."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"onetrip_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}: {str(exc.orig).strip().splitlines()[0]}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@dataclass
+class CliHarness:
+    """Runs the real click CLI against one database, like separate `onetrip` processes."""
+    db_url: str
+    now: str | None = None
+    env: dict = field(default_factory=dict)
+
+    def __call__(self, args, user: str | None = None, now: str | None = None) -> Result:
+        from cli import main
+        argv = shlex.split(args) if isinstance(args, str) else list(args)
+        prefix = ["--db", self.db_url]
+        if user:
+            prefix += ["--as", user]
+        if now or self.now:
+            prefix += ["--now", now or self.now]
+        result = CliRunner().invoke(main, prefix + argv, env={"ONETRIP_USER": None, "ONETRIP_DB": None,
+                                                             "ONETRIP_NOW": None, **self.env})
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    def ok(self, args, user: str | None = None, now: str | None = None) -> Result:
+        r = self(args, user, now)
+        assert r.exit_code == 0, f"onetrip {args} failed ({r.exit_code}): {r.stderr}{r.stdout}"
+        return r
+
+    def json(self, args, user: str | None = None, now: str | None = None):
+        return self.ok(f"{args} --json" if isinstance(args, str) else [*args, "--json"], user, now).json()

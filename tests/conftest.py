@@ -1,0 +1,45 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL database, the real CLI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from onetrip_testing import CliHarness, postgres_database
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def sample_bpmn() -> Path:
+    return DATA / "residence_permit.bpmn"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'onetrip.db'}"
+
+
+@pytest.fixture
+def pg_url():
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'onetrip.db'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def cli(db_url) -> CliHarness:
+    return CliHarness(db_url)
+
+
+@pytest.fixture
+def sqlite_cli(sqlite_url) -> CliHarness:
+    return CliHarness(sqlite_url)
