@@ -403,5 +403,135 @@ def task_return(ctx, task_ref, reason, data_items, onsite, as_json):
     _after_task(r, task_ref, "returned", as_json)
 
 
+# ---------------------------------------------------------------- analysis
+
+@process.command("analyze")
+@click.argument("targets", nargs=-1, required=True, metavar="FILE_OR_VERSION...")
+@json_option
+@click.pass_context
+def process_analyze(ctx, targets, as_json):
+    """Static metrics (steps, materials, visits, working days) and redesign findings.
+
+    \b
+    Example:
+      onetrip process analyze bpmn/QYSLDJ.before.bpmn bpmn/QYSLDJ.after.bpmn
+      onetrip process analyze 3 --json        # a stored version
+    """
+    rows = _service(ctx).analyze(list(targets))
+    if as_json:
+        return _print_json(rows)
+    from engine.report import num
+    for m in rows:
+        where = m.get("file") or f"version {m.get('version')}"
+        click.echo(f"{m['name']} ({m['process_id']}{', ' + m['matter_code'] if m.get('matter_code') else ''}) — {where}")
+        click.echo(f"  steps {m['steps']}  materials {m['materials']}  visits {m['visits']}  "
+                   f"promised {num(m['promised_workdays'])}{' (derived)' if m.get('promised_derived') else ''}  "
+                   f"statutory {num(m['statutory_workdays'])}  tasks {m['tasks_total']}  "
+                   f"{'online' if m['online'] else ''}")
+        click.echo(f"  departments: {', '.join(m['lanes']) or '—'}")
+        click.echo(f"  applicant materials: {', '.join(m['applicant_materials']) or '—'}"
+                   + (f"; shared: {', '.join(m['shared_materials'])}" if m.get("shared_materials") else ""))
+        for f in m["findings"]:
+            click.echo(f"  finding [{f['kind']}] {f['message']}")
+
+
+def _emit(ctx, text: str, output: str | None, binary_safe: bool = False) -> None:
+    if output:
+        from pathlib import Path
+        try:
+            Path(output).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise click.ClickException(f"{output}: cannot write: {exc.strerror}") from None
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def _warn(result: dict) -> None:
+    for w in result.get("warnings") or []:
+        click.echo(w, err=True)
+
+
+FORMAT_CHOICE = click.Choice(["table", "json", "csv", "markdown", "html"])
+
+
+@main.command()
+@click.argument("before", nargs=1, required=False, type=click.Path())
+@click.argument("after", nargs=1, required=False, type=click.Path())
+@click.option("--stored", is_flag=True, help="Compare the latest uploaded before/after version of every matter.")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="table")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.pass_context
+def compare(ctx, before, after, stored, fmt, output):
+    """Compare before and after: per matter and in the city's totals (四减一优).
+
+    BEFORE and AFTER are BPMN files or folders, paired by matter_code; no
+    database needed.  With --stored, compares what was uploaded and adds the
+    measured figures of real cases.
+
+    \b
+    Examples:
+      onetrip compare bpmn/before/ bpmn/after/
+      onetrip compare --stored --format csv -o 对比.csv
+    """
+    from engine.report import render_comparison
+    svc = _service(ctx)
+    if stored:
+        if before or after:
+            raise click.UsageError("give either --stored or BEFORE and AFTER, not both")
+        data = svc.compare_stored()
+    else:
+        if not (before and after):
+            raise click.UsageError("give BEFORE and AFTER (files or folders), or --stored")
+        data = svc.compare_files([before], [after])
+    _warn(data)
+    data.pop("warnings", None)
+    _emit(ctx, render_comparison(data, fmt), output)
+
+
+@main.command()
+@click.option("--matter", "matter_code", metavar="CODE")
+@click.option("--since", metavar="DATE", help="Cases accepted on or after YYYY-MM-DD.")
+@click.option("--until", metavar="DATE", help="Cases accepted on or before YYYY-MM-DD.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@click.pass_context
+def metrics(ctx, matter_code, since, until, fmt, output):
+    """Measured figures from real cases, in working days (China's official calendar).
+
+    \b
+    Example:
+      onetrip metrics --matter JZZBL --since 2026-01-01 --format json
+    """
+    from engine.clock import parse_date
+    from engine.report import render_metrics
+    result = _service(ctx).metrics(matter_code, parse_date(since) if since else None,
+                                   parse_date(until) if until else None)
+    _warn(result)
+    _emit(ctx, render_metrics(result["matters"], fmt), output)
+
+
+@main.group()
+def calendar():
+    """Working-day calendar: import holiday notices for new years."""
+
+
+@calendar.command("import")
+@click.argument("file", type=click.Path())
+@click.pass_context
+def calendar_import(ctx, file):
+    """Import a year's holidays and make-up working days (State Council notice).
+
+    \b
+    File format (TOML):
+      year = 2027
+      holidays = ["2027-01-01", "2027-02-06..2027-02-12"]
+      workdays = ["2027-02-14"]
+    """
+    r = _service(ctx).import_calendar(file)
+    click.echo(f"imported {r['year']}: {r['holidays']} holidays, {r['workdays']} make-up working days "
+               f"from {r['source']}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -40,6 +40,7 @@ class Service:
         self._engine = None
         self._sessions = None
         self._read_sessions = None
+        self.warnings: list[str] = []
         runtime.set_clock(settings.clock)
 
     # ------------------------------------------------------------ plumbing
@@ -203,8 +204,7 @@ class Service:
 
     def list_versions(self, matter_code: str | None = None) -> list[dict]:
         with self._tx(readonly=True) as s:
-            stmt = select(ProcessVersion).join(Matter).order_by(Matter.code, ProcessVersion.label,
-                                                                ProcessVersion.id)
+            stmt = select(ProcessVersion).join(Matter).order_by(Matter.code, ProcessVersion.id)
             if matter_code:
                 stmt = stmt.where(Matter.code == matter_code)
             return [_version_record(v) for v in s.scalars(stmt)]
@@ -216,6 +216,87 @@ class Service:
             cases = s.scalar(select(func.count()).select_from(Case).where(Case.version_id == v.id))
             return _version_record(v) | {"problems": v.problems, "metrics": v.metrics, "cases": cases,
                                          "filename": v.filename}
+
+    def analyze(self, targets: list[str]) -> list[dict]:
+        """Static metrics and findings for BPMN files or stored version ids."""
+        from . import analysis
+        out = []
+        stored = [t for t in targets if str(t).isdigit() and not Path(str(t)).exists()]
+        for target in targets:
+            if target in stored:
+                continue
+            _, doc = self._load(target)
+            out += [m.to_dict() | {"file": str(target)} for m in analysis.analyze_document(doc)]
+        if stored:
+            with self._tx(readonly=True) as s:
+                for vid in stored:
+                    v = store.get_version(s, int(vid))
+                    doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename,
+                                                max_bytes=self.settings.max_bpmn_bytes)
+                    out += [m.to_dict() | {"version": v.id, "label": v.label}
+                            for m in analysis.analyze_document(doc)]
+        return out
+
+    def compare_files(self, before: list[str], after: list[str]) -> dict:
+        """Compare two sets of BPMN files or folders (paired by matter code); no database."""
+        from . import analysis, compare
+
+        def analyze(path):
+            _, doc = self._load(path)
+            return analysis.version_metrics(doc, runtime.choose_process(doc))
+
+        b = compare.metrics_by_matter([Path(p) for p in before], "before", analyze)
+        a = compare.metrics_by_matter([Path(p) for p in after], "after", analyze)
+        return compare.pair(b, a).to_dict()
+
+    def compare_stored(self) -> dict:
+        """Latest before and after version of every matter, with measured figures where cases ran."""
+        from . import compare, measure
+        with self._tx() as s:
+            latest = {}
+            for v in s.scalars(select(ProcessVersion).order_by(ProcessVersion.id)):
+                latest[(v.matter.code, v.label)] = v
+            matters = {v.matter.code: v.matter for v in latest.values()}
+            before = {code: v.metrics for (code, label), v in latest.items() if label == "before"}
+            after = {code: v.metrics for (code, label), v in latest.items() if label == "after"}
+            result = compare.pair(before, after, {c: m.name for c, m in matters.items()},
+                                  {c: m.kind for c, m in matters.items()})
+            measured = self._measured(s, measure.Filters())
+            for row in result.matters:
+                row.measured = {r["label"]: r for r in measured if r["matter_code"] == row.matter_code}
+            return result.to_dict() | {"warnings": self.warnings}
+
+    def metrics(self, matter_code: str | None = None, since=None, until=None) -> dict:
+        from . import measure
+        with self._tx() as s:
+            if matter_code:
+                store.get_matter(s, matter_code)
+            rows = self._measured(s, measure.Filters(matter_code, since, until))
+            return {"matters": rows, "warnings": self.warnings}
+
+    def _measured(self, s: Session, filters) -> list[dict]:
+        from . import measure
+        today = self.clock.today()
+        calendar = self._calendar(s)
+        first, last = measure.calendar_span(s, today)
+        measure.ensure_calendar(s, calendar, first, last)
+        self.warnings = calendar.warnings()
+        return measure.matter_metrics(s, today, filters)
+
+    def import_calendar(self, path: str) -> dict:
+        from . import measure
+        from .workdays import parse_holiday_file
+        year = parse_holiday_file(path)
+        with self._tx() as s:
+            self._actor(s, ("admin",), "import holiday calendars")
+            row = s.get(CalendarYear, year.year) or CalendarYear(year=year.year)
+            row.holidays = sorted(d.isoformat() for d in year.holidays)
+            row.workdays = sorted(d.isoformat() for d in year.workdays)
+            row.source, row.imported_at = Path(path).name, self.clock.now()
+            s.add(row)
+            measure.reset_calendar(s)
+            return {"year": year.year, "holidays": len(year.holidays), "workdays": len(year.workdays),
+                    "source": row.source}
 
     # ------------------------------------------------------------ cases
 
@@ -382,6 +463,11 @@ class Service:
             materials = len(((case.version.metrics or {}).get("task_materials") or {}).get(item.spec_name, []))
             self._record(s, case, user.name, "return" if returned else "complete", at=now, item=item,
                          onsite=bool(was_onsite), data=data, materials=materials)
+            if item.props.get("clock", "").lower() == "stop" and case.due_date is not None:
+                # The applicant's time (补正) does not count: the due date moves by the paused working days.
+                calendar = self._calendar(s)
+                paused = calendar.workdays_between(item.ready_at.date(), now.date())
+                case.due_date = calendar.add_workdays(case.due_date, paused)
             self._save(s, case, wf, now)
             return self._case_record(s, case)
 

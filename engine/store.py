@@ -165,6 +165,14 @@ class CalendarYear(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class CalendarDay(Base):
+    """China's working-day calendar materialised for SQL (elapsed days = seq difference)."""
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    seq: Mapped[int] = mapped_column(Integer, index=True)   # working days from the table's first day
+
+
 # ------------------------------------------------------------------ engine
 
 def _sqlite_pragmas(dbapi_conn, _record):

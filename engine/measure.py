@@ -1,0 +1,181 @@
+"""Measured metrics from executed cases, computed in SQL.
+
+Per case, from its task events: steps executed, trips (onsite completions),
+materials submitted, returns for correction, elapsed working days (the
+acceptance day is day 0; working days while the case waited on the applicant
+— steps annotated ``clock=stop`` — do not count), on time or overdue.
+Per matter and label: cases, mean/median/90th percentile elapsed working
+days, on-time rate, mean trips, steps, materials and returns.
+
+Working days come from the ``calendar_days`` table (China's official
+calendar materialised by :func:`ensure_calendar`), so elapsed days are a
+difference of two ``seq`` values: no Python loop over rows.
+Percentiles are nearest-rank (the smallest value with at least p% of cases at
+or below it), computed with window functions that SQLite and PostgreSQL share.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Date, Float, and_, case, cast, delete, func, insert, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from .store import Case, CalendarDay, Matter, ProcessVersion, TaskEvent
+from .workdays import WorkCalendar
+
+HUMAN_ACTIONS = ("complete", "return")
+
+
+def ensure_calendar(session: Session, calendar: WorkCalendar, first: date, last: date) -> None:
+    """Make ``calendar_days`` cover [first, last] (rebuilt whole, so ``seq`` stays continuous)."""
+    lo, hi = session.execute(select(func.min(CalendarDay.day), func.max(CalendarDay.day))).one()
+    if isinstance(lo, str):  # pragma: no cover - driver without date parsing
+        lo, hi = date.fromisoformat(lo), date.fromisoformat(hi)
+    if lo is not None and lo <= first and hi >= last:
+        return
+    first = min(first, lo) if lo else first
+    last = max(last, hi) if hi else last
+    session.execute(delete(CalendarDay))
+    rows = [{"day": d, "workday": w, "seq": s} for d, w, s in calendar.day_rows(first, last)]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(CalendarDay), rows[i:i + 5000])
+
+
+def reset_calendar(session: Session) -> None:
+    """Forget the materialised calendar (after a holiday file import)."""
+    session.execute(delete(CalendarDay))
+
+
+def calendar_span(session: Session, today: date) -> tuple[date, date]:
+    """The days metrics may touch: first acceptance to a year after today or the last event."""
+    first, last_event = session.execute(select(func.min(Case.accepted_at), func.max(TaskEvent.at))).one()
+    first = first.date() if isinstance(first, datetime) else (first or today)
+    last = max(today, last_event.date() if isinstance(last_event, datetime) else today)
+    return date(first.year, 1, 1), date(last.year + 1, 12, 31)
+
+
+def _day(col):
+    return func.date(col)
+
+
+@dataclass
+class Filters:
+    matter_code: str | None = None
+    since: date | None = None
+    until: date | None = None
+    case_ids: list[int] | None = None
+
+
+def case_metrics_query(today: date, filters: Filters | None = None):
+    """One row per case with its measured figures (a selectable)."""
+    f = filters or Filters()
+    ev = TaskEvent
+    human = ev.action.in_(HUMAN_ACTIONS)
+    counts = (select(ev.case_id.label("case_id"),
+                     func.sum(case((and_(human, ev.step), 1), else_=0)).label("steps"),
+                     func.sum(case((and_(human, ev.onsite), 1), else_=0)).label("trips"),
+                     func.sum(case((ev.action == "return", 1), else_=0)).label("returns"))
+              .group_by(ev.case_id).subquery("counts"))
+    per_step = (select(ev.case_id.label("case_id"), ev.task_name, func.max(ev.materials).label("m"))
+                .where(human).group_by(ev.case_id, ev.task_name).subquery("per_step"))
+    materials = (select(per_step.c.case_id, func.sum(per_step.c.m).label("materials"))
+                 .group_by(per_step.c.case_id).subquery("materials"))
+    p_start, p_end = aliased(CalendarDay), aliased(CalendarDay)
+    paused = (select(ev.case_id.label("case_id"), func.sum(p_end.seq - p_start.seq).label("paused"))
+              .join(p_start, p_start.day == _day(ev.ready_at))
+              .join(p_end, p_end.day == _day(ev.at))
+              .where(human, ev.clock_stop).group_by(ev.case_id).subquery("paused"))
+    c_start, c_end = aliased(CalendarDay), aliased(CalendarDay)
+    end_day = func.coalesce(_day(Case.completed_at), literal(today, Date))
+    paused_days = func.coalesce(paused.c.paused, 0)
+    elapsed = (c_end.seq - c_start.seq - paused_days).label("elapsed")
+    stmt = (select(Case.id.label("case_id"), Matter.code.label("matter_code"), Matter.name.label("matter_name"),
+                   ProcessVersion.label.label("label"), Case.version_id, Case.status, Case.accepted_at,
+                   Case.completed_at, Case.promised_workdays, Case.due_date,
+                   func.coalesce(counts.c.steps, 0).label("steps"),
+                   func.coalesce(counts.c.trips, 0).label("trips"),
+                   func.coalesce(counts.c.returns, 0).label("returns"),
+                   func.coalesce(materials.c.materials, 0).label("materials"),
+                   paused_days.label("paused"), elapsed)
+            .join(ProcessVersion, Case.version_id == ProcessVersion.id)
+            .join(Matter, ProcessVersion.matter_id == Matter.id)
+            .join(c_start, c_start.day == _day(Case.accepted_at))
+            .join(c_end, c_end.day == end_day)
+            .outerjoin(counts, counts.c.case_id == Case.id)
+            .outerjoin(materials, materials.c.case_id == Case.id)
+            .outerjoin(paused, paused.c.case_id == Case.id))
+    if f.matter_code:
+        stmt = stmt.where(Matter.code == f.matter_code)
+    if f.since:
+        stmt = stmt.where(Case.accepted_at >= datetime.combine(f.since, datetime.min.time()))
+    if f.until:
+        stmt = stmt.where(Case.accepted_at < datetime.combine(f.until + timedelta(days=1), datetime.min.time()))
+    if f.case_ids is not None:
+        stmt = stmt.where(Case.id.in_(f.case_ids))
+    return stmt
+
+
+def matter_metrics(session: Session, today: date, filters: Filters | None = None) -> list[dict]:
+    """Per matter and label: measured figures over the cases that match ``filters``."""
+    per_case = case_metrics_query(today, filters).subquery("per_case")
+    completed = per_case.c.status == "completed"
+    on_time = and_(completed, per_case.c.promised_workdays.isnot(None),
+                   per_case.c.elapsed <= per_case.c.promised_workdays)
+    late = or_(and_(completed, per_case.c.elapsed > per_case.c.promised_workdays),
+               and_(~completed, per_case.c.due_date.isnot(None), per_case.c.due_date < today))
+    group = (per_case.c.matter_code, per_case.c.label)
+    # Nearest-rank percentiles over completed cases, by window functions.
+    ranked = (select(per_case.c.matter_code, per_case.c.label, per_case.c.elapsed,
+                     func.row_number().over(partition_by=group, order_by=per_case.c.elapsed).label("rn"),
+                     func.count().over(partition_by=group).label("n"))
+              .where(completed).subquery("ranked"))
+
+    def percentile(p: int):
+        # rank = ceil(p * n / 100), written in integer arithmetic
+        rank = (ranked.c.n * p + 99) / 100
+        return (select(ranked.c.matter_code, ranked.c.label, ranked.c.elapsed.label(f"p{p}"))
+                .where(ranked.c.rn == cast(rank, ranked.c.n.type)).subquery(f"p{p}"))
+
+    p50, p90 = percentile(50), percentile(90)
+    as_float = lambda col: cast(col, Float)  # noqa: E731
+    stmt = (select(per_case.c.matter_code, func.max(per_case.c.matter_name).label("name"), per_case.c.label,
+                   func.count().label("cases"),
+                   func.sum(case((completed, 1), else_=0)).label("completed"),
+                   func.avg(case((completed, as_float(per_case.c.elapsed)))).label("mean_workdays"),
+                   func.max(p50.c.p50).label("median_workdays"), func.max(p90.c.p90).label("p90_workdays"),
+                   func.sum(case((on_time, 1), else_=0)).label("on_time"),
+                   func.sum(case((late, 1), else_=0)).label("overdue"),
+                   func.avg(case((completed, as_float(per_case.c.trips)))).label("mean_trips"),
+                   func.avg(case((completed, as_float(per_case.c.steps)))).label("mean_steps"),
+                   func.avg(case((completed, as_float(per_case.c.materials)))).label("mean_materials"),
+                   func.avg(as_float(per_case.c.returns)).label("mean_returns"),
+                   func.max(per_case.c.promised_workdays).label("promised_workdays"))
+            .outerjoin(p50, and_(p50.c.matter_code == per_case.c.matter_code, p50.c.label == per_case.c.label))
+            .outerjoin(p90, and_(p90.c.matter_code == per_case.c.matter_code, p90.c.label == per_case.c.label))
+            .group_by(*group).order_by(per_case.c.matter_code, per_case.c.label.desc()))
+    out = []
+    for r in session.execute(stmt).mappings():
+        done = r["completed"] or 0
+        out.append({
+            "matter_code": r["matter_code"], "name": r["name"], "label": r["label"],
+            "cases": r["cases"], "completed": done, "open": r["cases"] - done,
+            "mean_workdays": _round(r["mean_workdays"]), "median_workdays": r["median_workdays"],
+            "p90_workdays": r["p90_workdays"], "promised_workdays": r["promised_workdays"],
+            "on_time_rate": _round(r["on_time"] / done, 3) if done else None,
+            "overdue": r["overdue"] or 0,
+            "mean_trips": _round(r["mean_trips"]), "mean_steps": _round(r["mean_steps"]),
+            "mean_materials": _round(r["mean_materials"]), "mean_returns": _round(r["mean_returns"]),
+        })
+    return out
+
+
+def case_figures(session: Session, today: date, case_ids: list[int]) -> dict[int, dict]:
+    rows = session.execute(case_metrics_query(today, Filters(case_ids=case_ids))).mappings()
+    return {r["case_id"]: {"steps": r["steps"], "trips": r["trips"], "returns": r["returns"],
+                           "materials": r["materials"], "paused_workdays": r["paused"],
+                           "elapsed_workdays": r["elapsed"]} for r in rows}
+
+
+def _round(value, digits: int = 2):
+    return None if value is None else round(float(value), digits)

@@ -1,0 +1,65 @@
+"""Clerk scenarios: start a case, own department's tasks, corrections, history."""
+from pytest_bdd import given, parsers, scenarios, then, when
+
+scenarios("clerk.feature")
+
+
+def _task_named(world, name):
+    tasks = world.cli.json(["task", "list", "--all", "--case", str(world.case)])
+    matches = [t for t in tasks if t["name"] == name]
+    assert matches, f"no ready task {name!r}; ready: {[t['name'] for t in tasks]}"
+    return matches[0]["id"]
+
+
+@given(parsers.parse('"{user}" has started a case of "{code}"'))
+@when(parsers.parse('"{user}" starts a case of "{code}" with "{data}"'))
+def start_case(world, user, code, data=None):
+    args = ["case", "start", code, "--json"] + (["--data", data] if data else [])
+    r = world.run(args, user=user)
+    assert r.exit_code == 0, r.stderr
+    world.case = r.json()["id"]
+
+
+@given(parsers.parse('"{user}" has completed "{step}"'))
+@when(parsers.parse('"{user}" completes "{step}"'))
+@when(parsers.parse('"{user}" completes "{step}" with "{data}"'))
+def complete(world, user, step, data=None):
+    world.last_task = _task_named(world, step)
+    world.run(["task", "complete", world.last_task] + (["--data", data] if data else []), user=user)
+
+
+@when(parsers.parse('"{user}" returns "{step}" because "{reason}"'))
+def return_task(world, user, step, reason):
+    world.last_task = _task_named(world, step)
+    world.run(["task", "return", world.last_task, "--reason", reason], user=user)
+    assert world.result.exit_code == 0, world.result.stderr
+
+
+@when(parsers.parse('"{user}" completes the same task again'))
+def complete_again(world, user):
+    world.run(["task", "complete", world.last_task], user=user)
+
+
+@then(parsers.parse('"{user}" sees the tasks "{names}"'))
+def sees_tasks(world, user, names):
+    tasks = world.cli.json("task list", user=user)
+    assert [t["name"] for t in tasks] == [n.strip() for n in names.split(",")]
+
+
+@then(parsers.parse('"{user}" sees no tasks'))
+def sees_no_tasks(world, user):
+    assert world.cli.json("task list", user=user) == []
+
+
+@then("the case is completed")
+def case_completed(world):
+    assert world.cli.json(["case", "show", str(world.case)])["status"] == "completed"
+
+
+@then("the case history lists, with actor and time:")
+def history(world, datatable):
+    events = [e for e in world.cli.json(["case", "show", str(world.case)])["events"] if e["task"]]
+    header, *rows = datatable
+    assert [[e["name"], e["actor"], e["action"]] for e in events] == rows
+    times = [e["at"] for e in events]
+    assert times == sorted(times) and all(t.startswith("2026-03-02T") for t in times)

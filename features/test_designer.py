@@ -1,0 +1,49 @@
+"""Designer scenarios: validate and upload models, errors, versions."""
+from pytest_bdd import parsers, scenarios, then, when
+
+from conftest import model_path
+
+scenarios("designer.feature")
+
+SAMPLE = "residence_permit.bpmn"
+CHANGES = {
+    "the gateway has no default flow": (' default="Flow_OK"', ""),
+    "the condition is written in JUEL": (">returned<", ">${returned}<"),
+    "the process is not executable": ('isExecutable="true"', 'isExecutable="false"'),
+    "the file is cut off": ("</bpmn:definitions>", ""),
+    "the file is an HTML page": (None, "<html><body>居住证</body></html>"),
+}
+
+
+@when(parsers.parse('"{user}" validates "{model}"'))
+def validate(world, user, model):
+    world.run(["process", "validate", str(model_path(model))], user=user)
+
+
+@when(parsers.parse('"{user}" uploads a copy of "{model}" with promised {days:d} working days as "{label}"'))
+def upload_changed_copy(world, user, model, days, label):
+    text = model_path(model).read_text(encoding="utf-8")
+    path = world.tmp / f"changed-{model}"
+    path.write_text(text.replace('name="promised_workdays" value="7"', f'name="promised_workdays" value="{days}"'),
+                    encoding="utf-8")
+    world.run(["process", "upload", str(path), "--label", label], user=user)
+
+
+@when(parsers.parse('"{user}" uploads the sample changed so that {change} as "{label}"'))
+def upload_broken(world, user, change, label):
+    old, new = CHANGES[change]
+    text = model_path(SAMPLE).read_text(encoding="utf-8")
+    path = world.tmp / "broken.bpmn"
+    path.write_text(new if old is None else text.replace(old, new, 1), encoding="utf-8")
+    world.run(["process", "upload", str(path), "--label", label], user=user)
+
+
+@then(parsers.parse('the matter "{code}" has the versions "{labels}"'))
+def matter_versions(world, code, labels):
+    versions = world.cli.json(["process", "list", "--matter", code])
+    assert [v["label"] for v in versions] == [l.strip() for l in labels.split(",")]
+
+
+@then("no process version is stored")
+def no_versions(world):
+    assert world.cli.json("process list") == []
