@@ -49,7 +49,8 @@ def reset_calendar(session: Session) -> None:
 
 def calendar_span(session: Session, today: date) -> tuple[date, date]:
     """The days metrics may touch: first acceptance to a year after today or the last event."""
-    first, last_event = session.execute(select(func.min(Case.accepted_at), func.max(TaskEvent.at))).one()
+    first = session.scalar(select(func.min(Case.accepted_at)))
+    last_event = session.scalar(select(func.max(TaskEvent.at)))
     first = first.date() if isinstance(first, datetime) else (first or today)
     last = max(today, last_event.date() if isinstance(last_event, datetime) else today)
     return date(first.year, 1, 1), date(last.year + 1, 12, 31)
@@ -133,9 +134,9 @@ def matter_metrics(session: Session, today: date, filters: Filters | None = None
 
     def percentile(p: int):
         # rank = ceil(p * n / 100), written in integer arithmetic
-        rank = (ranked.c.n * p + 99) / 100
+        rank = (ranked.c.n * p + 99) // 100
         return (select(ranked.c.matter_code, ranked.c.label, ranked.c.elapsed.label(f"p{p}"))
-                .where(ranked.c.rn == cast(rank, ranked.c.n.type)).subquery(f"p{p}"))
+                .where(ranked.c.rn == rank).subquery(f"p{p}"))
 
     p50, p90 = percentile(50), percentile(90)
     as_float = lambda col: cast(col, Float)  # noqa: E731

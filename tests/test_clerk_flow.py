@@ -9,16 +9,7 @@ from pathlib import Path
 
 import pytest
 
-WINDOW = "政务服务中心综合窗口"
-POLICE = "公安局"
-
-
-def setup_people(cli):
-    cli.ok("init")
-    cli.ok(f"user add admin --role admin")
-    cli.ok(f"user add 李设计 --role designer --department {WINDOW}", user="admin")
-    cli.ok(f"user add 王窗口 --role clerk --department {WINDOW}", user="admin")
-    cli.ok(f"user add 赵警官 --role clerk --department {POLICE}", user="admin")
+from onetrip_testing import POLICE, WINDOW, setup_people
 
 
 def test_case_runs_to_completion_with_a_correction_round(cli, sample_bpmn):

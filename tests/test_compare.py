@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bpmn_factory import linear_model, matter_steps
+from onetrip_testing.bpmn_factory import linear_model, matter_steps
 from onetrip_testing import CliHarness
 
 

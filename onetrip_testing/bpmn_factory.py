@@ -25,9 +25,10 @@ class Step:
     onsite: bool = False
     workdays: int | None = None
     materials: list[str] = field(default_factory=list)
+    step: bool = True
 
     def props(self) -> dict:
-        p = {}
+        p = {} if self.step else {"step": "false"}
         if self.onsite:
             p["onsite"] = "true"
         if self.workdays is not None:

@@ -37,6 +37,19 @@ def postgres_database():
         admin.dispose()
 
 
+WINDOW = "政务服务中心综合窗口"
+POLICE = "公安局"
+
+
+def setup_people(cli) -> None:
+    """An admin, a designer, a window clerk and a police clerk (the sample model's lanes)."""
+    cli.ok("init")
+    cli.ok("user add admin --role admin")
+    cli.ok(f"user add 李设计 --role designer --department {WINDOW}", user="admin")
+    cli.ok(f"user add 王窗口 --role clerk --department {WINDOW}", user="admin")
+    cli.ok(f"user add 赵警官 --role clerk --department {POLICE}", user="admin")
+
+
 @dataclass
 class Result:
     exit_code: int

@@ -1,0 +1,94 @@
+"""Reformer scenarios: compare versions, read the totals, measured figures, CSV export."""
+import json
+import shutil
+
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from onetrip_testing.bpmn_factory import Step, linear_model
+from conftest import model_path
+
+scenarios("reformer.feature")
+
+WINDOW, POLICE = "政务服务中心综合窗口", "公安局"
+
+
+@given("the residence permit matter re-engineered to 2 steps, 1 visit, 2 materials and 3 working days")
+def two_folders(world):
+    before, after = world.tmp / "before", world.tmp / "after"
+    before.mkdir()
+    after.mkdir()
+    shutil.copy(model_path("residence_permit.bpmn"), before / "JZZSAMPLE.bpmn")
+    # The applicant applies online (not a counter step: step=false); review and issuing merge; one trip.
+    steps = [Step("网上申请即受理", WINDOW, materials=["id_card", "photo"], workdays=1, step=False),
+             Step("审核制证", POLICE, workdays=2),
+             Step("领证", WINDOW, onsite=True)]
+    model = linear_model("JZZSAMPLE", "居住证办理", steps, statutory=15, promised=3, label="after")
+    (after / "JZZSAMPLE.bpmn").write_text(model, encoding="utf-8")
+    world.before, world.after = before, after
+
+
+@when(parsers.parse('"{user}" compares the before and after folders'))
+def compare_folders(world, user):
+    world.run(["compare", str(world.before), str(world.after)], user=user)
+
+
+@when(parsers.parse('"{user}" compares an empty folder with the after folder'))
+def compare_empty(world, user):
+    empty = world.tmp / "empty"
+    empty.mkdir()
+    world.run(["compare", str(empty), str(world.after)], user=user)
+
+
+@given(parsers.parse('a designer "{name}" has uploaded both versions'))
+def upload_both(world, name):
+    world.cli.ok(["user", "add", name, "--role", "designer"])
+    world.cli.ok(["process", "upload", str(world.before / "JZZSAMPLE.bpmn"), "--label", "before"], user=name)
+    world.cli.ok(["process", "upload", str(world.after / "JZZSAMPLE.bpmn"), "--label", "after"], user=name)
+
+
+@given("one case of each version has been carried to completion over 2 March 2026")
+def run_cases(world):
+    lane_user = {WINDOW: "王窗口", POLICE: "赵警官"}
+    for label, day in (("before", 2), ("after", 3)):
+        case = world.cli.json(["case", "start", "JZZSAMPLE", "--label", label], user="王窗口",
+                              now=f"2026-03-02T09:00")["id"]
+        for hour in range(10, 20):
+            tasks = world.cli.json(["task", "list", "--all", "--case", str(case)])
+            if not tasks:
+                break
+            t = tasks[0]
+            at = f"2026-03-{day + (hour - 10) if label == 'before' else day:02d}T{hour}:00"
+            world.cli.ok(["task", "complete", t["id"]], user=lane_user[t["lane"]], now=at)
+
+
+@when(parsers.parse('"{user}" compares the stored versions as JSON'))
+def compare_stored(world, user):
+    world.run(["compare", "--stored", "--format", "json"], user=user)
+    assert world.result.exit_code == 0, world.result.stderr
+    world.comparison = json.loads(world.result.stdout)
+
+
+@then(parsers.parse('the matter "{code}" shows measured cases for "{a}" and "{b}"'))
+def shows_measured(world, code, a, b):
+    [m] = [m for m in world.comparison["matters"] if m["matter_code"] == code]
+    assert m["measured"][a]["cases"] == 1 and m["measured"][b]["cases"] == 1
+    assert m["before"]["steps"] == 4 and m["after"]["steps"] == 2
+    world.matter = m
+
+
+@then(parsers.parse('the measured median working days of "{a}" is at most that of "{b}"'))
+def median_order(world, a, b):
+    ma, mb = world.matter["measured"][a]["median_workdays"], world.matter["measured"][b]["median_workdays"]
+    assert ma is not None and mb is not None and ma <= mb and mb > 0
+
+
+@when(parsers.parse('"{user}" exports the comparison as CSV to "{name}"'))
+def export_csv(world, user, name):
+    world.run(["compare", str(world.before), str(world.after), "--format", "csv", "-o", str(world.tmp / name)],
+              user=user)
+
+
+@then(parsers.parse('the file "{name}" starts with a UTF-8 byte order mark and lists "{code}"'))
+def csv_file(world, name, code):
+    raw = (world.tmp / name).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and code.encode() in raw and "居住证办理".encode() in raw
