@@ -122,12 +122,15 @@ class Comparison:
         return {"matters": [m.to_dict() for m in self.matters], "totals": totals(self.matters)}
 
 
-def _collect(paths: list[Path]) -> list[Path]:
+def _collect(paths: list[Path], side: str) -> list[Path]:
+    """Files of one side; in a folder, ``*.before.bpmn``/``*.after.bpmn`` go to their own side only."""
+    other = ".after." if side == "before" else ".before."
     files: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in (".bpmn", ".xml") and q.is_file())
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in (".bpmn", ".xml") and q.is_file()
+                           and other not in q.name)
             if not found:
                 raise InvalidInput(f"{p}: no .bpmn files in this directory")
             files += found
@@ -141,7 +144,7 @@ def _collect(paths: list[Path]) -> list[Path]:
 def metrics_by_matter(paths: list[Path], side: str, analyze) -> dict[str, dict]:
     """Analyze files; key each by its matter code (process property, else file stem)."""
     out: dict[str, dict] = {}
-    for path in _collect(paths):
+    for path in _collect(paths, side):
         m = analyze(path)
         code = m.get("matter_code") or _code_from_name(path)
         if code in out:

@@ -91,3 +91,7 @@ class CalendarError(OnetripError):
 
 class StoreError(OnetripError):
     """The database cannot be opened, is of a newer schema, or failed."""
+
+
+class CatalogError(OnetripError):
+    """A bad manifest in processes/."""

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
@@ -146,14 +147,16 @@ class StatelessSpecWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _state_registry():
+def _registry(stateless: bool):
     config = dict(DEFAULT_CONFIG)
-    config[BpmnWorkflow] = StatelessSpecWorkflowConverter
+    config[AutoServiceTask] = BpmnTaskSpecConverter
+    if stateless:
+        config[BpmnWorkflow] = StatelessSpecWorkflowConverter
     return BpmnWorkflowSerializer.configure(config)
 
 
-_SPEC_SERIALIZER = BpmnWorkflowSerializer()
-_STATE_SERIALIZER = BpmnWorkflowSerializer(_state_registry())
+_SPEC_SERIALIZER = BpmnWorkflowSerializer(_registry(stateless=False))
+_STATE_SERIALIZER = BpmnWorkflowSerializer(_registry(stateless=True))
 
 
 @dataclass
@@ -342,6 +345,23 @@ def compile_model(doc: ModelDocument) -> tuple[ProcessModel, CompiledModel | Non
         problems.append(ModelError(f"the engine cannot read this model ({type(exc).__name__}: {exc})",
                                    file=doc.filename))
     return process, (compiled if not problems else None), problems
+
+
+def returnable_tasks(process: ProcessModel) -> set[str]:
+    """Human tasks followed by an exclusive gateway that branches on ``returned`` (补正 loops)."""
+    out = set()
+    for graph in [process] + [n.graph for n in process.walk() if n.graph is not None]:
+        for node in graph.nodes.values():
+            if not node.is_human:
+                continue
+            for fid in node.outgoing:
+                gateway = graph.nodes.get(graph.flows[fid].target) if fid in graph.flows else None
+                if gateway is None or gateway.tag != "exclusiveGateway":
+                    continue
+                if any("returned" in (graph.flows[g].condition or "") for g in gateway.outgoing
+                       if g in graph.flows):
+                    out.add(node.id)
+    return out
 
 
 # ----------------------------------------------------------------- running

@@ -159,8 +159,8 @@ class Service:
                                 "valid": False, "problems": [str(exc)]})
         return results
 
-    def upload(self, path: str, label: str, matter_code: str | None = None,
-               allow_descriptive: bool = False, manifest: dict | None = None) -> dict:
+    def _prepare(self, path, label: str, matter_code: str | None, allow_descriptive: bool):
+        """Read, check and analyze a model outside any transaction."""
         if label not in LABELS:
             raise InvalidInput(f"unknown label {label!r}: use before or after")
         data, doc = self._load(path)
@@ -172,35 +172,73 @@ class Service:
             raise ModelError("no matter code: set the process property matter_code or pass --matter",
                              file=str(path), line=process.line, element=process.id)
         from . import analysis
-        metrics = analysis.version_metrics(doc, process)
+        return {"path": Path(path), "label": label, "code": code, "data": data, "doc": doc, "process": process,
+                "compiled": compiled, "problems": problems, "metrics": analysis.version_metrics(doc, process)}
+
+    def _store_version(self, s: Session, user: User, p: dict, manifest: dict | None = None) -> dict:
+        code, process, doc = p["code"], p["process"], p["doc"]
+        matter = s.scalar(select(Matter).where(Matter.code == code))
+        name = (manifest or {}).get("name") or process.label
+        if matter is None:
+            matter = Matter(code=code, name=name, kind=(manifest or {}).get("kind", "matter"),
+                            department=(manifest or {}).get("department"), manifest=manifest,
+                            created_at=self.clock.now())
+            s.add(matter)
+            s.flush()
+        elif manifest:
+            matter.name, matter.manifest = name, manifest
+            matter.kind = manifest.get("kind", matter.kind)
+            matter.department = manifest.get("department", matter.department)
+        existing = s.scalar(select(ProcessVersion).where(
+            ProcessVersion.matter_id == matter.id, ProcessVersion.label == p["label"],
+            ProcessVersion.sha256 == doc.sha256))
+        if existing is not None:
+            return _version_record(existing) | {"created": False}
+        compiled = p["compiled"]
+        version = ProcessVersion(
+            matter=matter, label=p["label"], process_id=process.id, name=process.label,
+            filename=p["path"].name, sha256=doc.sha256, bpmn_xml=p["data"].decode("utf-8", "replace"),
+            spec_json=runtime.spec_to_json(compiled) if compiled else None,
+            executable=compiled is not None, problems=[str(x) for x in p["problems"]],
+            metrics=p["metrics"], uploader=user, uploaded_at=self.clock.now())
+        s.add(version)
+        s.flush()
+        return _version_record(version) | {"created": True}
+
+    def upload(self, path: str, label: str, matter_code: str | None = None,
+               allow_descriptive: bool = False) -> dict:
+        prepared = self._prepare(path, label, matter_code, allow_descriptive)
         with self._tx() as s:
             user = self._actor(s, UPLOAD_ROLES, "upload process models")
-            matter = s.scalar(select(Matter).where(Matter.code == code))
-            name = (manifest or {}).get("name") or process.label
-            if matter is None:
-                matter = Matter(code=code, name=name, kind=(manifest or {}).get("kind", "matter"),
-                                department=(manifest or {}).get("department"), manifest=manifest,
-                                created_at=self.clock.now())
-                s.add(matter)
-                s.flush()
-            elif manifest:
-                matter.name, matter.manifest = name, manifest
-                matter.kind = manifest.get("kind", matter.kind)
-                matter.department = manifest.get("department", matter.department)
-            existing = s.scalar(select(ProcessVersion).where(
-                ProcessVersion.matter_id == matter.id, ProcessVersion.label == label,
-                ProcessVersion.sha256 == doc.sha256))
-            if existing is not None:
-                return _version_record(existing) | {"created": False}
-            version = ProcessVersion(
-                matter=matter, label=label, process_id=process.id, name=process.label,
-                filename=Path(path).name, sha256=doc.sha256, bpmn_xml=data.decode("utf-8", "replace"),
-                spec_json=runtime.spec_to_json(compiled) if compiled else None,
-                executable=compiled is not None, problems=[str(p) for p in problems],
-                metrics=metrics, uploader=user, uploaded_at=self.clock.now())
-            s.add(version)
-            s.flush()
-            return _version_record(version) | {"created": True}
+            return self._store_version(s, user, prepared)
+
+    def load_catalog(self, directory: str | None = None, progress=None) -> list[dict]:
+        """Upload every manifest's before and after model, in one transaction (idempotent)."""
+        from . import catalog
+        manifests = catalog.load_catalog(directory)
+        prepared = []
+        for m in manifests:
+            for label, path in m.models.items():
+                prepared.append((m, self._prepare(path, label, m.code, False)))
+                if progress:
+                    progress()
+        results = []
+        with self._tx() as s:
+            user = self._actor(s, UPLOAD_ROLES, "load the catalog")
+            for m, p in prepared:
+                results.append(self._store_version(s, user, p, m.record()))
+        return results
+
+    def list_catalog(self) -> list[dict]:
+        with self._tx(readonly=True) as s:
+            out = []
+            for m in s.scalars(select(Matter).order_by(Matter.kind.desc(), Matter.code)):
+                versions = s.scalars(select(ProcessVersion).where(ProcessVersion.matter_id == m.id)
+                                     .order_by(ProcessVersion.id)).all()
+                out.append({"code": m.code, "name": m.name, "kind": m.kind, "department": m.department,
+                            "members": (m.manifest or {}).get("members", []),
+                            "versions": [{"id": v.id, "label": v.label} for v in versions]})
+            return out
 
     def list_versions(self, matter_code: str | None = None) -> list[dict]:
         with self._tx(readonly=True) as s:
@@ -282,6 +320,59 @@ class Service:
         measure.ensure_calendar(s, calendar, first, last)
         self.warnings = calendar.warnings()
         return measure.matter_metrics(s, today, filters)
+
+    def calendar(self):
+        """The working-day calendar with every imported year."""
+        with self._tx(readonly=True) as s:
+            return self._calendar(s)
+
+    def demo_versions(self) -> list[dict]:
+        """The latest executable before/after version of every matter, with what a simulation needs."""
+        with self._tx(readonly=True) as s:
+            latest = {}
+            for v in s.scalars(select(ProcessVersion).where(ProcessVersion.executable.is_(True))
+                               .order_by(ProcessVersion.id)):
+                latest[(v.matter.code, v.label)] = v
+            out = []
+            for (code, label), v in sorted(latest.items()):
+                doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
+                process = doc.process(v.process_id)
+                out.append({"matter_code": code, "label": label, "version": v.id,
+                            "returnable": runtime.returnable_tasks(process),
+                            "lanes": (v.metrics or {}).get("lanes", []),
+                            "expected_steps": (v.metrics or {}).get("tasks_total", 1)})
+            return out
+
+    def report_details(self) -> tuple[dict, dict]:
+        """Diagrams of the latest versions and measured working-day distributions, per matter."""
+        from . import bpmn_svg, measure
+        with self._tx() as s:
+            latest = {}
+            for v in s.scalars(select(ProcessVersion).order_by(ProcessVersion.id)):
+                latest[(v.matter.code, v.label)] = v
+            details: dict = {}
+            for (code, label), v in latest.items():
+                doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
+                details.setdefault(code, {})[label] = bpmn_svg.render_svg(
+                    doc, (v.metrics or {}).get("task_materials"))
+            self._measured(s, measure.Filters())
+            dist: dict = {}
+            per_case = measure.case_metrics_query(self.clock.today()).subquery()
+            for row in s.execute(select(per_case.c.matter_code, per_case.c.label, per_case.c.elapsed)
+                                 .where(per_case.c.status == "completed")
+                                 .order_by(per_case.c.case_id)):
+                dist.setdefault(row.matter_code, {}).setdefault(row.label, []).append(int(row.elapsed))
+            return details, dist
+
+    def write_report(self, path: str | Path, comparison: dict, subtitle: str = "") -> Path:
+        from .html_report import render_html
+        details, dist = self.report_details()
+        path = Path(path)
+        try:
+            path.write_text(render_html(comparison, details, dist, subtitle=subtitle), encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"{path}: cannot write the report: {exc.strerror}") from None
+        return path
 
     def import_calendar(self, path: str) -> dict:
         from . import measure
@@ -513,7 +604,7 @@ def _case_summary(c: Case, today) -> dict:
 def _task_record(w: WorkItem, c: Case) -> dict:
     return {"id": w.ref, "case": w.case_id, "task": w.spec_name, "name": w.name, "lane": w.lane,
             "matter_code": c.version.matter.code, "label": c.version.label,
-            "onsite": bool(bpmn_model.as_bool(w.props.get("onsite"), False)),
+            "onsite": bool(bpmn_model.as_bool(w.props.get("onsite"), False)), "props": w.props,
             "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
 
 
