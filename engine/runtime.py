@@ -25,7 +25,12 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter, BpmnWorkflowConverter, TaskConverter,
+)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
@@ -127,6 +132,38 @@ SCRIPT_ENGINE = SandboxScriptEngine()
 
 # ------------------------------------------------------------- serializer
 
+_uuid = lru_cache(maxsize=1 << 16)(UUID)    # each task id is parsed once per process
+
+
+class FastTaskConverter(TaskConverter):
+    """SpiffWorkflow's task format, restored without re-parsing every UUID."""
+
+    def from_dict(self, dct, workflow):
+        spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = Task(workflow, spec, state=dct["state"], id=_uuid(dct["id"]))
+        parent = dct["parent"]
+        task._parent = _uuid(parent) if parent is not None else None
+        task._children = [_uuid(c) for c in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        internal = dct["internal_data"]
+        task.internal_data = self.registry.restore(internal) if internal else {}
+        if isinstance(spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        if delta and task._parent is not None:
+            data = DeepMerge.merge({}, task.parent.data)
+            updates = delta.get("updates")
+            if updates:
+                data.update(self.registry.restore(updates))
+            for key in delta.get("deletions") or ():
+                data.pop(key, None)
+        else:
+            data = self.registry.restore(dct["data"])
+        task.data = data
+        return task
+
+
 class StatelessSpecWorkflowConverter(BpmnWorkflowConverter):
     """Workflow state without the process specs: those are stored once per version."""
 
@@ -139,12 +176,22 @@ class StatelessSpecWorkflowConverter(BpmnWorkflowConverter):
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         dct = dict(dct)
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dict(dct["subprocesses"]), workflow)
         workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
         return workflow
+
+
+class FastSubWorkflowConverter(BpmnSubWorkflowConverter):
+    def from_dict(self, dct, task, top_workflow):
+        spec = top_workflow.subprocess_specs.get(task.task_spec.spec)
+        subprocess = self.target_class(spec, task.id, top_workflow, deserializing=True)
+        subprocess.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=subprocess)
+        subprocess.task_tree = subprocess.tasks.get(_uuid(dct["root"]))
+        self.set_default_attributes(subprocess, dct)
+        return subprocess
 
 
 def _registry(stateless: bool):
@@ -152,6 +199,8 @@ def _registry(stateless: bool):
     config[AutoServiceTask] = BpmnTaskSpecConverter
     if stateless:
         config[BpmnWorkflow] = StatelessSpecWorkflowConverter
+        config[BpmnSubWorkflow] = FastSubWorkflowConverter
+        config[Task] = FastTaskConverter
     return BpmnWorkflowSerializer.configure(config)
 
 
@@ -169,6 +218,111 @@ class CompiledModel:
     def new_workflow(self) -> BpmnWorkflow:
         wf = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
         return wf
+
+
+@dataclass
+class CaseState:
+    """What a load saw, so that a save writes only the tasks that changed."""
+    bodies: dict[str, dict]            # task id -> serialized task as stored
+    positions: dict[str, int]          # task id -> creation order
+    next_pos: int
+
+
+@dataclass
+class StateChanges:
+    workflow: str                                  # workflow-level JSON (cases.state)
+    upserts: list[tuple[str, str, int, str]]       # (task id, workflow key, pos, body JSON)
+    deletes: list[str]
+    state: CaseState
+
+
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
+
+
+def _json(value) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ScriptError(f"task data must be JSON values (text, numbers, true/false, lists, objects): {exc}") \
+            from None
+
+
+def _workflow_fields(wf, top: bool) -> dict:
+    reg = _STATE_SERIALIZER.registry
+    d = {"data": reg.convert(reg.clean(wf.data)), "correlations": wf.correlations,
+         "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+         "success": wf.success, "completed": wf.completed, "root": str(wf.task_tree.id)}
+    if top:
+        d["typename"] = "BpmnWorkflow"
+        d["bpmn_events"] = reg.convert(wf.bpmn_events)
+        d["subprocesses"] = {str(k): _workflow_fields(sp, False) | {
+            "typename": "BpmnSubWorkflow", "parent_task_id": str(sp.parent_task_id), "spec": sp.spec.name}
+            for k, sp in wf.subprocesses.items()}
+    return d
+
+
+def _all_tasks(wf):
+    for task in wf.tasks.values():
+        yield "", task
+    for key, sp in wf.subprocesses.items():
+        for task in sp.tasks.values():
+            yield str(key), task
+
+
+def _unchanged(task, old: dict) -> bool:
+    """Cheap test first: a finished task whose bookkeeping is as stored has not changed."""
+    return (old["state"] == task._state and old["last_state_change"] == task.last_state_change
+            and old["triggered"] == task.triggered and len(old["children"]) == len(task._children)
+            and task._state & _FINISHED != 0
+            and old["children"] == [str(c) for c in task._children])
+
+
+def save_changes(wf: BpmnWorkflow, state: CaseState | None) -> StateChanges:
+    """Serialize what changed since ``state`` (everything when ``state`` is None)."""
+    reg = _STATE_SERIALIZER.registry
+    bodies = dict(state.bodies) if state else {}
+    positions = dict(state.positions) if state else {}
+    next_pos = state.next_pos if state else 0
+    upserts, seen = [], set()
+    for wkey, task in _all_tasks(wf):
+        tid = str(task.id)
+        seen.add(tid)
+        old = bodies.get(tid)
+        if old is not None and _unchanged(task, old):
+            continue
+        body = reg.convert(task)
+        if old is not None and body == old:
+            continue
+        if tid not in positions:
+            positions[tid] = next_pos
+            next_pos += 1
+        bodies[tid] = body
+        upserts.append((tid, wkey, positions[tid], _json(body)))
+    deletes = [tid for tid in bodies if tid not in seen]
+    for tid in deletes:
+        bodies.pop(tid)
+        positions.pop(tid, None)
+    return StateChanges(_json(_workflow_fields(wf, True)), upserts, deletes,
+                        CaseState(bodies, positions, next_pos))
+
+
+def restore(workflow_json: str, rows, model: CompiledModel) -> tuple[BpmnWorkflow, CaseState]:
+    """Rebuild a workflow from ``cases.state`` and its task rows (task id, workflow key, pos, body)."""
+    top = json.loads(workflow_json)
+    groups: dict[str, dict] = {"": {}}
+    bodies, positions, next_pos = {}, {}, 0
+    for tid, wkey, pos, body in sorted(rows, key=lambda r: r[2]):
+        dct = json.loads(body)
+        groups.setdefault(wkey, {})[tid] = dct
+        bodies[tid] = dct
+        positions[tid] = pos
+        next_pos = max(next_pos, pos + 1)
+    top["tasks"] = groups[""]
+    for key, sub in top.get("subprocesses", {}).items():
+        sub["tasks"] = groups.get(key, {})
+    wf = _STATE_SERIALIZER.registry.restore(top, spec=model.spec, subprocess_specs=model.subprocess_specs)
+    wf.script_engine = SCRIPT_ENGINE
+    return wf, CaseState(bodies, positions, next_pos)
 
 
 def spec_to_json(model: CompiledModel) -> str:

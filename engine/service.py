@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, bpmn_model, runtime, store
+from . import audit, bpmn_model, casework, runtime, store
 from .config import Settings
 from .errors import (
     ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound,
@@ -41,6 +41,10 @@ class Service:
         self._sessions = None
         self._read_sessions = None
         self.warnings: list[str] = []
+        self._after_commit: list = []
+        self._models = casework.ModelCache()
+        self._workflows = casework.WorkflowCache()
+        self._versions = casework.VersionCache()
         runtime.set_clock(settings.clock)
 
     # ------------------------------------------------------------ plumbing
@@ -62,9 +66,12 @@ class Service:
         self._open()
         factory = self._read_sessions if readonly else self._sessions
         session: Session = factory()
+        self._after_commit = []
         try:
             with session.begin():
                 yield session
+            for hook in self._after_commit:
+                hook()
         except StaleDataError:
             raise ConcurrentUpdate("another clerk changed this case at the same time; "
                                    "nothing was saved — run the command again") from None
@@ -87,14 +94,13 @@ class Service:
             self._engine.dispose()
             self._engine = None
 
-    def _actor(self, session: Session, roles: tuple[str, ...] | None = None, what: str = "do this") -> User:
+    def _actor(self, session: Session, roles: tuple[str, ...] | None = None, what: str = "do this") -> store.Actor:
         name = self.settings.user
         if not name:
             raise PermissionDenied("no acting user: pass --as NAME or set ONETRIP_USER")
-        try:
-            user = store.get_user(session, name)
-        except NotFound:
-            raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`") from None
+        user = store.find_actor(session, name)
+        if user is None:
+            raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`")
         if roles and user.role not in roles:
             raise PermissionDenied(f"{user.name} is a {user.role}; only {' or '.join(r + 's' for r in roles)} "
                                    f"may {what}")
@@ -175,7 +181,7 @@ class Service:
         return {"path": Path(path), "label": label, "code": code, "data": data, "doc": doc, "process": process,
                 "compiled": compiled, "problems": problems, "metrics": analysis.version_metrics(doc, process)}
 
-    def _store_version(self, s: Session, user: User, p: dict, manifest: dict | None = None) -> dict:
+    def _store_version(self, s: Session, user: store.Actor, p: dict, manifest: dict | None = None) -> dict:
         code, process, doc = p["code"], p["process"], p["doc"]
         matter = s.scalar(select(Matter).where(Matter.code == code))
         name = (manifest or {}).get("name") or process.label
@@ -200,7 +206,7 @@ class Service:
             filename=p["path"].name, sha256=doc.sha256, bpmn_xml=p["data"].decode("utf-8", "replace"),
             spec_json=runtime.spec_to_json(compiled) if compiled else None,
             executable=compiled is not None, problems=[str(x) for x in p["problems"]],
-            metrics=p["metrics"], uploader=user, uploaded_at=self.clock.now())
+            metrics=p["metrics"], uploaded_by=user.id, uploaded_at=self.clock.now())
         s.add(version)
         s.flush()
         return _version_record(version) | {"created": True}
@@ -415,57 +421,38 @@ class Service:
                 reasons = "; ".join(version.problems[:3]) or "descriptive model"
                 raise NotExecutable(f"version {version.id} of {matter_code} is stored for analysis only "
                                     f"and cannot run: {reasons}")
-            model = runtime.spec_from_json(version.spec_json)
+            model = self._models.get(s, version.id)
             wf = runtime.start(model, data or {})
             now = self.clock.now()
             promised = (version.metrics or {}).get("promised_workdays")
-            case = Case(version=version, status="open", applicant=data or {}, state="",
-                        state_format=runtime.STATE_FORMAT, accepted_at=now, updated_at=now,
-                        started_by=user.id, promised_workdays=int(promised) if promised is not None else None)
-            if case.promised_workdays is not None:
-                case.due_date = self._calendar(s).add_workdays(now.date(), case.promised_workdays)
-            s.add(case)
-            s.flush()
-            self._record(s, case, user.name, "start", at=now, data=data or {})
-            self._save(s, case, wf, now)
-            return self._case_record(s, case)
+            promised = int(promised) if promised is not None else None
+            due = self._calendar(s).add_workdays(now.date(), promised) if promised is not None else None
+            case_id = s.execute(insert(Case.__table__).values(
+                version_id=version.id, status="open", applicant=data or {}, state="",
+                state_format=runtime.STATE_FORMAT, accepted_at=now, updated_at=now, started_by=user.id,
+                promised_workdays=promised, due_date=due, revision=1, task_seq=0, event_seq=0,
+                task_pos=0)).inserted_primary_key[0]
+            step = casework.new_step(s, casework.read_case(s, case_id), model, wf)
+            step.record(user.name, "start", now, data=data or {})
+            items = casework.persist(step, now, set())
+            self._keep(step)
+            return self._step_record(step, items, self._versions.get(s, version.id))
 
-    def _save(self, s: Session, case: Case, wf, now: datetime) -> None:
-        """Persist the workflow state, the ready work items and completion."""
-        case.state = runtime.dump_state(wf)
-        case.updated_at = now
-        ready = {str(t.id): t for t in runtime.ready_tasks(wf)}
-        current = {w.task_uuid: w for w in s.scalars(select(WorkItem).where(WorkItem.case_id == case.id))}
-        for uuid, item in current.items():
-            if uuid not in ready:
-                s.delete(item)
-        for uuid, t in ready.items():
-            if uuid not in current:
-                case.task_seq += 1
-                s.add(WorkItem(case_id=case.id, seq=case.task_seq, task_uuid=uuid, spec_name=t.spec_name,
-                               name=t.name, lane=t.lane, props=t.props, ready_at=now))
-        if wf.completed and case.status != "completed":
-            case.status = "completed"
-            case.completed_at = now
-            self._record(s, case, "system", "finish", at=now)
+    def _keep(self, step) -> None:
+        """After the commit, keep the live workflow for the next step of this process."""
+        self._after_commit.append(lambda: self._workflows.put(step.case.id, step.case.revision, step.wf,
+                                                              step.state))
 
-    def _record(self, s: Session, case: Case, actor: str, action: str, *, at: datetime,
-                item: WorkItem | None = None, onsite: bool = False, data: dict | None = None,
-                materials: int = 0) -> TaskEvent:
-        prev = s.scalar(select(TaskEvent.hash).where(TaskEvent.case_id == case.id)
-                        .order_by(TaskEvent.seq.desc()).limit(1)) if case.event_seq else None
-        case.event_seq += 1
-        props = item.props if item else {}
-        ev = TaskEvent(case_id=case.id, seq=case.event_seq, task_ref=item.ref if item else None,
-                       task_uuid=item.task_uuid if item else None,
-                       task_name=item.spec_name if item else None, name=item.name if item else None,
-                       lane=item.lane if item else None, actor=actor, action=action, onsite=onsite,
-                       step=bool(item) and bpmn_model.as_bool(props.get("step"), True) is not False,
-                       clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
-                       data=data or {}, ready_at=item.ready_at if item else None, at=at)
-        audit.seal(ev, prev)
-        s.add(ev)
-        return ev
+    def _step_record(self, step, items: list[dict], version: casework.VersionInfo) -> dict:
+        case = step.case
+        today = self.clock.today()
+        overdue = case.due_date is not None and (
+            (case.completed_at.date() if case.completed_at else today) > case.due_date)
+        return {"id": case.id, "matter_code": version.matter_code, "matter_name": version.matter_name,
+                "label": version.label, "version": version.id, "status": case.status,
+                "accepted_at": _iso(case.accepted_at), "completed_at": _iso(case.completed_at),
+                "due_date": _iso(case.due_date), "overdue": overdue, "revision": case.revision,
+                "ready": [_item_record(i, version) | {"due_date": _iso(case.due_date)} for i in items]}
 
     def list_cases(self, status: str | None = None, matter_code: str | None = None) -> list[dict]:
         if status not in (None, "open", "completed"):
@@ -516,7 +503,10 @@ class Service:
         with self._tx(readonly=True) as s:
             item = self._find_task(s, ref)
             case = store.get_case(s, item.case_id)
-            return _task_record(item, case) | {"data": _visible_data(case, item)}
+            step = casework.open_step(s, casework.read_case(s, case.id), self._models, casework.NoCache())
+            task = step.wf.get_task_from_id(UUID(item.task_uuid))
+            data = {k: v for k, v in (task.data if task else {}).items() if k != "data_objects"}
+            return _task_record(item, case) | {"data": data}
 
     def _find_task(self, s: Session, ref: str) -> WorkItem:
         try:
@@ -541,26 +531,30 @@ class Service:
             data.setdefault("returned", False)
         with self._tx() as s:
             user = self._actor(s, TASK_ROLES, "complete tasks")
-            item = self._find_task(s, ref)
-            if item.lane and item.lane != user.department_name:
-                raise PermissionDenied(f"task {ref} ({item.name}) belongs to {item.lane}; "
-                                       f"{user.name} works for {user.department_name}")
-            case = store.get_case(s, item.case_id)
-            model = runtime.spec_from_json(case.version.spec_json)
-            wf = runtime.load_state(case.state, model)
+            item, case = casework.read_item(s, ref)
+            if item is None:
+                self._find_task(s, ref)          # raises the right error (unknown or already completed)
+            if item["lane"] and item["lane"] != user.department:
+                raise PermissionDenied(f"task {ref} ({item['name']}) belongs to {item['lane']}; "
+                                       f"{user.name} works for {user.department}")
+            version = self._versions.get(s, case.version_id)
+            step = casework.open_step(s, case, self._models, self._workflows)
+            before = casework.ready_uuids(step.wf)
             now = self.clock.now()
-            runtime.complete(wf, UUID(item.task_uuid), data)
-            was_onsite = bpmn_model.as_bool(item.props.get("onsite"), False) if onsite is None else onsite
-            materials = len(((case.version.metrics or {}).get("task_materials") or {}).get(item.spec_name, []))
-            self._record(s, case, user.name, "return" if returned else "complete", at=now, item=item,
-                         onsite=bool(was_onsite), data=data, materials=materials)
-            if item.props.get("clock", "").lower() == "stop" and case.due_date is not None:
+            runtime.complete(step.wf, UUID(item["task_uuid"]), data)
+            was_onsite = bpmn_model.as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
+            materials = len(version.task_materials.get(item["spec_name"], []))
+            step.record(user.name, "return" if returned else "complete", now, item=item,
+                        onsite=bool(was_onsite), data=data, materials=materials)
+            if (item["props"].get("clock") or "").lower() == "stop" and case.due_date is not None:
                 # The applicant's time (补正) does not count: the due date moves by the paused working days.
                 calendar = self._calendar(s)
-                paused = calendar.workdays_between(item.ready_at.date(), now.date())
-                case.due_date = calendar.add_workdays(case.due_date, paused)
-            self._save(s, case, wf, now)
-            return self._case_record(s, case)
+                paused = calendar.workdays_between(item["ready_at"].date(), now.date())
+                if paused:
+                    case.set(due_date=calendar.add_workdays(case.due_date, paused))
+            items = casework.persist(step, now, before)
+            self._keep(step)
+            return self._step_record(step, items, version)
 
 
 # ---------------------------------------------------------------- records
@@ -608,17 +602,14 @@ def _task_record(w: WorkItem, c: Case) -> dict:
             "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
 
 
+def _item_record(i: dict, version: casework.VersionInfo) -> dict:
+    props = i.get("props") or {}
+    return {"id": casework.item_ref(i), "case": i["case_id"], "task": i["spec_name"], "name": i["name"],
+            "lane": i["lane"], "matter_code": version.matter_code, "label": version.label,
+            "onsite": bool(bpmn_model.as_bool(props.get("onsite"), False)), "props": props,
+            "ready_at": _iso(i["ready_at"])}
+
+
 def _event_record(e: TaskEvent) -> dict:
     return {"seq": e.seq, "task": e.task_ref, "task_id": e.task_name, "name": e.name, "lane": e.lane,
             "actor": e.actor, "action": e.action, "onsite": e.onsite, "data": e.data, "at": _iso(e.at)}
-
-
-def _visible_data(case: Case, item: WorkItem) -> dict:
-    """The data the task sees (its own copy in the workflow)."""
-    try:
-        wf = runtime.load_state(case.state, runtime.spec_from_json(case.version.spec_json))
-        task = wf.get_task_from_id(UUID(item.task_uuid))
-        data = dict(task.data) if task else {}
-    except OnetripError:
-        raise
-    return {k: v for k, v in data.items() if k != "data_objects"}

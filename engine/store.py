@@ -9,12 +9,13 @@ refuses a database whose schema is older or newer than this code.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint, create_engine, event, inspect, select, text,
+    UniqueConstraint, bindparam, create_engine, event, inspect, select, text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -99,6 +100,8 @@ class Case(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)                # optimistic lock
     task_seq: Mapped[int] = mapped_column(Integer, default=0)
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    task_pos: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str | None] = mapped_column(String(64))               # head of the audit chain
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     accepted_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -106,7 +109,22 @@ class Case(Base):
     promised_workdays: Mapped[int | None] = mapped_column(Integer)
     due_date: Mapped[date | None] = mapped_column(Date)
     version: Mapped[ProcessVersion] = relationship(lazy="joined")
-    __mapper_args__ = {"version_id_col": revision}
+
+
+class CaseTask(Base):
+    """One SpiffWorkflow task of a case, in SpiffWorkflow's own serialized form.
+
+    A case's state is ``cases.state`` (workflow-level fields) plus these rows;
+    a step rewrites only the rows of tasks it changed, so the cost of saving
+    does not grow with the case's history.  ``pos`` keeps creation order
+    (parents before children), which restoring needs.
+    """
+    __tablename__ = "case_tasks"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(36), default="")     # "" or the subprocess's parent task
+    pos: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
 
 
 class WorkItem(Base):
@@ -258,6 +276,29 @@ def session_factory(eng: Engine, *, readonly: bool = False) -> sessionmaker[Sess
 
 
 # ------------------------------------------------------------ repositories
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user, as the permission checks need it."""
+    id: int
+    name: str
+    role: str
+    department: str | None
+
+    @property
+    def department_name(self) -> str | None:
+        return self.department
+
+
+_SELECT_ACTOR = (select(User.id, User.name, User.role, Department.name)
+                 .outerjoin(Department, User.department_id == Department.id)
+                 .where(User.name == bindparam("name")))
+
+
+def find_actor(session: Session, name: str) -> Actor | None:
+    row = session.connection().execute(_SELECT_ACTOR, {"name": name}).first()
+    return Actor(*row) if row is not None else None
+
 
 def get_user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 03:23:32.767244
+Create Date: 2026-11-28 03:36:21.796370
 """
 from alembic import op
 import sqlalchemy as sa
@@ -93,6 +93,8 @@ def upgrade() -> None:
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('task_seq', sa.Integer(), nullable=False),
     sa.Column('event_seq', sa.Integer(), nullable=False),
+    sa.Column('task_pos', sa.Integer(), nullable=False),
+    sa.Column('last_hash', sa.String(length=64), nullable=True),
     sa.Column('started_by', sa.Integer(), nullable=True),
     sa.Column('accepted_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
@@ -107,6 +109,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_status_due', ['status', 'due_date'], unique=False)
         batch_op.create_index('ix_cases_version', ['version_id'], unique=False)
 
+    op.create_table('case_tasks',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('workflow', sa.String(length=36), nullable=False),
+    sa.Column('pos', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('case_id', 'task_id')
+    )
     op.create_table('task_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=False),
@@ -165,6 +176,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_events_at')
 
     op.drop_table('task_events')
+    op.drop_table('case_tasks')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_version')
         batch_op.drop_index('ix_cases_status_due')

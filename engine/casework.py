@@ -1,0 +1,293 @@
+"""Running one step of a case against the store: the hot path, in SQLAlchemy Core.
+
+A step reads the work item with its case row in one query and (unless this
+process already holds the case at the same revision) the case's task rows,
+runs SpiffWorkflow, then writes only what changed: the task rows the step
+touched, the ready work items, the audit events, and the case row — guarded
+by the case's revision, so that of two clerks acting at once exactly one wins
+and the other gets :class:`~engine.errors.ConcurrentUpdate`.
+
+The statements are built once (module constants with bind parameters) and run
+on the session's connection: building and caching a statement costs more
+than SQLite takes to run it.  Nothing here commits: the caller owns the
+transaction.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from . import audit, bpmn_model, runtime
+from .errors import ConcurrentUpdate, NotFound
+from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem
+
+CASES = Case.__table__
+TASKS = CaseTask.__table__
+ITEMS = WorkItem.__table__
+EVENTS = TaskEvent.__table__
+
+#: Workflows kept warm in this process (validated against the stored revision on every use).
+CACHE_SIZE = 256
+
+_CASE_FIELDS = ("version_id", "status", "revision", "task_seq", "event_seq", "last_hash", "accepted_at",
+                "promised_workdays", "due_date", "completed_at")
+_ITEM_FIELDS = ("case_id", "seq", "task_uuid", "spec_name", "name", "lane", "props", "ready_at")
+_WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at")
+
+SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
+SELECT_ITEM = (select(*[ITEMS.c[f] for f in _ITEM_FIELDS], *[CASES.c[f] for f in _CASE_FIELDS])
+               .join(CASES, CASES.c.id == ITEMS.c.case_id)
+               .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.seq == bindparam("seq")))
+SELECT_ITEMS = select(ITEMS).where(ITEMS.c.case_id == bindparam("case_id")).order_by(ITEMS.c.seq)
+SELECT_STATE = select(CASES.c.state).where(CASES.c.id == bindparam("case_id"))
+SELECT_TASKS = (select(TASKS.c.task_id, TASKS.c.workflow, TASKS.c.pos, TASKS.c.body)
+                .where(TASKS.c.case_id == bindparam("case_id")))
+SELECT_VERSION = (select(ProcessVersion.id, ProcessVersion.label, Matter.code, Matter.name, ProcessVersion.metrics)
+                  .join(Matter, ProcessVersion.matter_id == Matter.id)
+                  .where(ProcessVersion.id == bindparam("version_id")))
+SELECT_SPEC = select(ProcessVersion.spec_json).where(ProcessVersion.id == bindparam("version_id"))
+DELETE_TASKS = delete(TASKS).where(TASKS.c.case_id == bindparam("case_id"),
+                                   TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)))
+DELETE_ITEMS = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"),
+                                   ITEMS.c.task_uuid.in_(bindparam("uuids", expanding=True)))
+INSERT_ITEMS = insert(ITEMS)
+INSERT_EVENTS = insert(EVENTS)
+UPDATE_CASE = (update(CASES)
+               .where(CASES.c.id == bindparam("b_id"), CASES.c.revision == bindparam("b_revision"))
+               .values(**{f: bindparam(f) for f in _WRITABLE + ("state", "updated_at", "revision")}))
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert_statement(dialect: str):
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        base = upsert(TASKS)
+        stmt = base.on_conflict_do_update(index_elements=[TASKS.c.case_id, TASKS.c.task_id],
+                                          set_={"body": base.excluded.body, "pos": base.excluded.pos,
+                                                "workflow": base.excluded.workflow})
+        _UPSERTS[dialect] = stmt
+    return stmt
+
+
+@dataclass
+class CaseRow:
+    """The case columns a step reads and writes."""
+    id: int
+    version_id: int
+    status: str
+    revision: int
+    task_seq: int
+    event_seq: int
+    last_hash: str | None
+    accepted_at: datetime
+    promised_workdays: int | None
+    due_date: date | None
+    completed_at: datetime | None = None
+
+    def set(self, **values) -> None:
+        for key, value in values.items():
+            setattr(self, key, value)
+
+
+def read_case(s: Session, case_id: int) -> CaseRow:
+    row = s.connection().execute(SELECT_CASE, {"case_id": case_id}).first()
+    if row is None:
+        raise NotFound("case", case_id)
+    return CaseRow(*row)
+
+
+def read_item(s: Session, ref: str) -> tuple[dict | None, CaseRow | None]:
+    """A ready work item by its ``CASE.SEQ`` reference, with its case, in one query."""
+    case_part, _, seq_part = ref.partition(".")
+    if not (case_part.isascii() and case_part.isdigit() and seq_part.isascii() and seq_part.isdigit()
+            and len(ref) < 30):
+        return None, None
+    row = s.connection().execute(SELECT_ITEM, {"case_id": int(case_part), "seq": int(seq_part)}).first()
+    if row is None:
+        return None, None
+    item = dict(zip(_ITEM_FIELDS, row[:len(_ITEM_FIELDS)]))
+    item["ref"] = ref
+    item["props"] = item["props"] or {}
+    return item, CaseRow(item["case_id"], *row[len(_ITEM_FIELDS):])
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What a step needs of its process version (versions never change once stored)."""
+    id: int
+    label: str
+    matter_code: str
+    matter_name: str
+    task_materials: dict
+
+
+class VersionCache:
+    def __init__(self):
+        self._items: dict[int, VersionInfo] = {}
+
+    def get(self, s: Session, version_id: int) -> VersionInfo:
+        info = self._items.get(version_id)
+        if info is None:
+            vid, label, code, name, metrics = s.connection().execute(
+                SELECT_VERSION, {"version_id": version_id}).one()
+            info = VersionInfo(vid, label, code, name, (metrics or {}).get("task_materials") or {})
+            self._items[version_id] = info
+        return info
+
+
+class ModelCache:
+    """Parsed specs per process version, restored once per process."""
+
+    def __init__(self):
+        self._models: dict[int, runtime.CompiledModel] = {}
+
+    def get(self, s: Session, version_id: int) -> runtime.CompiledModel:
+        model = self._models.get(version_id)
+        if model is None:
+            spec_json = s.connection().execute(SELECT_SPEC, {"version_id": version_id}).scalar()
+            model = runtime.spec_from_json(spec_json)
+            self._models[version_id] = model
+        return model
+
+
+class WorkflowCache:
+    """Live workflows by case, valid only at the revision they were saved at.
+
+    An entry is taken out while a step runs and put back only after its commit,
+    so a failed step never leaves a workflow that is ahead of the database.
+    """
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._items: OrderedDict[int, tuple[int, object, runtime.CaseState]] = OrderedDict()
+
+    def take(self, case_id: int, revision: int):
+        entry = self._items.pop(case_id, None)
+        if entry is not None and entry[0] == revision:
+            return entry[1], entry[2]
+        return None
+
+    def put(self, case_id: int, revision: int, wf, state) -> None:
+        self._items[case_id] = (revision, wf, state)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class NoCache:
+    """For reads that must not take a workflow out of the shared cache."""
+
+    def take(self, case_id, revision):
+        return None
+
+
+@dataclass
+class Step:
+    """One unit of work on a case inside a transaction."""
+    session: Session
+    case: CaseRow
+    model: runtime.CompiledModel
+    wf: object
+    state: runtime.CaseState | None
+    events: list[dict] = field(default_factory=list)
+
+    def record(self, actor: str, action: str, at: datetime, *, item: dict | None = None, onsite: bool = False,
+               data: dict | None = None, materials: int = 0) -> None:
+        """Append an audit event (sealed into the case's hash chain)."""
+        props = (item or {}).get("props") or {}
+        seq = self.case.event_seq + 1
+        ev = TaskEvent(case_id=self.case.id, seq=seq, task_ref=item["ref"] if item else None,
+                       task_uuid=item["task_uuid"] if item else None,
+                       task_name=item["spec_name"] if item else None, name=item["name"] if item else None,
+                       lane=item["lane"] if item else None, actor=actor, action=action, onsite=onsite,
+                       step=bool(item) and bpmn_model.as_bool(props.get("step"), True) is not False,
+                       clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
+                       data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
+        audit.seal(ev, self.case.last_hash)
+        self.case.set(event_seq=seq, last_hash=ev.hash)
+        self.events.append({c.key: getattr(ev, c.key) for c in EVENTS.columns if c.key != "id"})
+
+
+def open_step(s: Session, case: CaseRow, models: ModelCache, cache) -> Step:
+    """Load a case's workflow: from this process's cache at the same revision, else from its rows."""
+    model = models.get(s, case.version_id)
+    warm = cache.take(case.id, case.revision)
+    if warm is not None:
+        wf, state = warm
+    else:
+        conn = s.connection()
+        workflow_json = conn.execute(SELECT_STATE, {"case_id": case.id}).scalar()
+        rows = conn.execute(SELECT_TASKS, {"case_id": case.id}).all()
+        wf, state = runtime.restore(workflow_json, rows, model)
+    return Step(s, case, model, wf, state)
+
+
+def new_step(s: Session, case: CaseRow, model: runtime.CompiledModel, wf) -> Step:
+    """A step on a case just created: nothing stored yet."""
+    return Step(s, case, model, wf, None)
+
+
+def ready_uuids(wf) -> set[str]:
+    """The work items stored for a case are exactly its ready tasks as of the last save."""
+    return {str(t.id) for t in runtime.ready_tasks(wf)}
+
+
+def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
+    """Write what the step changed; return the case's ready work items after it.
+
+    ``before`` is the set of ready task ids when the step began (what
+    ``work_items`` holds for the case).
+    """
+    conn, case, wf = step.session.connection(), step.case, step.wf
+    changes = runtime.save_changes(wf, step.state)
+    if changes.upserts:
+        conn.execute(_upsert_statement(conn.dialect.name),
+                     [{"case_id": case.id, "task_id": tid, "workflow": wkey, "pos": pos, "body": body}
+                      for tid, wkey, pos, body in changes.upserts])
+    if changes.deletes:
+        conn.execute(DELETE_TASKS, {"case_id": case.id, "task_ids": changes.deletes})
+    step.state = changes.state
+
+    ready = {str(t.id): t for t in runtime.ready_tasks(wf)}
+    gone = [uuid for uuid in before if uuid not in ready]
+    if gone:
+        conn.execute(DELETE_ITEMS, {"case_id": case.id, "uuids": gone})
+    new_items, seq = [], case.task_seq
+    for uuid, t in ready.items():
+        if uuid not in before:
+            seq += 1
+            new_items.append({"case_id": case.id, "seq": seq, "task_uuid": uuid, "spec_name": t.spec_name,
+                              "name": t.name, "lane": t.lane, "props": t.props, "ready_at": now})
+    if new_items:
+        conn.execute(INSERT_ITEMS, new_items)
+        case.set(task_seq=seq)
+    if wf.completed and case.status != "completed":
+        case.set(status="completed", completed_at=now)
+        step.record("system", "finish", now)
+    if step.events:
+        conn.execute(INSERT_EVENTS, step.events)
+        step.events = []
+    params = {f: getattr(case, f) for f in _WRITABLE}
+    params.update(state=changes.workflow, updated_at=now, revision=case.revision + 1,
+                  b_id=case.id, b_revision=case.revision)
+    if conn.execute(UPDATE_CASE, params).rowcount != 1:
+        raise ConcurrentUpdate("another clerk changed this case at the same time; nothing was saved — "
+                               "run the command again")
+    case.revision += 1
+    if len(ready) == len(new_items):
+        return new_items
+    return [dict(r._mapping) for r in conn.execute(SELECT_ITEMS, {"case_id": case.id})]
+
+
+def item_ref(item: dict) -> str:
+    return f"{item['case_id']}.{item['seq']}"
