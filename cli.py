@@ -603,6 +603,34 @@ def metrics(ctx, matter_code, since, until, fmt, output):
 
 
 @main.group()
+def audit():
+    """The tamper-evident audit trail of task events."""
+
+
+@audit.command("verify")
+@click.argument("case_id", required=False, metavar="[CASE]")
+@json_option
+@click.pass_context
+def audit_verify(ctx, case_id, as_json):
+    """Verify the hash chain of every case (or one): reports changed, inserted or deleted events.
+
+    \b
+    Example:
+      onetrip --as 管理员 audit verify
+    """
+    r = _service(ctx).verify_audit(case_id)
+    if as_json:
+        _print_json(r)
+    else:
+        for f in r["findings"]:
+            click.echo(f, err=True)
+        if r["ok"]:
+            click.echo(f"ok: {r['events']} events of {r['cases']} cases verified")
+    if not r["ok"]:
+        ctx.exit(1)
+
+
+@main.group()
 def calendar():
     """Working-day calendar: import holiday notices for new years."""
 

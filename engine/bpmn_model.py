@@ -54,34 +54,70 @@ def _ns(tag) -> str | None:
 
 # --------------------------------------------------------------------- loading
 
+class _NoExternalResources(etree.Resolver):
+    """Answer every external DTD or entity load with nothing: no file is opened, no URL fetched."""
+
+    def resolve(self, url, pubid, context):
+        return self.resolve_string("", context)
+
+
 def _safe_parser() -> etree.XMLParser:
-    # No DTD loading, no entity substitution, no network, no huge trees.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, remove_pis=True,
-                           collect_ids=False)
+    # No DTD loading, no entity substitution, no network, no huge trees; and since libxml2
+    # still opens a local file named by an external DTD or parameter entity, a resolver
+    # that answers every such load with nothing.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             dtd_validation=False, huge_tree=False, remove_pis=True,
+                             collect_ids=False)
+    parser.resolvers.add(_NoExternalResources())
+    return parser
+
+
+#: libxml2 refuses documents nested deeper than this unless XML_PARSE_HUGE is set.
+_LIBXML_MAX_DEPTH = 256
+
+
+def _no_dtd(data: bytes, filename: str) -> None:
+    """Refuse a DOCTYPE in the prolog before libxml2 reads it (ASCII-compatible encodings)."""
+    import re
+    root = re.search(rb"<[A-Za-z_]", data)
+    found = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE).search(
+        data, 0, root.start() if root else len(data))
+    if found:
+        raise ModelError("DOCTYPE and entity declarations are not allowed in BPMN files",
+                         file=filename, line=data.count(b"\n", 0, found.start()) + 1)
 
 
 def parse_xml(data: bytes, filename: str = "<bytes>", *, max_bytes: int = 10 * 1024 * 1024,
               max_depth: int = 256) -> etree._ElementTree:
-    """Parse untrusted XML bytes safely or raise :class:`ModelError` (one line)."""
+    """Parse untrusted XML bytes safely or raise :class:`ModelError` (one line).
+
+    Refused: more than ``max_bytes`` bytes, any DOCTYPE (so no internal or
+    external entities, no billion laughs, no external DTD), elements nested
+    deeper than ``max_depth`` levels.  Nothing is fetched or opened.
+    """
     if len(data) > max_bytes:
         raise ModelError(f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes",
                          file=filename)
     if not data.strip():
         raise ModelError("file is empty", file=filename)
+    _no_dtd(data, filename)
     try:
         tree = etree.ElementTree(etree.fromstring(data, _safe_parser()))
     except etree.XMLSyntaxError as exc:
-        msg = exc.msg or str(exc)
+        msg = " ".join((exc.msg or str(exc)).split())
         # lxml appends "(<string>, line N)" to some messages; the line is reported separately.
         msg = msg.split(", line ")[0] if ", line " in msg else msg
+        if "Excessive depth" in msg:
+            raise ModelError(f"XML nested deeper than {min(max_depth, _LIBXML_MAX_DEPTH)} levels",
+                             file=filename, line=exc.lineno) from None
         raise ModelError(f"not well-formed XML: {msg}", file=filename, line=exc.lineno) from None
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise ModelError("DOCTYPE and entity declarations are not allowed in BPMN files",
                          file=filename, line=1)
-    depth = _max_depth(tree.getroot(), max_depth)
+    depth, deepest = _max_depth(tree.getroot(), max_depth)
     if depth > max_depth:
-        raise ModelError(f"XML nested deeper than {max_depth} levels", file=filename)
+        raise ModelError(f"XML nested deeper than {max_depth} levels", file=filename,
+                         line=deepest.sourceline)
     root = tree.getroot()
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise ModelError(f"not a BPMN 2.0 file: root element is <{_local(root.tag) or root.tag}>, "
@@ -90,34 +126,54 @@ def parse_xml(data: bytes, filename: str = "<bytes>", *, max_bytes: int = 10 * 1
     return tree
 
 
-def _max_depth(root, limit: int) -> int:
-    deepest, stack = 0, [(root, 1)]
+def _max_depth(root, limit: int):
+    """The depth of the tree (stopping once past ``limit``) and its deepest element."""
+    deepest, where, stack = 0, root, [(root, 1)]
     while stack:
         el, d = stack.pop()
         if d > deepest:
-            deepest = d
+            deepest, where = d, el
             if deepest > limit:
-                return deepest
+                break
         stack.extend((child, d + 1) for child in el)
-    return deepest
+    return deepest, where
 
 
 def read_file(path: str | Path, **limits) -> tuple[bytes, etree._ElementTree]:
-    """Read and safely parse a BPMN file; errors name the file."""
+    """Read and safely parse a BPMN file; errors name the file.
+
+    Only regular files are read (a named pipe or device would block or never
+    end), and never more than the size limit.
+    """
+    import os
+    import stat
     path = Path(path)
+    max_bytes = limits.get("max_bytes", 10 * 1024 * 1024)
     try:
-        size = path.stat().st_size
-        max_bytes = limits.get("max_bytes", 10 * 1024 * 1024)
-        if size > max_bytes:
-            raise ModelError(f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes",
-                             file=str(path))
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ModelError("no such file", file=str(path)) from None
     except IsADirectoryError:
         raise ModelError("is a directory, not a BPMN file", file=str(path)) from None
     except PermissionError:
         raise ModelError("permission denied", file=str(path)) from None
+    except OSError as exc:
+        raise ModelError(f"cannot open: {exc.strerror}", file=str(path)) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ModelError("is a directory, not a BPMN file", file=str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelError("not a regular file", file=str(path))
+        if info.st_size > max_bytes:
+            raise ModelError(f"file is {info.st_size:,} bytes, over the limit of {max_bytes:,} bytes",
+                             file=str(path))
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ModelError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    finally:
+        os.close(fd)
     return data, parse_xml(data, str(path), **limits)
 
 

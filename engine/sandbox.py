@@ -540,6 +540,8 @@ def _on_alarm(signum, frame):
 
 
 def _trace(frame, event, arg):
+    if event == "call" and frame.f_code.co_filename in _MODEL_FILES:
+        frame.f_trace_opcodes = True     # `while True: pass` emits no line events
     if _state.armed and time.monotonic() > _state.deadline:
         _stop_if_in_model(frame)
     return _trace
