@@ -602,6 +602,37 @@ def metrics(ctx, matter_code, since, until, fmt, output):
     _emit(ctx, render_metrics(result["matters"], fmt), output)
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
+              help="Seconds between passes.")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=1000, show_default=True,
+              help="Cases per pass at most.")
+@click.pass_context
+def worker(ctx, once, interval, batch):
+    """Run what no clerk runs: expired timers (escalations), and deadline reminders.
+
+    Several workers may share one PostgreSQL database; none does a case twice.
+
+    \b
+    Example:
+      onetrip --db postgresql://postgres@127.0.0.1/onetrip worker --interval 10
+    """
+    import time as _time
+    svc = _service(ctx)
+    while True:
+        done = svc.run_due_timers(batch)
+        reminders = svc.send_reminders()
+        for r in reminders:
+            state = "OVERDUE" if r["overdue"] else "due"
+            click.echo(f"reminder: case {r['case']} {r['matter_code']} {state} {r['due_date']}")
+        click.echo(f"worker: {done['timers']} timers fired in {done['cases']} cases, "
+                   f"{len(reminders)} reminders")
+        if once:
+            break
+        _time.sleep(interval)
+
+
 @main.group()
 def audit():
     """The tamper-evident audit trail of task events."""

@@ -34,9 +34,9 @@ EVENTS = TaskEvent.__table__
 CACHE_SIZE = 256
 
 _CASE_FIELDS = ("version_id", "status", "revision", "task_seq", "event_seq", "last_hash", "accepted_at",
-                "promised_workdays", "due_date", "completed_at")
+                "promised_workdays", "due_date", "completed_at", "next_timer_at")
 _ITEM_FIELDS = ("case_id", "seq", "task_uuid", "spec_name", "name", "lane", "props", "ready_at")
-_WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at")
+_WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at", "next_timer_at")
 
 SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
 SELECT_ITEM = (select(*[ITEMS.c[f] for f in _ITEM_FIELDS], *[CASES.c[f] for f in _CASE_FIELDS])
@@ -59,6 +59,9 @@ INSERT_EVENTS = insert(EVENTS)
 UPDATE_CASE = (update(CASES)
                .where(CASES.c.id == bindparam("b_id"), CASES.c.revision == bindparam("b_revision"))
                .values(**{f: bindparam(f) for f in _WRITABLE + ("state", "updated_at", "revision")}))
+UPDATE_REMINDED = (update(CASES).where(CASES.c.id == bindparam("b_id"))
+                   .values(event_seq=bindparam("event_seq"), last_hash=bindparam("last_hash"),
+                           reminded_at=bindparam("reminded_at"), revision=CASES.c.revision + 1))
 _UPSERTS: dict[str, object] = {}
 
 
@@ -91,6 +94,7 @@ class CaseRow:
     promised_workdays: int | None
     due_date: date | None
     completed_at: datetime | None = None
+    next_timer_at: datetime | None = None
 
     def set(self, **values) -> None:
         for key, value in values.items():
@@ -200,6 +204,7 @@ class Step:
     wf: object
     state: runtime.CaseState | None
     events: list[dict] = field(default_factory=list)
+    timers: dict = field(default_factory=dict)        # timer task id -> its task, waiting when the step began
 
     def record(self, actor: str, action: str, at: datetime, *, item: dict | None = None, onsite: bool = False,
                data: dict | None = None, materials: int = 0) -> None:
@@ -229,7 +234,15 @@ def open_step(s: Session, case: CaseRow, models: ModelCache, cache) -> Step:
         workflow_json = conn.execute(SELECT_STATE, {"case_id": case.id}).scalar()
         rows = conn.execute(SELECT_TASKS, {"case_id": case.id}).all()
         wf, state = runtime.restore(workflow_json, rows, model)
-    return Step(s, case, model, wf, state)
+    return Step(s, case, model, wf, state, timers={t.id: t for t in runtime.waiting_timers(wf)})
+
+
+def claim_due_case(s: Session, now: datetime) -> CaseRow | None:
+    """Lock the open case whose timer is due first; workers on PostgreSQL skip cases another holds."""
+    stmt = (select(CASES.c.id).where(CASES.c.status == "open", CASES.c.next_timer_at <= now)
+            .order_by(CASES.c.next_timer_at, CASES.c.id).limit(1).with_for_update(skip_locked=True))
+    case_id = s.connection().execute(stmt).scalar()
+    return read_case(s, case_id) if case_id is not None else None
 
 
 def new_step(s: Session, case: CaseRow, model: runtime.CompiledModel, wf) -> Step:
@@ -249,6 +262,14 @@ def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
     ``work_items`` holds for the case).
     """
     conn, case, wf = step.session.connection(), step.case, step.wf
+    for task in step.timers.values():
+        if task.state == runtime.TaskState.COMPLETED:
+            spec = task.task_spec
+            step.record("timer", "timer", now, item={
+                "ref": None, "task_uuid": str(task.id), "spec_name": spec.bpmn_id or spec.name,
+                "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane, "props": {"step": "false"},
+                "ready_at": None})
+    step.timers = {}
     changes = runtime.save_changes(wf, step.state)
     if changes.upserts:
         conn.execute(_upsert_statement(conn.dialect.name),
@@ -274,6 +295,7 @@ def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
     if wf.completed and case.status != "completed":
         case.set(status="completed", completed_at=now)
         step.record("system", "finish", now)
+    case.set(next_timer_at=runtime.next_timer_at(wf))
     if step.events:
         conn.execute(INSERT_EVENTS, step.events)
         step.events = []

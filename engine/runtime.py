@@ -37,6 +37,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from datetime import datetime, timezone
+
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
 from . import sandbox
 from .bpmn_model import ModelDocument, Node, ProcessModel, as_bool, properties
 from .clock import Clock
@@ -53,9 +58,23 @@ def current_clock() -> Clock:
 
 
 def set_clock(clock: Clock) -> None:
-    """Make the engine's scripts see this clock (``today()`` helper)."""
+    """Make the engine (scripts' ``today()``, SpiffWorkflow's timers) read this clock."""
     global _clock
     _clock = clock
+
+
+class _EngineDatetime(datetime):
+    """``datetime`` whose ``now()`` is the engine's clock (naive local time, like the clock)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        local = _clock.now()
+        return local.astimezone(tz) if tz is not None else local
+
+
+# SpiffWorkflow's timers call datetime.now(timezone.utc) with no way to inject a clock;
+# pointing that one module at the engine's clock makes timers testable and simulable.
+_spiff_timer.datetime = _EngineDatetime
 
 
 # ------------------------------------------------------------------ parser
@@ -585,5 +604,28 @@ def complete(wf: BpmnWorkflow, task_id: UUID, data: dict) -> ReadyTask:
 
 
 def waiting_timers(wf: BpmnWorkflow) -> list:
-    return [t for t in wf.get_tasks(state=TaskState.WAITING)
-            if isinstance(t.task_spec, CatchingEvent)]
+    """Timer events the case is waiting on (intermediate or boundary)."""
+    out = []
+    for t in wf.get_tasks(state=TaskState.WAITING):
+        definition = getattr(t.task_spec, "event_definition", None)
+        if isinstance(t.task_spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
+            out.append(t)
+    return out
+
+
+def next_timer_at(wf: BpmnWorkflow) -> datetime | None:
+    """When the earliest waiting timer fires, as naive local time (None: no timer)."""
+    due = []
+    for t in waiting_timers(wf):
+        value = t.internal_data.get("event_value")
+        if isinstance(value, dict):          # cycle timers
+            value = value.get("next")
+        if not isinstance(value, str):
+            continue
+        try:
+            when = TimerEventDefinition.get_datetime(value) if not value.upper().startswith("P") else None
+        except ValueError:
+            continue
+        if when is not None:
+            due.append(when.astimezone().replace(tzinfo=None, microsecond=0))
+    return min(due) if due else None

@@ -380,6 +380,55 @@ class Service:
             raise InvalidInput(f"{path}: cannot write the report: {exc.strerror}") from None
         return path
 
+    def run_due_timers(self, limit: int = 1000) -> dict:
+        """Fire the expired timers of up to ``limit`` cases, each case in its own transaction.
+
+        Several workers may run at once: on PostgreSQL each claims a case with
+        ``FOR UPDATE SKIP LOCKED``; on SQLite writers take turns.  A worker
+        killed mid-case loses nothing: its transaction never committed and the
+        case stays due for the next pass.
+        """
+        cases = fired = 0
+        while cases < limit:
+            with self._tx() as s:
+                now = self.clock.now()
+                case = casework.claim_due_case(s, now)
+                if case is None:
+                    break
+                step = casework.open_step(s, case, self._models, self._workflows)
+                before = casework.ready_uuids(step.wf)
+                runtime.run_engine(step.wf)
+                fired += sum(1 for t in step.timers.values() if t.state == runtime.TaskState.COMPLETED)
+                casework.persist(step, now, before)
+                self._keep(step)
+                cases += 1
+        return {"cases": cases, "timers": fired}
+
+    def send_reminders(self) -> list[dict]:
+        """Record a reminder on every open case due by the next working day (once per case)."""
+        out = []
+        with self._tx() as s:
+            now = self.clock.now()
+            calendar = self._calendar(s)
+            horizon = calendar.add_workdays(now.date(), 1)
+            rows = s.execute(select(Case.id, Case.due_date, Matter.code)
+                             .join(ProcessVersion, Case.version_id == ProcessVersion.id)
+                             .join(Matter, ProcessVersion.matter_id == Matter.id)
+                             .where(Case.status == "open", Case.due_date.isnot(None),
+                                    Case.due_date <= horizon, Case.reminded_at.is_(None))
+                             .order_by(Case.due_date, Case.id)
+                             .with_for_update(skip_locked=True, of=Case.__table__)).all()
+            conn = s.connection()
+            for case_id, due, code in rows:
+                step = casework.Step(s, casework.read_case(s, case_id), None, None, None)
+                overdue = due < now.date()
+                step.record("worker", "remind", now, data={"due_date": due.isoformat(), "overdue": overdue})
+                conn.execute(insert(TaskEvent.__table__), step.events)
+                conn.execute(casework.UPDATE_REMINDED, {"b_id": case_id, "event_seq": step.case.event_seq,
+                                                        "last_hash": step.case.last_hash, "reminded_at": now})
+                out.append({"case": case_id, "matter_code": code, "due_date": due.isoformat(), "overdue": overdue})
+        return out
+
     def verify_audit(self, case_id: str | int | None = None) -> dict:
         """Check the hash chain of one case or of every case."""
         with self._tx(readonly=True) as s:

@@ -76,15 +76,15 @@ class ProcessVersion(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     filename: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
-    spec_json: Mapped[str | None] = mapped_column(Text)       # parsed spec, once per version
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    spec_json: Mapped[str | None] = mapped_column(Text, deferred=True)   # parsed spec, once per version
     executable: Mapped[bool] = mapped_column(Boolean, default=True)
     problems: Mapped[list] = mapped_column(JSON, default=list)
     metrics: Mapped[dict | None] = mapped_column(JSON)        # static metrics at upload
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime)
     matter: Mapped[Matter] = relationship(lazy="joined")
-    uploader: Mapped[User | None] = relationship(lazy="joined")
+    uploader: Mapped[User | None] = relationship(lazy="select")
 
 
 class Case(Base):
@@ -95,13 +95,15 @@ class Case(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     status: Mapped[str] = mapped_column(String(10), default="open")        # open | completed
     applicant: Mapped[dict] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, deferred=True)
     state_format: Mapped[str] = mapped_column(String(40))
     revision: Mapped[int] = mapped_column(Integer, default=1)                # optimistic lock
     task_seq: Mapped[int] = mapped_column(Integer, default=0)
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     task_pos: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str | None] = mapped_column(String(64))               # head of the audit chain
+    next_timer_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)   # earliest waiting timer
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)           # deadline reminder sent
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     accepted_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)

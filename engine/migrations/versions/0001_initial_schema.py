@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 03:36:21.796370
+Create Date: 2026-11-28 03:48:32.241189
 """
 from alembic import op
 import sqlalchemy as sa
@@ -95,6 +95,8 @@ def upgrade() -> None:
     sa.Column('event_seq', sa.Integer(), nullable=False),
     sa.Column('task_pos', sa.Integer(), nullable=False),
     sa.Column('last_hash', sa.String(length=64), nullable=True),
+    sa.Column('next_timer_at', sa.DateTime(), nullable=True),
+    sa.Column('reminded_at', sa.DateTime(), nullable=True),
     sa.Column('started_by', sa.Integer(), nullable=True),
     sa.Column('accepted_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
@@ -106,6 +108,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cases_next_timer_at'), ['next_timer_at'], unique=False)
         batch_op.create_index('ix_cases_status_due', ['status', 'due_date'], unique=False)
         batch_op.create_index('ix_cases_version', ['version_id'], unique=False)
 
@@ -180,6 +183,7 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_version')
         batch_op.drop_index('ix_cases_status_due')
+        batch_op.drop_index(batch_op.f('ix_cases_next_timer_at'))
 
     op.drop_table('cases')
     with op.batch_alter_table('process_versions', schema=None) as batch_op:
