@@ -41,7 +41,8 @@ _WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "comple
 SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
 SELECT_ITEM = (select(*[ITEMS.c[f] for f in _ITEM_FIELDS], *[CASES.c[f] for f in _CASE_FIELDS])
                .join(CASES, CASES.c.id == ITEMS.c.case_id)
-               .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.seq == bindparam("seq")))
+               .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.seq == bindparam("seq"))
+               .with_for_update(of=CASES))   # PostgreSQL: steps on one case take turns
 SELECT_ITEMS = select(ITEMS).where(ITEMS.c.case_id == bindparam("case_id")).order_by(ITEMS.c.seq)
 SELECT_STATE = select(CASES.c.state).where(CASES.c.id == bindparam("case_id"))
 SELECT_TASKS = (select(TASKS.c.task_id, TASKS.c.workflow, TASKS.c.pos, TASKS.c.body)

@@ -76,16 +76,17 @@ class Service:
             raise ConcurrentUpdate("another clerk changed this case at the same time; "
                                    "nothing was saved — run the command again") from None
         except OperationalError as exc:
-            text = str(exc.orig)
+            text = str(exc.orig).strip().splitlines()[0]
             if "locked" in text or "could not serialize" in text or "deadlock" in text:
                 raise ConcurrentUpdate(f"the database is busy ({text}); nothing was saved — "
                                        f"run the command again") from None
             raise StoreError(f"database error: {text}") from None
         except IntegrityError as exc:
-            raise ConcurrentUpdate(f"conflicting change ({exc.orig}); nothing was saved — "
+            first = str(exc.orig).strip().splitlines()[0]
+            raise ConcurrentUpdate(f"conflicting change ({first}); nothing was saved — "
                                    f"run the command again") from None
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc}") from None
+            raise StoreError(f"database error: {str(exc).strip().splitlines()[0]}") from None
         finally:
             session.close()
 
