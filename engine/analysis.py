@@ -676,7 +676,7 @@ def analyze_process(doc: ModelDocument | None, process: ProcessModel) -> Process
 
 def analyze_document(doc: ModelDocument) -> list[ProcessMetrics]:
     """The main process of the file, or every uncalled process when no main one can be told."""
-    from .runtime import choose_process   # SpiffWorkflow is imported only when needed
+    from .compiler import choose_process   # SpiffWorkflow is imported only when needed
 
     try:
         return [analyze_process(doc, choose_process(doc))]

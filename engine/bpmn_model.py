@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .annotations import FALSE_WORDS, TRUE_WORDS, as_bool, as_number, split_list  # noqa: F401
 from .errors import ModelError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -40,8 +41,6 @@ EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent",
                     "intermediateThrowEvent", "boundaryEvent"})
 FLOW_NODE_TAGS = HUMAN_TASKS | AUTOMATED_TASKS | SUBPROCESS_TAGS | GATEWAYS | EVENTS | {"callActivity"}
 MATERIAL_SOURCES = ("applicant", "shared", "issued")
-TRUE_WORDS = frozenset({"true", "yes", "1", "是", "y"})
-FALSE_WORDS = frozenset({"false", "no", "0", "否", "n"})
 
 
 def _local(tag) -> str:
@@ -76,15 +75,22 @@ def _safe_parser() -> etree.XMLParser:
 _LIBXML_MAX_DEPTH = 256
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"),
+         (b"\x00<\x00?", "utf-16-be"))
+
+
 def _no_dtd(data: bytes, filename: str) -> None:
-    """Refuse a DOCTYPE in the prolog before libxml2 reads it (ASCII-compatible encodings)."""
+    """Refuse a DOCTYPE in the prolog before libxml2 reads it."""
     import re
-    root = re.search(rb"<[A-Za-z_]", data)
-    found = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE).search(
-        data, 0, root.start() if root else len(data))
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "latin-1")
+    text = data.decode(encoding, "replace")
+    root = re.search(r"<[^?!]", text)
+    found = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE).search(
+        text, 0, root.start() if root else len(text))
     if found:
         raise ModelError("DOCTYPE and entity declarations are not allowed in BPMN files",
-                         file=filename, line=data.count(b"\n", 0, found.start()) + 1)
+                         file=filename, line=text.count("\n", 0, found.start()) + 1)
 
 
 def parse_xml(data: bytes, filename: str = "<bytes>", *, max_bytes: int = 10 * 1024 * 1024,
@@ -206,42 +212,6 @@ def properties(el) -> dict[str, str]:
                     value = (prop.text or "").strip()
                 props[name.strip()] = value.strip()
     return props
-
-
-def as_bool(value: str | None, default: bool = False) -> bool | None:
-    """``true``/``false`` (and 是/否, yes/no, 1/0); ``None`` when not a boolean word."""
-    if value is None or value == "":
-        return default
-    v = value.strip().lower()
-    if v in TRUE_WORDS:
-        return True
-    if v in FALSE_WORDS:
-        return False
-    return None
-
-
-def as_number(value: str | None) -> float | None:
-    if value is None or value.strip() == "":
-        return None
-    try:
-        n = float(value)
-    except ValueError:
-        return None
-    return n if n >= 0 else None
-
-
-def split_list(value: str | None) -> list[str]:
-    """Comma (also 、，;) separated ids, blanks dropped, order kept, no duplicates."""
-    if not value:
-        return []
-    for sep in ("、", "，", ";", "；"):
-        value = value.replace(sep, ",")
-    seen: dict[str, None] = {}
-    for item in value.split(","):
-        item = item.strip()
-        if item:
-            seen.setdefault(item, None)
-    return list(seen)
 
 
 # ------------------------------------------------------------------- the model

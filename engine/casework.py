@@ -21,7 +21,8 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import audit, bpmn_model, runtime
+from . import audit, runtime
+from .annotations import as_bool
 from .errors import ConcurrentUpdate, NotFound
 from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem
 
@@ -216,7 +217,7 @@ class Step:
                        task_uuid=item["task_uuid"] if item else None,
                        task_name=item["spec_name"] if item else None, name=item["name"] if item else None,
                        lane=item["lane"] if item else None, actor=actor, action=action, onsite=onsite,
-                       step=bool(item) and bpmn_model.as_bool(props.get("step"), True) is not False,
+                       step=bool(item) and as_bool(props.get("step"), True) is not False,
                        clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
                        data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
         audit.seal(ev, self.case.last_hash)

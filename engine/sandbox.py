@@ -124,6 +124,14 @@ _BLOCKED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
 }
 
 
+#: Builtins that reach the interpreter: refused as names at compile time (and absent at run time).
+_INTERPRETER_NAMES = frozenset({
+    "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "globals",
+    "locals", "vars", "dir", "breakpoint", "memoryview", "bytearray", "super", "classmethod",
+    "staticmethod", "property", "exit", "quit", "help",
+})
+
+
 class _Timeout(BaseException):
     """Raised when the time is up; a BaseException that :func:`_catch` never lets a model catch."""
 
@@ -181,7 +189,16 @@ class SandboxPolicy(RestrictingNodeTransformer):
             self.error(node, "print() is not available in models; assign the value to a task "
                              "data variable instead")
             return node
+        if node.id in _INTERPRETER_NAMES:
+            self.error(node, f"{node.id!r} is not available in models")
+            return node
         return super().visit_Name(node)
+
+    def visit_Attribute(self, node):
+        if node.attr in _BLOCKED_ATTRIBUTES:
+            self.error(node, f"attribute {node.attr!r} is not available in models")
+            return self.node_contents_visit(node)
+        return super().visit_Attribute(node)
 
     def visit_Constant(self, node):
         if isinstance(node.value, int) and node.value.bit_length() > MAX_INT_BITS:
@@ -566,7 +583,7 @@ class _Limits:
         _state.deadline = self.started + self.seconds
         if self.main:
             usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = int(usage.ru_utime + usage.ru_stime) + math.ceil(self.seconds) + CPU_GRACE_SECONDS + 1
+            cpu = math.ceil(usage.ru_utime + usage.ru_stime + self.seconds + CPU_GRACE_SECONDS)
             self.old_core = _lower_soft_limit(resource.RLIMIT_CORE, 0)
             self.old_cpu = _lower_soft_limit(resource.RLIMIT_CPU, cpu)
             self.old_xcpu = signal.signal(signal.SIGXCPU, signal.SIG_DFL)

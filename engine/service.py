@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, bpmn_model, casework, runtime, store
+from . import audit, casework, runtime, store
+from .annotations import as_bool
 from .config import Settings
 from .errors import (
     ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound,
@@ -30,6 +31,16 @@ from .store import (
 UPLOAD_ROLES = ("designer", "admin")
 CASE_ROLES = ("clerk", "admin")
 TASK_ROLES = ("clerk",)
+
+
+def _compiler():
+    from . import compiler        # the BPMN parser and XML stack load only for commands that parse
+    return compiler
+
+
+def _bpmn_model():
+    from . import bpmn_model
+    return bpmn_model
 
 
 class Service:
@@ -142,14 +153,15 @@ class Service:
 
     # ------------------------------------------------------------ models
 
-    def _load(self, path: str | Path) -> tuple[bytes, bpmn_model.ModelDocument]:
+    def _load(self, path: str | Path):
+        from . import bpmn_model
         return bpmn_model.load_document(path, max_bytes=self.settings.max_bpmn_bytes,
                                         max_depth=self.settings.max_xml_depth)
 
     def check_file(self, path: str | Path):
         """Load and check one file: (document, process, compiled or None, problems)."""
         _, doc = self._load(path)
-        process, compiled, problems = runtime.compile_model(doc)
+        process, compiled, problems = _compiler().compile_model(doc)
         return doc, process, compiled, problems
 
     def validate(self, paths: list[str]) -> list[dict]:
@@ -171,7 +183,7 @@ class Service:
         if label not in LABELS:
             raise InvalidInput(f"unknown label {label!r}: use before or after")
         data, doc = self._load(path)
-        process, compiled, problems = runtime.compile_model(doc)
+        process, compiled, problems = _compiler().compile_model(doc)
         if problems and not allow_descriptive:
             raise ModelValidationError(problems)
         code = (matter_code or process.matter_code or "").strip()
@@ -276,7 +288,7 @@ class Service:
             with self._tx(readonly=True) as s:
                 for vid in stored:
                     v = store.get_version(s, int(vid))
-                    doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename,
+                    doc = _bpmn_model().load_bytes(v.bpmn_xml.encode("utf-8"), v.filename,
                                                 max_bytes=self.settings.max_bpmn_bytes)
                     out += [m.to_dict() | {"version": v.id, "label": v.label}
                             for m in analysis.analyze_document(doc)]
@@ -288,7 +300,7 @@ class Service:
 
         def analyze(path):
             _, doc = self._load(path)
-            return analysis.version_metrics(doc, runtime.choose_process(doc))
+            return analysis.version_metrics(doc, _compiler().choose_process(doc))
 
         b = compare.metrics_by_matter([Path(p) for p in before], "before", analyze)
         a = compare.metrics_by_matter([Path(p) for p in after], "after", analyze)
@@ -342,10 +354,10 @@ class Service:
                 latest[(v.matter.code, v.label)] = v
             out = []
             for (code, label), v in sorted(latest.items()):
-                doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
+                doc = _bpmn_model().load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
                 process = doc.process(v.process_id)
                 out.append({"matter_code": code, "label": label, "version": v.id,
-                            "returnable": runtime.returnable_tasks(process),
+                            "returnable": _compiler().returnable_tasks(process),
                             "lanes": (v.metrics or {}).get("lanes", []),
                             "expected_steps": (v.metrics or {}).get("tasks_total", 1)})
             return out
@@ -359,7 +371,7 @@ class Service:
                 latest[(v.matter.code, v.label)] = v
             details: dict = {}
             for (code, label), v in latest.items():
-                doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
+                doc = _bpmn_model().load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
                 details.setdefault(code, {})[label] = bpmn_svg.render_svg(
                     doc, (v.metrics or {}).get("task_materials"))
             self._measured(s, measure.Filters())
@@ -614,7 +626,7 @@ class Service:
             before = casework.ready_uuids(step.wf)
             now = self.clock.now()
             runtime.complete(step.wf, UUID(item["task_uuid"]), data)
-            was_onsite = bpmn_model.as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
+            was_onsite = as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
             materials = len(version.task_materials.get(item["spec_name"], []))
             step.record(user.name, "return" if returned else "complete", now, item=item,
                         onsite=bool(was_onsite), data=data, materials=materials)
@@ -670,7 +682,7 @@ def _case_summary(c: Case, today) -> dict:
 def _task_record(w: WorkItem, c: Case) -> dict:
     return {"id": w.ref, "case": w.case_id, "task": w.spec_name, "name": w.name, "lane": w.lane,
             "matter_code": c.version.matter.code, "label": c.version.label,
-            "onsite": bool(bpmn_model.as_bool(w.props.get("onsite"), False)), "props": w.props,
+            "onsite": bool(as_bool(w.props.get("onsite"), False)), "props": w.props,
             "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
 
 
@@ -678,7 +690,7 @@ def _item_record(i: dict, version: casework.VersionInfo) -> dict:
     props = i.get("props") or {}
     return {"id": casework.item_ref(i), "case": i["case_id"], "task": i["spec_name"], "name": i["name"],
             "lane": i["lane"], "matter_code": version.matter_code, "label": version.label,
-            "onsite": bool(bpmn_model.as_bool(props.get("onsite"), False)), "props": props,
+            "onsite": bool(as_bool(props.get("onsite"), False)), "props": props,
             "ready_at": _iso(i["ready_at"])}
 
 

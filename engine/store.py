@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint, bindparam, create_engine, event, inspect, select, text,
+    UniqueConstraint, bindparam, create_engine, event, select, text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from .errors import NotFound, StoreError
@@ -230,9 +230,10 @@ def make_engine(url: str) -> Engine:
 def current_revision(eng: Engine) -> str | None:
     """The Alembic revision of the database, None when it has no schema yet."""
     with eng.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError):
+            return None       # no schema yet
 
 
 def migrate(eng: Engine) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import analysis, bpmn_model, catalog, runtime
+from engine import analysis, bpmn_model, catalog, compiler, runtime
 from engine.errors import CatalogError
 from onetrip_testing import CliHarness
 
@@ -16,7 +16,7 @@ MANIFESTS = catalog.load_catalog(ROOT / "processes")
 
 def metrics(path) -> dict:
     _, doc = bpmn_model.load_document(path)
-    return analysis.version_metrics(doc, runtime.choose_process(doc))
+    return analysis.version_metrics(doc, compiler.choose_process(doc))
 
 
 def test_catalog_size():
@@ -38,7 +38,7 @@ def test_manifest_matches_its_models(m):
     assert (m.data["case_type"] == "即办件") == (m.data["promised_workdays"] == 0)
     for path in m.models.values():
         _, doc = bpmn_model.load_document(path)
-        assert runtime.compile_model(doc)[2] == []
+        assert compiler.compile_model(doc)[2] == []
         assert doc.tree.getroot().find(f".//{{{bpmn_model.BPMNDI_NS}}}BPMNPlane") is not None
 
 

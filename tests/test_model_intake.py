@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import bpmn_model, runtime
+from engine import bpmn_model, compiler, runtime
 from engine.errors import ModelError
 
 SAMPLE = Path(__file__).parent / "data" / "residence_permit.bpmn"
@@ -21,7 +21,7 @@ def variant(tmp_path, old: str, new: str, name="variant.bpmn", count=1) -> Path:
 
 def problems_of(path) -> list[str]:
     _, doc = bpmn_model.load_document(path)
-    _, compiled, problems = runtime.compile_model(doc)
+    _, compiled, problems = compiler.compile_model(doc)
     assert (compiled is None) == bool(problems)
     return [str(p) for p in problems]
 
@@ -91,7 +91,7 @@ def test_condition_on_flow_out_of_a_task(tmp_path):
 def test_run_round_trips_through_the_serializer_at_every_step():
     """Like SpiffWorkflow's own save_restore: every step goes through dump/load."""
     _, doc = bpmn_model.load_document(SAMPLE)
-    _, compiled, _ = runtime.compile_model(doc)
+    _, compiled, _ = compiler.compile_model(doc)
     model = runtime.spec_from_json(runtime.spec_to_json(compiled))
     wf = runtime.start(model, {"applicant": "张三"})
     done, returned = [], False

@@ -1,0 +1,44 @@
+"""Reading annotation values (``onsite=true``, ``workdays=3``, ``materials=a,b``).
+
+Kept apart from :mod:`engine.bpmn_model` so that running a case needs no XML library.
+"""
+from __future__ import annotations
+
+TRUE_WORDS = frozenset({"true", "yes", "1", "是", "y"})
+FALSE_WORDS = frozenset({"false", "no", "0", "否", "n"})
+
+
+def as_bool(value: str | None, default: bool = False) -> bool | None:
+    """``true``/``false`` (and 是/否, yes/no, 1/0); ``None`` when not a boolean word."""
+    if value is None or value == "":
+        return default
+    v = value.strip().lower()
+    if v in TRUE_WORDS:
+        return True
+    if v in FALSE_WORDS:
+        return False
+    return None
+
+
+def as_number(value: str | None) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        n = float(value)
+    except ValueError:
+        return None
+    return n if n >= 0 else None
+
+
+def split_list(value: str | None) -> list[str]:
+    """Comma (also 、，;) separated ids, blanks dropped, order kept, no duplicates."""
+    if not value:
+        return []
+    for sep in ("、", "，", ";", "；"):
+        value = value.replace(sep, ",")
+    seen: dict[str, None] = {}
+    for item in value.split(","):
+        item = item.strip()
+        if item:
+            seen.setdefault(item, None)
+    return list(seen)
