@@ -55,6 +55,9 @@ def _print_json(value) -> None:
 
 def _table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None,
            styles: dict | None = None) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
     from rich.console import Console
     from rich.table import Table
     table = Table(title=title, show_lines=False, header_style="bold")

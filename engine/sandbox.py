@@ -4,36 +4,39 @@ An uploaded BPMN is untrusted: SpiffWorkflow's default engine runs its
 expressions with plain ``eval``/``exec``, and ``().__class__.__base__``
 walks reach ``subprocess.Popen`` from any globals.  Here every gateway
 condition, script task, pre/post script and timer expression is compiled by
-RestrictedPython with the policy below and run against the task data only.
+RestrictedPython with :class:`SandboxPolicy` and runs against the task data
+and the names listed below, nothing else.
 
 Refused when the model is validated or uploaded (compile time):
 
-* imports, ``__import__``, and every name or attribute starting with ``_``
-  (so every dunder walk: ``().__class__``, ``__builtins__``, ``__globals__``);
-* the frame/code/traceback attributes (``gi_frame``, ``f_globals``,
-  ``tb_frame``, ``cr_frame``, ...), ``print``, ``class`` definitions,
-  ``try ... finally`` and ``except*``;
-* integer literals over the integer limit, sources over
-  :data:`MAX_SOURCE_CHARS` characters, and syntax Python cannot compile.
+* ``import`` and ``from ... import``; every name or attribute starting with
+  ``_`` (so every dunder walk: ``().__class__``, ``__builtins__``,
+  ``__import__``, ``__globals__``, ``__traceback__``);
+* the frame, code and traceback attributes (``gi_frame``, ``f_globals``,
+  ``tb_frame``, ``cr_frame``, ...) and the attributes ``format`` and
+  ``format_map`` (the ``'{0.__class__}'.format(x)`` walk, on ``str``, its
+  subclasses and the ``str`` type alike), ``mro`` and ``from_bytes``;
+* the builtins that reach the interpreter, as names: ``getattr setattr
+  delattr hasattr eval exec compile open globals locals vars dir breakpoint
+  memoryview bytearray super classmethod staticmethod property exit quit
+  help``; and ``print``;
+* ``class`` definitions, ``try ... finally``, ``except*``, ``match``,
+  ``async``, annotated assignments; integer literals over
+  :data:`MAX_INT_BITS` bits; sources over :data:`MAX_SOURCE_CHARS`
+  characters or too deeply nested to compile.
 
-Refused while running (a :class:`~engine.errors.ScriptError`):
+Refused while running (a :class:`~engine.errors.ScriptError`): operations
+that would build something too large in one step, which no time limit could
+interrupt: a ``*`` or ``range`` of more than :data:`MAX_SEQUENCE_ITEMS`
+items, ``sorted``/``list.sort`` of more items, an integer over
+:data:`MAX_INT_BITS` bits from ``+ - * ** <<``, ``int()``, ``sum()`` or
+``pow()``, a three-argument ``pow`` over :data:`MAX_MODPOW_BITS` bits,
+``round()`` to more than :data:`MAX_ROUND_DIGITS` digits, ``sum()`` of
+anything but numbers; and a script leaving task data that is not plain data
+(text, numbers, booleans, ``None``, lists, tuples, dicts) or larger than
+:data:`MAX_DATA_CHARS` characters.
 
-* attribute access by name is only ``obj.name`` in the source (there is no
-  ``getattr``) and goes through :func:`_guarded_getattr`, which also refuses
-  ``format``/``format_map`` (the ``'{0.__class__}'.format(x)`` walk, on
-  ``str``, its subclasses and the ``str`` type), ``mro`` and
-  ``from_bytes``;
-* operations whose result would be too large to build in one step:
-  a ``*`` building more than :data:`MAX_SEQUENCE_ITEMS` items, a ``range``,
-  ``sorted``/``list.sort`` over more items, an integer result over
-  :data:`MAX_INT_BITS` bits from ``+ - * ** <<``, ``int()``, ``sum()`` or
-  ``pow()``, ``round()`` to more than :data:`MAX_ROUND_DIGITS` digits, and
-  ``sum()`` of anything but numbers;
-* a script leaving task data that is not plain data (text, numbers,
-  booleans, ``None``, lists, tuples, dicts) or larger than
-  :data:`MAX_DATA_CHARS` characters.
-
-Names a model may use (nothing else is defined):
+Names a model may use:
 
 * the task data, by key;
 * builtins: ``abs all any bool callable chr dict divmod enumerate filter
@@ -46,30 +49,32 @@ Names a model may use (nothing else is defined):
   (China's official working days), ``add_workdays(d, n)`` (due date
   'YYYY-MM-DD'), ``floor(x)``, ``ceil(x)``;
 * the methods of those values (``'a,b'.split(',')``, ``name.strip()``,
-  ``items.append(x)``, ``d.get(k)``), except ``format``/``format_map``.
+  ``items.append(x)``, ``d.get(k)``), except ``format``/``format_map``;
+  ``'%s' % x`` and f-strings format values.
 
 Limits of one condition or script run (:func:`limits`):
 
-* wall-clock time: :data:`TIME_LIMIT_SECONDS` (2 s).  In the main thread a
-  ``SIGALRM`` interval timer raises an exception no ``except`` clause of the
-  model can catch (every ``except`` is routed through :func:`_catch`, which
-  catches nothing once time is up, and ``finally`` is refused), so loops stop
-  within about 0.1 s of the limit.  In any other thread, where signals cannot
-  be used, a ``sys.settrace`` hook checks the deadline on every line and call
-  of the model's code.  The previous ``SIGALRM`` handler, interval timer and
-  trace function are restored afterwards.
+* time: :data:`TIME_LIMIT_SECONDS` (2 s) of wall-clock time.  In the main
+  thread a ``SIGALRM`` interval timer raises an exception into the model's
+  code that no ``except`` clause of the model can catch (each ``except`` is
+  routed through :func:`_catch`, which never catches it and catches nothing
+  at all once time is up; ``finally`` is refused), so loops stop within
+  0.1 s of the limit.  In any other thread, where signals cannot be used, a
+  ``sys.settrace`` hook checks the deadline on every instruction of the
+  model's code.  The previous ``SIGALRM`` handler, interval timer (with its
+  remaining time) and trace function are restored afterwards.
 * memory: :data:`MEMORY_LIMIT_BYTES` (256 MiB) of address space on top of what
-  the process already uses, through ``RLIMIT_AS`` (Linux; restored afterwards,
-  also on errors).  The limit is process-wide, so runs are serialised by a
-  lock, and other threads share the cap while a model runs.
+  the process already uses, through ``RLIMIT_AS`` (Linux), restored
+  afterwards, also after errors.  The limit is process-wide, so runs are
+  serialised by a lock, and other threads share the cap while a model runs.
 * CPU backstop (main thread only): neither a signal nor a trace hook can stop
-  a single built-in call that runs long without allocating (for example a
-  ``set()`` of tens of thousands of values crafted to share one hash).  For
-  that case the soft ``RLIMIT_CPU`` is set :data:`CPU_GRACE_SECONDS` past the
-  time limit: the kernel then ends the whole process with ``SIGXCPU`` ("CPU
-  time limit exceeded", no core dump).  Nothing was committed, so the case is
-  unchanged.  Embedders that cannot afford losing the process should run
-  models in a worker process.
+  one built-in call that runs long without allocating much (for example a
+  ``set()`` of tens of thousands of integers crafted to share one hash).  For
+  that case the soft ``RLIMIT_CPU`` is set :data:`CPU_GRACE_SECONDS` (1 s)
+  past the time limit: the kernel then ends the whole process with
+  ``SIGXCPU`` ("CPU time limit exceeded", no core dump).  Nothing was
+  committed, so the case is unchanged.  A long-running embedding that cannot
+  afford to lose its process should run models in a worker process.
 
 Every failure is one :class:`~engine.errors.ScriptError` line.
 """
@@ -312,23 +317,26 @@ def _catch(spec=None):
     return tuple(out)
 
 
-def _guarded_getattr(obj, name, default=None):
+def _guarded_getattr(obj, name):
     if type(name) is not str:
         raise TypeError("attribute name must be a string")
     if name.startswith("_") or name in _BLOCKED_ATTRIBUTES:
         raise ScriptError(f"attribute {name!r} is not available in models")
     value = getattr(obj, name)
     if name == "sort" and isinstance(obj, list):
-        return _checked_sort(obj)
+        return lambda *, key=None, reverse=False: _checked_sort(obj, key, reverse)
+    if name == "sort" and isinstance(obj, type) and issubclass(obj, list):
+        return _checked_sort
     return value
 
 
-def _checked_sort(items: list):
-    def sort(*, key=None, reverse=False):
-        if len(items) > MAX_SEQUENCE_ITEMS:
-            raise ScriptError(f"cannot sort {len(items):,} items (the limit is {MAX_SEQUENCE_ITEMS:,})")
-        items.sort(key=key, reverse=reverse)
-    return sort
+def _checked_sort(items: list, key=None, reverse=False) -> None:
+    """``list.sort``, but only up to MAX_SEQUENCE_ITEMS: a long sort is one uninterruptible call."""
+    if not isinstance(items, list):
+        raise TypeError("sort() needs a list")
+    if len(items) > MAX_SEQUENCE_ITEMS:
+        raise ScriptError(f"cannot sort {len(items):,} items (the limit is {MAX_SEQUENCE_ITEMS:,})")
+    items.sort(key=key, reverse=reverse)
 
 
 def _getitem(obj, index):
@@ -348,23 +356,28 @@ def _apply(func, *args, **kwargs):
 class _CheckedType(type):
     """Stands for a builtin type: ``isinstance`` works, construction is checked."""
 
+    # The wrapped type and the check are "_" names, out of a model's reach.
+
     def __instancecheck__(cls, obj):
-        return isinstance(obj, cls.real)
+        return isinstance(obj, cls._real)
 
     def __subclasscheck__(cls, sub):
-        return isinstance(sub, type) and issubclass(sub, cls.real)
+        return isinstance(sub, type) and issubclass(sub, cls._real)
 
     def __call__(cls, *args, **kwargs):
-        return cls.check(cls.real(*args, **kwargs))
+        return cls._check(cls._real(*args, **kwargs))
 
     def __repr__(cls):
-        return repr(cls.real)
+        return repr(cls._real)
 
 
 class _Int(metaclass=_CheckedType):
     """``int``: ``int('f' * 10**6, 16)`` would bypass the operator guards."""
-    real = int
-    check = staticmethod(_checked_int)
+    _real = int
+    _check = staticmethod(_checked_int)
+
+
+_Int.__name__ = _Int.__qualname__ = "int"
 
 
 def _range(*args):
@@ -380,7 +393,7 @@ def _range(*args):
 
 def _sorted(iterable, /, *, key=None, reverse=False):
     items = list(iterable)
-    _checked_sort(items)(key=key, reverse=reverse)
+    _checked_sort(items, key, reverse)
     return items
 
 

@@ -118,6 +118,11 @@ class Service:
                                    f"may {what}")
         return user
 
+    def _check_role(self, roles: tuple[str, ...], what: str) -> None:
+        """Refuse early, before reading files, when the acting user may not do this."""
+        with self._tx(readonly=True) as s:
+            self._actor(s, roles, what)
+
     # ------------------------------------------------------------ database
 
     def init(self) -> dict:
@@ -226,6 +231,7 @@ class Service:
 
     def upload(self, path: str, label: str, matter_code: str | None = None,
                allow_descriptive: bool = False) -> dict:
+        self._check_role(UPLOAD_ROLES, "upload process models")
         prepared = self._prepare(path, label, matter_code, allow_descriptive)
         with self._tx() as s:
             user = self._actor(s, UPLOAD_ROLES, "upload process models")
@@ -234,6 +240,7 @@ class Service:
     def load_catalog(self, directory: str | None = None, progress=None) -> list[dict]:
         """Upload every manifest's before and after model, in one transaction (idempotent)."""
         from . import catalog
+        self._check_role(UPLOAD_ROLES, "load the catalog")
         manifests = catalog.load_catalog(directory)
         prepared = []
         for m in manifests:
@@ -467,9 +474,9 @@ class Service:
     def import_calendar(self, path: str) -> dict:
         from . import measure
         from .workdays import parse_holiday_file
-        year = parse_holiday_file(path)
         with self._tx() as s:
             self._actor(s, ("admin",), "import holiday calendars")
+            year = parse_holiday_file(path)
             row = s.get(CalendarYear, year.year) or CalendarYear(year=year.year)
             row.holidays = sorted(d.isoformat() for d in year.holidays)
             row.workdays = sorted(d.isoformat() for d in year.workdays)
