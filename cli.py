@@ -577,7 +577,7 @@ def compare(ctx, before, after, stored, fmt, output):
     else:
         if not (before and after):
             raise click.UsageError("give BEFORE and AFTER (files or folders), or --stored")
-        data = svc.compare_files([before], [after])
+        data = svc.compare_files([before], [after], diagrams=fmt == "html")
     _warn(data)
     data.pop("warnings", None)
     _emit(ctx, render_comparison(data, fmt), output)

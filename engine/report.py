@@ -70,6 +70,7 @@ def comparison_rows(data: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def render_comparison(data: dict, fmt: str) -> str:
+    data = {k: v for k, v in data.items() if k != "diagrams"} if fmt != "html" else data
     if fmt == "json":
         return json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if fmt == "csv":
@@ -82,7 +83,8 @@ def render_comparison(data: dict, fmt: str) -> str:
         return "\n".join(out) + "\n"
     if fmt == "html":
         from .html_report import render_html
-        return render_html(data)
+        data = dict(data)
+        return render_html(data, data.pop("diagrams", None))
     return _rich_text(data)
 
 

@@ -301,17 +301,29 @@ class Service:
                             for m in analysis.analyze_document(doc)]
         return out
 
-    def compare_files(self, before: list[str], after: list[str]) -> dict:
-        """Compare two sets of BPMN files or folders (paired by matter code); no database."""
-        from . import analysis, compare
+    def compare_files(self, before: list[str], after: list[str], diagrams: bool = False) -> dict:
+        """Compare two sets of BPMN files or folders (paired by matter code); no database.
+
+        With ``diagrams``, each model's diagram is drawn too (``data["diagrams"]``, for HTML).
+        """
+        from . import analysis, bpmn_svg, compare
+        drawn: dict[str, str] = {}
 
         def analyze(path):
             _, doc = self._load(path)
-            return analysis.version_metrics(doc, _compiler().choose_process(doc))
+            metrics = analysis.version_metrics(doc, _compiler().choose_process(doc))
+            if diagrams:
+                drawn[str(path)] = bpmn_svg.render_svg(doc, metrics.get("task_materials"))
+            return metrics
 
         b = compare.metrics_by_matter([Path(p) for p in before], "before", analyze)
         a = compare.metrics_by_matter([Path(p) for p in after], "after", analyze)
-        return compare.pair(b, a).to_dict()
+        data = compare.pair(b, a).to_dict()
+        if diagrams:
+            data["diagrams"] = {code: {label: drawn[side[code]["_file"]] for label, side in
+                                       (("before", b), ("after", a)) if code in side}
+                                for code in set(a) | set(b)}
+        return data
 
     def compare_stored(self) -> dict:
         """Latest before and after version of every matter, with measured figures where cases ran."""
