@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .annotations import FALSE_WORDS, TRUE_WORDS, as_bool, as_number, split_list  # noqa: F401
+from .annotations import as_bool, as_number, split_list  # noqa: F401  (re-exported)
 from .errors import ModelError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

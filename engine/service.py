@@ -22,7 +22,7 @@ from .annotations import as_bool
 from .config import Settings
 from .errors import (
     ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound,
-    OnetripError, PermissionDenied, StoreError, TaskStateError,
+    PermissionDenied, StoreError, TaskStateError,
 )
 from .store import (
     LABELS, ROLES, Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User, WorkItem,

@@ -8,7 +8,6 @@ refuses a database whose schema is older or newer than this code.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -303,13 +302,6 @@ def find_actor(session: Session, name: str) -> Actor | None:
     return Actor(*row) if row is not None else None
 
 
-def get_user(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise NotFound("user", name)
-    return user
-
-
 def get_or_create_department(session: Session, name: str) -> Department:
     dept = session.scalar(select(Department).where(Department.name == name))
     if dept is None:
@@ -358,7 +350,3 @@ def get_work_item(session: Session, ref: str) -> WorkItem:
     if item is None:
         raise NotFound("ready task", ref)
     return item
-
-
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

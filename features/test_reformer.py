@@ -51,7 +51,7 @@ def run_cases(world):
     lane_user = {WINDOW: "王窗口", POLICE: "赵警官"}
     for label, day in (("before", 2), ("after", 3)):
         case = world.cli.json(["case", "start", "JZZSAMPLE", "--label", label], user="王窗口",
-                              now=f"2026-03-02T09:00")["id"]
+                              now="2026-03-02T09:00")["id"]
         for hour in range(10, 20):
             tasks = world.cli.json(["task", "list", "--all", "--case", str(case)])
             if not tasks:

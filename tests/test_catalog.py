@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import analysis, bpmn_model, catalog, compiler, runtime
+from engine import analysis, bpmn_model, catalog, compiler
 from engine.errors import CatalogError
 from onetrip_testing import CliHarness
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from onetrip_testing import POLICE, WINDOW, setup_people
 
