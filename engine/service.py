@@ -15,7 +15,6 @@ from uuid import UUID
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, casework, runtime, store
 from .annotations import as_bool
@@ -83,9 +82,6 @@ class Service:
                 yield session
             for hook in self._after_commit:
                 hook()
-        except StaleDataError:
-            raise ConcurrentUpdate("another clerk changed this case at the same time; "
-                                   "nothing was saved — run the command again") from None
         except OperationalError as exc:
             text = str(exc.orig).strip().splitlines()[0]
             if "locked" in text or "could not serialize" in text or "deadlock" in text:
@@ -114,8 +110,9 @@ class Service:
         if user is None:
             raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`")
         if roles and user.role not in roles:
-            raise PermissionDenied(f"{user.name} is a {user.role}; only {' or '.join(r + 's' for r in roles)} "
-                                   f"may {what}")
+            article = "an" if user.role[0] in "aeiou" else "a"
+            raise PermissionDenied(f"{user.name} is {article} {user.role}; only "
+                                   f"{' or '.join(r + 's' for r in roles)} may {what}")
         return user
 
     def _check_role(self, roles: tuple[str, ...], what: str) -> None:
@@ -595,7 +592,7 @@ class Service:
             if not show_all:
                 user = self._actor(s, None)
                 if user.role != "clerk":
-                    raise PermissionDenied(f"{user.name} is a {user.role}; only clerks have tasks "
+                    raise PermissionDenied(f"{user.name} is not a clerk; only clerks have tasks "
                                            f"(use --all to see every ready task)")
                 dept = user.department_name
                 stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))

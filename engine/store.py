@@ -267,8 +267,9 @@ def open_database(url: str, *, create: bool = False) -> Engine:
                 raise StoreError(f"database schema is at revision {rev}, this onetrip needs "
                                  f"{SCHEMA_REVISION}: run `onetrip init` to upgrade")
     except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
         raise StoreError(f"cannot open database {eng.url.render_as_string(hide_password=True)}: "
-                         f"{exc.orig}") from None
+                         f"{reason}") from None
     return eng
 
 
