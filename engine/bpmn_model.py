@@ -260,6 +260,7 @@ class Node:
     event_definitions: list[str] = field(default_factory=list)
     script: str | None = None
     script_format: str | None = None
+    timer: str | None = None                              # timeDuration/timeDate/timeCycle expression
     implementation: str | None = None
     has_extensions: bool = False
     loop: str | None = None                               # standard / multiInstance
@@ -401,6 +402,10 @@ def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) 
         ctag = _local(child.tag)
         if ctag.endswith("EventDefinition"):
             node.event_definitions.append(ctag[: -len("EventDefinition")])
+            if ctag == "timerEventDefinition":
+                for part in child:
+                    if _local(part.tag) in ("timeDuration", "timeDate", "timeCycle") and (part.text or "").strip():
+                        node.timer = part.text.strip()
         elif ctag == "standardLoopCharacteristics":
             node.loop = "standard"
         elif ctag == "multiInstanceLoopCharacteristics":

@@ -77,6 +77,7 @@ def semantic_problems(doc: ModelDocument, process: ProcessModel) -> list[ModelEr
                                              f"condition is not a sandboxed Python expression: {reason}"))
 
     check_graph(process, True)
+    problems.extend(_automated_cycles(doc, process))
     reserved = {"Start", "End", f"{process.id}.EndJoin"}
     for node in process.walk():
         if node.id in reserved or node.id.endswith(".EndJoin") or node.id.endswith(".BoundaryEventSplit") \
@@ -122,12 +123,76 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[Mo
             reason = sandbox.check_script(node.script)
             if reason:
                 out.append(_problem(doc, node, node.id, reason))
+    if node.timer is not None:
+        reason = sandbox.check_expression(node.timer)
+        if reason:
+            out.append(_problem(doc, node, node.id, f"timer expression is not a sandboxed Python expression "
+                                                    f"(write ISO 8601 text in quotes, e.g. \"P3D\"): {reason}"))
     if node.tag == "callActivity" and node.called_element not in known_processes:
         out.append(_problem(doc, node, node.id, f"called process {node.called_element!r} is not in this file"))
     for key in ("onsite", "step"):
         if key in node.props and as_bool(node.props[key]) is None:
             out.append(_problem(doc, node, node.id, f"property {key}={node.props[key]!r} is not true/false"))
     return out
+
+
+WAITS = frozenset({"userTask", "manualTask", "task", "receiveTask", "intermediateCatchEvent",
+                   "eventBasedGateway", "callActivity", "subProcess", "transaction", "adHocSubProcess"})
+
+
+def _automated_cycles(doc: ModelDocument, process: ProcessModel) -> list[ModelError]:
+    """A loop made only of automated steps and gateways would run forever without anyone acting."""
+    out = []
+    for graph in [process] + [n.graph for n in process.walk() if n.graph is not None]:
+        auto = {nid for nid, n in graph.nodes.items() if n.tag not in WAITS}
+        succ = {nid: [graph.flows[f].target for f in graph.nodes[nid].outgoing
+                      if f in graph.flows and graph.flows[f].target in auto] for nid in auto}
+        for cycle in _cycles(succ):
+            first = graph.nodes[cycle[0]]
+            names = " → ".join(graph.nodes[n].label for n in cycle)
+            out.append(_problem(doc, first, first.id, f"loop of automated steps with no human task or timer "
+                                                      f"({names}): it would never stop"))
+    return out
+
+
+def _cycles(succ: dict[str, list[str]]) -> list[list[str]]:
+    """One representative cycle per strongly connected component with a cycle (Tarjan, iterative)."""
+    index, low, on_stack, stack, comps, counter = {}, {}, set(), [], [], [0]
+    for root in succ:
+        if root in index:
+            continue
+        work = [(root, iter(succ[root]))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, it = work[-1]
+            nxt = next(it, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter[0]
+                    counter[0] += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(succ[nxt])))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    comp.append(member)
+                    if member == node:
+                        break
+                if len(comp) > 1 or node in succ[node]:
+                    comps.append(sorted(comp))
+    return comps
 
 
 def choose_process(doc: ModelDocument) -> ProcessModel:

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 
 from .clock import Clock, FixedClock, parse_instant
+from .errors import ConfigError
 
 DEFAULT_DB_FILE = "onetrip.db"
 DEFAULT_MAX_BPMN_BYTES = 10 * 1024 * 1024
@@ -40,5 +41,20 @@ class Settings:
         user = user or env.get("ONETRIP_USER") or None
         now = now or env.get("ONETRIP_NOW") or None
         clock = FixedClock(parse_instant(now)) if now else Clock()
-        max_bytes = int(env.get("ONETRIP_MAX_BPMN_BYTES", DEFAULT_MAX_BPMN_BYTES))
-        return cls(db_url=normalize_db_url(db), user=user, clock=clock, max_bpmn_bytes=max_bytes)
+        max_bytes = _positive_int(env, "ONETRIP_MAX_BPMN_BYTES", DEFAULT_MAX_BPMN_BYTES)
+        max_depth = _positive_int(env, "ONETRIP_MAX_XML_DEPTH", DEFAULT_MAX_XML_DEPTH)
+        return cls(db_url=normalize_db_url(db), user=user, clock=clock, max_bpmn_bytes=max_bytes,
+                   max_xml_depth=max_depth)
+
+
+def _positive_int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a positive whole number")
+    return value

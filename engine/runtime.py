@@ -379,11 +379,26 @@ def _info(task) -> ReadyTask:
                      spec.lane, dict(getattr(spec, "extensions", None) or {}))
 
 
+#: Automated steps one command may run before the engine gives up (a runaway model).
+MAX_ENGINE_STEPS = 5000
+
+
+class _Budget:
+    def __init__(self, limit: int):
+        self.left = limit
+
+    def __call__(self, task) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ScriptError(f"the model ran more than {MAX_ENGINE_STEPS} automated steps without "
+                              f"reaching a human task; nothing was saved", element=task.task_spec.bpmn_id)
+
+
 def run_engine(wf: BpmnWorkflow) -> None:
     """Advance everything that needs no human: gateways, scripts, service tasks, timers."""
     try:
         wf.refresh_timers()
-        wf.do_engine_steps()
+        wf.do_engine_steps(did_complete_task=_Budget(MAX_ENGINE_STEPS))
     except ScriptError:
         raise
     except SpiffWorkflowException as exc:

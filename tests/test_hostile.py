@@ -58,34 +58,32 @@ def _swap(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def _spliced_step(xml: str) -> callable:
-    def splice(text: str) -> str:
-        text = _swap(text, 'sourceRef="Accept" targetRef="Review" />',
-                     'sourceRef="Accept" targetRef="Hostile" />\n    <bpmn:sequenceFlow id="Flow_Hostile" '
-                     'sourceRef="Hostile" targetRef="Review" />')
-        text = _swap(text, "<bpmn:incoming>Flow_2</bpmn:incoming>", "<bpmn:incoming>Flow_Hostile</bpmn:incoming>")
-        return _swap(text, '    <bpmn:userTask id="Review"', xml + '    <bpmn:userTask id="Review"')
-    return splice
+def _splice(text: str, step: str) -> str:
+    """Put the element ``Hostile`` (given as XML) on Flow_2, between 受理 and 审核."""
+    text = _swap(text, 'sourceRef="Accept" targetRef="Review" />',
+                 'sourceRef="Accept" targetRef="Hostile" />\n    <bpmn:sequenceFlow id="Flow_Hostile" '
+                 'sourceRef="Hostile" targetRef="Review" />')
+    text = _swap(text, "<bpmn:incoming>Flow_2</bpmn:incoming>", "<bpmn:incoming>Flow_Hostile</bpmn:incoming>")
+    return _swap(text, '    <bpmn:userTask id="Review"', step + '    <bpmn:userTask id="Review"')
+
+
+_FLOW = "      <bpmn:incoming>Flow_2</bpmn:incoming>\n      <bpmn:outgoing>Flow_Hostile</bpmn:outgoing>\n"
 
 
 def build(*, condition: str | None = None, script: str | None = None, timer: str | None = None) -> str:
-    """The sample model with one condition replaced or one script task / timer event added."""
+    """The sample model with its one condition replaced, or a script task / timer event added."""
     text = SAMPLE.read_text(encoding="utf-8")
     if condition is not None:
         text = _swap(text, ">returned</bpmn:conditionExpression>",
                      f">{escape(condition)}</bpmn:conditionExpression>")
     if script is not None:
-        text = _spliced_step(
-            '    <bpmn:scriptTask id="Hostile" name="脚本">\n'
-            '      <bpmn:incoming>Flow_2</bpmn:incoming>\n      <bpmn:outgoing>Flow_Hostile</bpmn:outgoing>\n'
-            f'      <bpmn:script>{escape(script)}</bpmn:script>\n    </bpmn:scriptTask>\n')(text)
+        text = _splice(text, f'    <bpmn:scriptTask id="Hostile" name="脚本">\n{_FLOW}'
+                             f'      <bpmn:script>{escape(script)}</bpmn:script>\n    </bpmn:scriptTask>\n')
     if timer is not None:
-        text = _spliced_step(
-            '    <bpmn:intermediateCatchEvent id="Hostile" name="等待">\n'
-            '      <bpmn:incoming>Flow_2</bpmn:incoming>\n      <bpmn:outgoing>Flow_Hostile</bpmn:outgoing>\n'
-            '      <bpmn:timerEventDefinition id="HostileTimer"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
-            f'{escape(timer)}</bpmn:timeDuration></bpmn:timerEventDefinition>\n'
-            '    </bpmn:intermediateCatchEvent>\n')(text)
+        text = _splice(text, f'    <bpmn:intermediateCatchEvent id="Hostile" name="等待">\n{_FLOW}'
+                             '      <bpmn:timerEventDefinition id="HostileTimer"><bpmn:timeDuration '
+                             f'xsi:type="bpmn:tFormalExpression">{escape(timer)}</bpmn:timeDuration>'
+                             '</bpmn:timerEventDefinition>\n    </bpmn:intermediateCatchEvent>\n')
     return text
 
 
@@ -101,7 +99,13 @@ class Attack:
 
     @property
     def element(self) -> str:
+        """The element intake names: the flow holding the condition, or the added step."""
         return "Flow_Return" if self.where == "condition" else "Hostile"
+
+    @property
+    def runs_in(self) -> str:
+        """The element a run-time error names: the gateway evaluating the condition, or the step."""
+        return "Gateway_Review" if self.where == "condition" else "Hostile"
 
 
 def attacks(where: str, rows: list[tuple[str, str, str]]) -> list:
@@ -149,10 +153,10 @@ AT_INTAKE = attacks("condition", [
 AT_RUN_TIME = attacks("script", [
     ("endless-loop", "while True:\n    pass", STOPPED),
     ("endless-one-line-loop", "n = 0\nwhile True: n += 1", STOPPED),
-    ("loop-catching-the-stop", "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass",
-     STOPPED),
-    ("loop-catching-base", "while True:\n    try:\n        while True:\n            pass\n"
-                           "    except (Exception, ArithmeticError):\n        continue", STOPPED),
+    ("loop-catching-the-stop", "while True:\n    try:\n        while True:\n            pass\n"
+                               "    except:\n        pass", STOPPED),
+    ("loop-catching-exception", "while True:\n    try:\n        while True:\n            pass\n"
+                                "    except (Exception, ArithmeticError):\n        continue", STOPPED),
     ("memory-append", "x = []\nwhile True:\n    x.append('y' * 100000)", MEMORY),
     ("memory-doubling", "s = 'x' * 1000000\nwhile True:\n    s = s + s", MEMORY),
     ("recursion", "def f(n):\n    return f(n + 1)\nx = f(0)", "RecursionError"),
@@ -259,8 +263,7 @@ def test_stopped_at_run_time_and_case_unchanged(office, tmp_path, attack):
     r = timed(lambda: office(["task", "complete", task["id"]], user=clerk))
 
     line = one_error_line(r)
-    element = "Gateway_Review" if attack.where == "condition" else "Hostile"
-    assert line.startswith(f"{element}: ") and attack.error in line, line
+    assert line.startswith(f"{attack.runs_in}: ") and attack.error in line, line
     assert office.json(["case", "show", str(case["id"])]) == before
     assert not pwned.exists()
 

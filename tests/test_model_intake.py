@@ -104,3 +104,40 @@ def test_run_round_trips_through_the_serializer_at_every_step():
         done.append(task.spec_name)
     assert done == ["Accept", "Review", "Supplement", "Review", "Issue", "Deliver"]
     assert wf.last_task.data["applicant"] == "张三"
+
+
+def test_loop_of_automated_steps_is_refused(tmp_path):
+    # the correction loop made automatic: a service task instead of the applicant's supplement step
+    path = variant(tmp_path, '<bpmn:userTask id="Supplement" name="补正材料">', '<bpmn:serviceTask id="Supplement" name="补正材料">')
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        '</bpmn:userTask>\n    <bpmn:userTask id="Issue"', '</bpmn:serviceTask>\n    <bpmn:userTask id="Issue"'),
+        encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    # Review → gateway → Supplement → Review has a human step (Review): allowed.
+    assert not any("loop of automated steps" in p for p in problems_of(path))
+    path.write_text(text.replace('<bpmn:userTask id="Review" name="审核">', '<bpmn:scriptTask id="Review" name="审核">')
+                    .replace('</bpmn:userTask>\n    <bpmn:exclusiveGateway', '</bpmn:scriptTask>\n    <bpmn:exclusiveGateway'),
+                    encoding="utf-8")
+    assert any("loop of automated steps with no human task or timer" in p for p in problems_of(path))
+
+
+def test_timer_expression_is_checked_at_upload(tmp_path):
+    path = variant(tmp_path, '<bpmn:userTask id="Issue" name="制证">',
+                   '<bpmn:intermediateCatchEvent id="Wait" name="等待"><bpmn:incoming>Flow_OK</bpmn:incoming>'
+                   '<bpmn:outgoing>Flow_W</bpmn:outgoing><bpmn:timerEventDefinition><bpmn:timeDuration>'
+                   '().__class__</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>'
+                   '<bpmn:sequenceFlow id="Flow_W" sourceRef="Wait" targetRef="Issue" />'
+                   '<bpmn:userTask id="Issue" name="制证">')
+    path.write_text(path.read_text(encoding="utf-8").replace('targetRef="Issue" />\n    <bpmn:sequenceFlow id="Flow_Return"',
+                                                             'targetRef="Wait" />\n    <bpmn:sequenceFlow id="Flow_Return"'),
+                    encoding="utf-8")
+    problems = problems_of(path)
+    assert any("Wait: timer expression is not a sandboxed Python expression" in p for p in problems), problems
+
+
+def test_bad_limits_in_environment():
+    from engine.config import Settings
+    from engine.errors import ConfigError
+    with pytest.raises(ConfigError, match="ONETRIP_MAX_BPMN_BYTES='ten': expected a positive whole number"):
+        Settings.from_env(env={"ONETRIP_MAX_BPMN_BYTES": "ten"})
+    assert Settings.from_env(env={"ONETRIP_MAX_XML_DEPTH": "64"}).max_xml_depth == 64
