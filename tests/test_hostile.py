@@ -268,15 +268,15 @@ def test_stopped_at_run_time_and_case_unchanged(office, tmp_path, attack):
     assert not pwned.exists()
 
 
-def test_timer_expression_with_dunder_never_runs(office, tmp_path):
-    """Timer expressions are not checked at upload yet: the sandbox refuses them when reached."""
+def test_timer_expression_with_dunder_is_refused_at_upload(office, tmp_path):
+    """Timer expressions are compiled by the sandbox at upload, like conditions and scripts."""
     path = write_model(tmp_path, build(timer="().__class__.__base__.__subclasses__()"))
-    case = start_case(office, path)
-    task = ready(office, case, WINDOW)
-    before = office.json(["case", "show", str(case["id"])])
-    line = one_error_line(timed(lambda: office(["task", "complete", task["id"]], user=WINDOW_CLERK)))
-    assert line.startswith("Hostile: ") and '"__class__" is an invalid attribute name' in line
-    assert office.json(["case", "show", str(case["id"])]) == before
+    r = timed(lambda: office(["process", "upload", str(path), "--label", "after", "--matter", "HTIMER"],
+                             user=DESIGNER))
+    line = one_error_line(r)
+    assert "timer expression is not a sandboxed Python expression" in line
+    assert '"__class__" is an invalid attribute name' in line
+    assert office.json(["process", "list", "--matter", "HTIMER"]) == []
 
 
 # ------------------------------------------------------------------ beyond the alarm
