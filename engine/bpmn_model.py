@@ -44,11 +44,12 @@ MATERIAL_SOURCES = ("applicant", "shared", "issued")
 
 
 def _local(tag) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    """Local name of a Clark-notation tag (``{ns}name``); "" for comments and PIs."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def _ns(tag) -> str | None:
-    return etree.QName(tag).namespace if isinstance(tag, str) else None
+    return tag[1:tag.index("}")] if isinstance(tag, str) and tag.startswith("{") else None
 
 
 # --------------------------------------------------------------------- loading
@@ -120,7 +121,8 @@ def parse_xml(data: bytes, filename: str = "<bytes>", *, max_bytes: int = 10 * 1
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise ModelError("DOCTYPE and entity declarations are not allowed in BPMN files",
                          file=filename, line=1)
-    depth, deepest = _max_depth(tree.getroot(), max_depth)
+    # libxml2 itself refuses anything deeper than 256 levels; walk only for a lower limit.
+    depth, deepest = _max_depth(tree.getroot(), max_depth) if max_depth < _LIBXML_MAX_DEPTH else (0, None)
     if depth > max_depth:
         raise ModelError(f"XML nested deeper than {max_depth} levels", file=filename,
                          line=deepest.sourceline)

@@ -18,11 +18,33 @@ Properties checked for every command:
 * nothing half-written: a failed command leaves every table as it was
   (:func:`snapshot`); a successful one changes exactly what it should.
 
+The three parts:
+
+1. ``test_mutated_catalog_models``: every catalog model (bpmn/, tests/data/)
+   mutated through lxml (delete/duplicate/swap/move elements, random ids,
+   sourceRef/targetRef/default/isExecutable/..., annotation properties,
+   conditions, scripts, event definitions, retagged nodes, removed lanes,
+   added flows and cycles, deep nesting) and at byte level (truncation, bit
+   flips, injected text and control characters, spliced bytes, encodings),
+   through ``process validate``, ``process analyze --json`` and ``process
+   upload`` (plain and ``--descriptive``).
+2. ``test_generated_models_analyze_upload_and_run``: random block-structured
+   models (user/manual/plain/service tasks, exclusive and parallel blocks
+   with matching joins, correction loops, random annotations and lanes):
+   metrics equal to a block evaluation of the tree, then a case runs to the
+   end with exactly the expected clerk actions.
+3. ``test_random_ids``, ``test_case_start_...``, ``test_task_complete_...``:
+   random ids, matter codes, users and ``--data`` items.
+
+Run with ``--hypothesis-show-statistics`` to see how examples ended
+(``event``): ok, which refusal, which known bug.
+
 Bugs found are reproduced, minimal, by the ``test_bug_*`` tests at the end,
 each marked ``xfail(strict=True)``.  While such a bug is open the fuzz tests
-tolerate exactly its signature (:data:`KNOWN_BUGS`, counted as a hypothesis
-``event``) so that they keep looking for new ones; when a bug is fixed, remove
-its xfail mark and its ``KNOWN_BUGS`` entry.
+tolerate exactly its signature (:data:`KNOWN_BUGS`, :data:`LINE_BREAK_BUG`,
+:data:`INFINITY_BUG`, each counted as a hypothesis ``event``) so that they
+keep looking for new ones; when a bug is fixed, remove its xfail mark and its
+tolerance.
 """
 from __future__ import annotations
 
@@ -30,10 +52,12 @@ import faulthandler
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
+import signal
 import sqlite3
-import sys
+import tempfile
 import time
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -80,33 +104,45 @@ def fuzz_settings(n: int):
 
 # --------------------------------------------------------------- known bugs
 
-#: Open engine bugs (see the ``test_bug_*`` reproductions): name -> stderr signature.
-#: A fuzz example hitting one of these is counted, not failed.  Delete an entry with its fix.
-KNOWN_BUGS: dict[str, re.Pattern] = {
+#: Open engine bugs (see the ``test_bug_*`` reproductions): name -> (stderr signature, the commands
+#: it applies to).  A fuzz example hitting one of these is counted, not failed.  Delete an entry with its fix.
+def _task_action(args: list[str]) -> bool:
+    return args[:2] in (["task", "complete"], ["task", "return"])
+
+
+KNOWN_BUGS: dict[str, tuple[re.Pattern, object]] = {
     # `int()` of a str.isdigit() text that is not a decimal number ("²", "①"): ValueError.
-    "non-decimal digit id": re.compile(r"internal error \(ValueError: invalid literal for int\(\)"),
+    "non-decimal digit id": (re.compile(r"internal error \(ValueError: invalid literal for int\(\)"), None),
     # ids of 19+ digits reach SQLite: OverflowError.
-    "huge numeric id": re.compile(r"internal error \(OverflowError: Python int too large to convert to SQLite"),
+    "huge numeric id": (re.compile(r"internal error \(OverflowError: Python int too large to convert to SQLite"),
+                        None),
     # --data with more than 4300 digits (Python's int/str conversion limit): ValueError.
-    "over 4300 digits": re.compile(r"internal error \(ValueError: Exceeds the limit \(4300 digits\)"),
+    "over 4300 digits": (re.compile(r"internal error \(ValueError: Exceeds the limit \(4300 digits\)"), None),
     # promised_workdays="inf" (or 1e400) is accepted, then int(inf) at case start: OverflowError.
-    "infinite workdays": re.compile(r"internal error \(OverflowError: cannot convert float infinity to integer"),
+    "infinite workdays": (re.compile(r"internal error \(OverflowError: cannot convert float infinity to integer"),
+                          None),
+    # task complete/return of a ref that store.get_work_item finds but casework.read_item does not
+    # (non-ASCII digits "１.１", refs of 30+ characters): item None, TypeError.
+    "task ref read two ways": (re.compile(r"internal error \(TypeError: 'NoneType' object is not subscriptable\)"),
+                               _task_action),
     # SpiffWorkflow's message for a dangling data association names a Python object, not the id.
-    "object repr in message": re.compile(r"<Element \S+ at 0x[0-9a-f]+>"),
+    "object repr in message": (re.compile(r"<Element \S+ at 0x[0-9a-f]+>"), None),
 }
 ADDRESS = re.compile(r" at 0x[0-9a-f]+>")
 #: Not a stderr pattern: an error naming an id, matter code or BPMN element id that holds a line
 #: break prints it raw, over two lines.  run() and the validate checks recognise it from the input.
 LINE_BREAK_BUG = "line break echoed in an error"
+#: Not a stderr pattern either: workdays annotated "inf" reach --json output as Infinity (Outcome.json).
+INFINITY_BUG = "Infinity in --json output"
 
 
 class Hang(BaseException):
     """A call that did not return in time (BaseException: neither the CLI nor click catches it)."""
 
 
-def known_bug(stderr: str) -> str | None:
-    for name, pattern in KNOWN_BUGS.items():
-        if pattern.search(stderr):
+def known_bug(stderr: str, args: list[str] | None = None) -> str | None:
+    for name, (pattern, applies) in KNOWN_BUGS.items():
+        if pattern.search(stderr) and (applies is None or (args is not None and applies(args))):
             event(f"known bug: {name}")
             return name
     return None
@@ -127,7 +163,14 @@ class Outcome:
         return self.exit_code == 0
 
     def json(self):
-        return json.loads(self.stdout)
+        """The --json output, which must be standard JSON (NaN/Infinity only as the known bug)."""
+        try:
+            return strict_json(self.stdout)
+        except ValueError as exc:
+            if "non-standard JSON constant" not in str(exc):
+                raise
+            event(f"known bug: {INFINITY_BUG}")
+            return json.loads(self.stdout)
 
 
 def run(cli: CliHarness, args: list[str], user: str | None = None, *, lines: str = "one",
@@ -153,7 +196,7 @@ def run(cli: CliHarness, args: list[str], user: str | None = None, *, lines: str
     for stream in (r.stdout, r.stderr):
         assert "Traceback" not in stream, stream
     if "internal error" in r.stderr:
-        out.known = known_bug(r.stderr)
+        out.known = known_bug(r.stderr, list(args))
         assert out.known, f"internal error: {args!r}: {r.stderr}"
         assert r.exit_code == 70 and r.stderr.count("\n") == 1
         return out
@@ -197,8 +240,6 @@ def strict_json(text: str):
 def scratch(tmp_path_factory):
     """Where the throw-away databases live: a tmpfs when there is one (SQLite's fsyncs are half the
     wall time of these tests on a disk), else pytest's tmp_path."""
-    import os
-    import tempfile
     shm = Path("/dev/shm")
     if shm.is_dir() and os.access(shm, os.W_OK):
         with tempfile.TemporaryDirectory(prefix="onetrip-fuzz-", dir=shm) as d:
@@ -226,11 +267,10 @@ class Fresh:
     """A fresh copy of the template database per example (a file copy: a few milliseconds)."""
 
     def __init__(self, template: Path, workdir: Path):
-        self.template, self.workdir, self.count = template, workdir, 0
+        self.template, self.workdir = template, workdir
 
     def __call__(self) -> tuple[CliHarness, Path]:
-        self.count += 1
-        db = self.workdir / f"example-{self.count % 2}.db"   # the previous example's file is reused
+        db = self.workdir / "example.db"        # replaces the previous example's database
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
             src = Path(f"{self.template}{suffix}")
@@ -550,7 +590,9 @@ def mutants(draw) -> Mutant:
     source = draw(st.sampled_from(CATALOG))
     data = CATALOG_BYTES[source]
     tree_ops = draw(st.lists(st.sampled_from(sorted(TREE_OPS)), max_size=4))
-    byte_ops = draw(st.lists(st.sampled_from(sorted(BYTE_OPS)), max_size=2))
+    # byte-level damage in one example of three (it mostly stops at the XML parser)
+    byte_ops = draw(st.one_of(st.just([]), st.just([]), st.lists(st.sampled_from(sorted(BYTE_OPS)), min_size=1,
+                                                                 max_size=2)))
     if tree_ops:
         root = etree.fromstring(data, PARSER)
         for op in tree_ops:
@@ -581,9 +623,9 @@ def check_metrics(m: dict) -> None:
     assert {f["kind"] for f in m["findings"]} <= FINDING_KINDS
 
 
-@fuzz_settings(75)
-@given(mutant=mutants(), as_json=st.booleans())
-def test_mutated_catalog_models(fresh, tmp_path, mutant, as_json):
+@fuzz_settings(60)
+@given(mutant=mutants(), mode=st.sampled_from(["text", "json", "descriptive"]))
+def test_mutated_catalog_models(fresh, tmp_path, mutant, mode):
     """validate / analyze / upload of a mutated catalog model: clean, consistent, all-or-nothing."""
     note(f"{mutant.source} {mutant.ops}: {mutant.data!r}")
     cli, db = fresh()
@@ -608,7 +650,7 @@ def test_mutated_catalog_models(fresh, tmp_path, mutant, as_json):
         event(f"known bug: {LINE_BREAK_BUG}")
     if v.ok:
         assert re.fullmatch(re.escape(str(path)) + r": ok \(.*\)\n", v.stdout, re.S), v.stdout
-    valid, matter_code = v.ok, result["matter_code"]
+    valid, readable, matter_code = v.ok, result["process_id"] is not None, (result["matter_code"] or "").strip()
 
     # analyze: metrics that make sense, for any model that parses
     a = run(cli, ["process", "analyze", str(path), "--json"])
@@ -618,31 +660,33 @@ def test_mutated_catalog_models(fresh, tmp_path, mutant, as_json):
         assert metrics and all(m["file"] == str(path) for m in metrics)
         for m in metrics:
             check_metrics(m)
-    elif valid:
-        raise AssertionError(f"valid model, but analyze failed: {a.stderr}")
+    else:
+        assert not readable, f"validate read the model, but analyze failed: {a.stderr}"
 
-    # upload: all or nothing
+    # upload (plain, or --descriptive which stores what cannot run): all or nothing
     before = snapshot(db)
     listed = run(cli, ["process", "list", "--json"]).json()
-    args = ["process", "upload", str(path), "--label", "after"] + (["--json"] if as_json else [])
+    args = ["process", "upload", str(path), "--label", "after"] + {
+        "text": [], "json": ["--json"], "descriptive": ["--descriptive", "--json"]}[mode]
     u = run(cli, args, user=DESIGNER, echoes_line_break=multiline)
+    outcome(f"upload ({mode})", u)
     after = snapshot(db)
     check_consistent(db)
     if not u.ok:
         assert after == before, f"failed upload changed {diff(before, after)}"
         assert run(cli, ["process", "list", "--json"]).json() == listed
-        if valid and (matter_code or "").strip():
-            raise AssertionError(f"valid model with a matter code, but upload failed: {u.stderr}")
+        if (valid or (mode == "descriptive" and readable)) and matter_code:
+            raise AssertionError(f"model validate could read, with a matter code, but upload failed: {u.stderr}")
         return
-    assert valid, "upload accepted a model that validate refused"
-    if as_json:
-        record = u.json()
-        vid, created = record["id"], record["created"]
-        assert record["sha256"] == hashlib.sha256(mutant.data).hexdigest() and record["executable"]
-    else:
+    assert valid or mode == "descriptive", "upload accepted a model that validate refused"
+    if mode == "text":
         found = re.fullmatch(r"(uploaded|already uploaded) version (\d+): .*\n", u.stdout)
         assert found, u.stdout
         vid, created = int(found.group(2)), found.group(1) == "uploaded"
+    else:
+        record = u.json()
+        vid, created = record["id"], record["created"]
+        assert record["sha256"] == hashlib.sha256(mutant.data).hexdigest() and record["executable"] == valid
     now_listed = run(cli, ["process", "list", "--json"]).json()
     assert [v["id"] for v in now_listed].count(vid) == 1
     if created:
@@ -651,10 +695,18 @@ def test_mutated_catalog_models(fresh, tmp_path, mutant, as_json):
         assert len(after["process_versions"]) == len(before["process_versions"]) + 1
     else:
         assert now_listed == listed and after == before
-    shown = run(cli, ["process", "show", str(vid), "--json"]).json()
-    assert shown["problems"] == [] and shown["executable"]
+    shown = run(cli, ["process", "show", "--json", "--", str(vid)]).json()
+    assert shown["executable"] == valid
+    assert [ADDRESS.sub("", p) for p in shown["problems"]] == [ADDRESS.sub("", p) for p in problems]
     [m] = metrics
     assert shown["metrics"] == {k: v for k, v in m.items() if k != "file"}
+    if not valid:
+        # a descriptive version is for analysis only: starting a case on it changes nothing
+        before = snapshot(db)
+        start = run(cli, ["case", "start", "--label", "after", "--", shown["matter_code"]], user=WINDOW_CLERK)
+        assert not start.ok and "cannot run" in start.stderr, start.stderr
+        assert snapshot(db) == before
+        event("descriptive version stored; case start refused")
 
 
 # ================================================= 2. generated runnable models
@@ -1048,13 +1100,13 @@ def test_random_ids(fresh, ref, command):
         check_consistent(db)
 
 
-GOOD_KEYS = st.from_regex(r"[A-Za-z\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,8}", fullmatch=True)
-DATA_KEYS = st.one_of(
-    GOOD_KEYS, GOOD_KEYS, GOOD_KEYS,
-    st.sampled_from(["returned", "return_reason", "today", "date", "floor", "ceil", "add_workdays",
-                     "data_objects", "applicant", "sum", "len", "_private", "1abc", "a-b", "a b", " a", "a ",
-                     "", "键", "Ａ", "é", "task_data"]),
-    ID_TEXT.filter(lambda s: "=" not in s))
+GOOD_KEYS = st.one_of(
+    st.from_regex(r"[A-Za-z\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,8}", fullmatch=True),
+    # valid keys that mean something to the engine, the sandbox (helpers) or SpiffWorkflow
+    st.sampled_from(["returned", "return_reason", "today", "date", "floor", "ceil", "add_workdays", "data_objects",
+                     "applicant", "sum", "len", "task_data", "键", " a", "a "]))
+BAD_KEYS = st.one_of(st.sampled_from(["_private", "1abc", "a-b", "a b", "", "Ａ", "é", "a.b", "$x"]),
+                     ID_TEXT.filter(lambda s: "=" not in s))
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
                            lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5), c, max_size=4),
                            max_leaves=10)
@@ -1065,11 +1117,15 @@ DATA_VALUES = st.one_of(
                      "a=b", "==", "\t", "x\ny", "\x1b[31mred", "\u2028", "9" * 4300]),
     st.integers().map(str), st.floats().map(repr), JSON_VALUES.map(json.dumps),
     st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=30),
-    st.builds(lambda ch, n: ch * n, st.sampled_from(["a", "1", "[", "{", "字", "[1,"]),
-              st.sampled_from([1000, 99_999, 100_000, 100_001])))
-GOOD_ITEM = st.builds("{}={}".format, DATA_KEYS, DATA_VALUES)
-DATA_ITEMS = st.lists(st.one_of(GOOD_ITEM, GOOD_ITEM, GOOD_ITEM, GOOD_ITEM, GOOD_ITEM,
-                                ID_TEXT.filter(lambda s: "=" not in s)), max_size=4)   # rarely no "="
+    # rarely: at and over the length limit, deep nesting, 4300+ digits
+    st.sampled_from(["a" * 100_000, "字" * 100_001, "[" * 5000, "[1," * 1000 + "1" + "]" * 1000, "1" * 4301,
+                     "{" * 100]))
+JUNK_ITEM = st.one_of(st.builds("{}={}".format, BAD_KEYS, DATA_VALUES), ID_TEXT.filter(lambda s: "=" not in s))
+GOOD_ITEMS = st.lists(st.builds("{}={}".format, GOOD_KEYS, DATA_VALUES), max_size=4)
+#: Mostly well-formed KEY=VALUE items (so that the command gets past parsing); one example in four
+#: also has a bad key or an item without "=" somewhere.
+DATA_ITEMS = st.one_of(GOOD_ITEMS, GOOD_ITEMS, GOOD_ITEMS, st.builds(
+    lambda good, junk, at: good[:at] + [junk] + good[at:], GOOD_ITEMS, JUNK_ITEM, st.integers(0, 4)))
 
 
 def expected_data(items: list[str]) -> tuple[dict | None, str | None]:
@@ -1093,7 +1149,7 @@ def data_args(items: list[str]) -> list[str]:
 
 @fuzz_settings(60)
 @given(items=DATA_ITEMS, code=st.one_of(
-    st.just(SAMPLE_CODE),
+    st.just(SAMPLE_CODE), st.just(SAMPLE_CODE), st.just(SAMPLE_CODE),
     st.sampled_from([" JZZSAMPLE", "JZZSAMPLE ", "jzzsample", "ＪＺＺＳＡＭＰＬＥ", "JZZSAMPLE\n", "JZZ%", "%",
                      "_ZZSAMPLE", "JZZSAMPLE' --", ""]),
     ID_TEXT), user=st.sampled_from([WINDOW_CLERK] * 4 + [POLICE_CLERK, ADMIN, DESIGNER, "nobody", "王窗口 "]),
@@ -1103,7 +1159,7 @@ def test_case_start_with_random_data_and_matter_codes(fresh, items, code, user, 
     cli, db = fresh()
     expected, error = expected_data(items)
     before = snapshot(db)
-    args = ["case", "start", code, "--json", *data_args(items)] + (["--label", label] if label else [])
+    args = ["case", "start", "--json", *data_args(items)] + (["--label", label] if label else []) + ["--", code]
     r = run(cli, args, user=user)
     outcome("case start", r)
     after = snapshot(db)
@@ -1255,9 +1311,20 @@ def test_bug_python_object_in_problem_message(world, tmp_path):
     assert r.exit_code == 1 and " at 0x" not in r.stderr, r.stderr
 
 
-def _alarm(seconds: float):
-    import signal
+@pytest.mark.xfail(strict=True, reason="bug: task complete/return of a ref that `task show` accepts (non-ASCII "
+                                       "digits, 30+ characters) is an internal error (TypeError): casework.read_item "
+                                       "and store.get_work_item parse task refs differently")
+@pytest.mark.parametrize("action", ["complete", "return"])
+@pytest.mark.parametrize("ref", ["１.１", "0" * 28 + "1.1"])
+def test_bug_task_ref_parsed_two_ways(world, action, ref):
+    assert world(["task", "show", ref]).exit_code == 0         # the same ref finds the ready task 1.1
+    args = ["task", action, ref] + (["--reason", "缺少证明"] if action == "return" else [])
+    r = world(args, user=WINDOW_CLERK)
+    assert r.exit_code in (0, 1) and "internal error" not in r.stderr, r.stderr
 
+
+def _alarm(seconds: float):
+    """Interrupt a blocked call (open() of a named pipe) with :class:`Hang` after ``seconds``."""
     def on_alarm(signum, frame):
         raise Hang(f"no answer after {seconds} s")
     old = signal.signal(signal.SIGALRM, on_alarm)
@@ -1265,13 +1332,16 @@ def _alarm(seconds: float):
     return lambda: (signal.setitimer(signal.ITIMER_REAL, 0), signal.signal(signal.SIGALRM, old))
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo") or not Path("/dev/zero").exists(),
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(),
                     reason="needs named pipes and /dev/zero")
 @pytest.mark.parametrize("command", ["validate", "analyze", "upload"])
 @pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
 def test_special_files_are_refused_without_hanging(world, tmp_path, command, special):
-    """A named pipe without writer, an endless device: one clean line, at once (no hang, no unbounded read)."""
-    import os
+    """A named pipe without writer, an endless device: one clean line, at once (no hang, no unbounded read).
+
+    Found by this file (`process validate FIFO` blocked forever, `/dev/zero` read until MemoryError) and
+    fixed in engine.bpmn_model.read_file meanwhile: kept as a regression test.
+    """
     if special == "fifo":
         path = tmp_path / "pipe.bpmn"
         os.mkfifo(path)
