@@ -358,7 +358,7 @@ class _Analyzer:
         self.doc, self.process = doc, process
         self.processes = {p.id: p for p in (doc.processes if doc is not None else [])}
         self.processes.setdefault(process.id, process)
-        self.elements = _index_elements(doc)
+        self._elements: dict | None = None       # indexed on first use (sub-processes, link events)
         self.findings: list[Finding] = []
         self.blocks: dict[tuple[str, str], _Block] = {}
         self.calling: list[str] = []
@@ -394,6 +394,12 @@ class _Analyzer:
                 yield node, owner
 
     # -------------------------------------------------------- attributes kept only in the XML
+    @property
+    def elements(self) -> dict:
+        if self._elements is None:
+            self._elements = _index_elements(self.doc)
+        return self._elements
+
     def _attr(self, node: Node, name: str) -> str:
         el = self.elements.get(node.id)
         return (el.get(name) or "").strip().lower() if el is not None else ""
