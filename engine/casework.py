@@ -34,10 +34,12 @@ EVENTS = TaskEvent.__table__
 #: Workflows kept warm in this process (validated against the stored revision on every use).
 CACHE_SIZE = 256
 
+COUNTERS = ("steps_done", "trips", "returns", "materials_submitted", "paused_workdays")
 _CASE_FIELDS = ("version_id", "status", "revision", "task_seq", "event_seq", "last_hash", "accepted_at",
-                "promised_workdays", "due_date", "completed_at", "next_timer_at")
+                "promised_workdays", "due_date", "completed_at", "next_timer_at") + COUNTERS
 _ITEM_FIELDS = ("case_id", "seq", "task_uuid", "spec_name", "name", "lane", "props", "ready_at")
-_WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at", "next_timer_at")
+_WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at",
+             "next_timer_at") + COUNTERS
 
 SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
 SELECT_ITEM = (select(*[ITEMS.c[f] for f in _ITEM_FIELDS], *[CASES.c[f] for f in _CASE_FIELDS])
@@ -97,6 +99,11 @@ class CaseRow:
     due_date: date | None
     completed_at: datetime | None = None
     next_timer_at: datetime | None = None
+    steps_done: int = 0
+    trips: int = 0
+    returns: int = 0
+    materials_submitted: int = 0
+    paused_workdays: int = 0
 
     def set(self, **values) -> None:
         for key, value in values.items():
@@ -222,6 +229,10 @@ class Step:
                        data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
         audit.seal(ev, self.case.last_hash)
         self.case.set(event_seq=seq, last_hash=ev.hash)
+        if action in ("complete", "return"):
+            c = self.case
+            c.set(steps_done=c.steps_done + ev.step, trips=c.trips + bool(onsite),
+                  returns=c.returns + (action == "return"), materials_submitted=c.materials_submitted + materials)
         self.events.append({c.key: getattr(ev, c.key) for c in EVENTS.columns if c.key != "id"})
 
 
@@ -250,6 +261,18 @@ def claim_due_case(s: Session, now: datetime) -> CaseRow | None:
 def new_step(s: Session, case: CaseRow, model: runtime.CompiledModel, wf) -> Step:
     """A step on a case just created: nothing stored yet."""
     return Step(s, case, model, wf, None)
+
+
+def new_materials(wf, task_materials: dict, spec_name: str) -> int:
+    """How many of this step's applicant materials the case has not been asked for before."""
+    wanted = task_materials.get(spec_name)
+    if not wanted:
+        return 0
+    asked: set[str] = set()
+    for task in wf.tasks.values():
+        if task.state == runtime.TaskState.COMPLETED and task.task_spec.manual:
+            asked.update(task_materials.get(task.task_spec.bpmn_id or task.task_spec.name, ()))
+    return len(set(wanted) - asked)
 
 
 def ready_uuids(wf) -> set[str]:

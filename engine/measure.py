@@ -68,44 +68,7 @@ class Filters:
     case_ids: list[int] | None = None
 
 
-def case_metrics_query(today: date, filters: Filters | None = None):
-    """One row per case with its measured figures (a selectable)."""
-    f = filters or Filters()
-    ev = TaskEvent
-    human = ev.action.in_(HUMAN_ACTIONS)
-    counts = (select(ev.case_id.label("case_id"),
-                     func.sum(case((and_(human, ev.step), 1), else_=0)).label("steps"),
-                     func.sum(case((and_(human, ev.onsite), 1), else_=0)).label("trips"),
-                     func.sum(case((ev.action == "return", 1), else_=0)).label("returns"))
-              .group_by(ev.case_id).subquery("counts"))
-    per_step = (select(ev.case_id.label("case_id"), ev.task_name, func.max(ev.materials).label("m"))
-                .where(human).group_by(ev.case_id, ev.task_name).subquery("per_step"))
-    materials = (select(per_step.c.case_id, func.sum(per_step.c.m).label("materials"))
-                 .group_by(per_step.c.case_id).subquery("materials"))
-    p_start, p_end = aliased(CalendarDay), aliased(CalendarDay)
-    paused = (select(ev.case_id.label("case_id"), func.sum(p_end.seq - p_start.seq).label("paused"))
-              .join(p_start, p_start.day == _day(ev.ready_at))
-              .join(p_end, p_end.day == _day(ev.at))
-              .where(human, ev.clock_stop).group_by(ev.case_id).subquery("paused"))
-    c_start, c_end = aliased(CalendarDay), aliased(CalendarDay)
-    end_day = func.coalesce(_day(Case.completed_at), literal(today, Date))
-    paused_days = func.coalesce(paused.c.paused, 0)
-    elapsed = (c_end.seq - c_start.seq - paused_days).label("elapsed")
-    stmt = (select(Case.id.label("case_id"), Matter.code.label("matter_code"), Matter.name.label("matter_name"),
-                   ProcessVersion.label.label("label"), Case.version_id, Case.status, Case.accepted_at,
-                   Case.completed_at, Case.promised_workdays, Case.due_date,
-                   func.coalesce(counts.c.steps, 0).label("steps"),
-                   func.coalesce(counts.c.trips, 0).label("trips"),
-                   func.coalesce(counts.c.returns, 0).label("returns"),
-                   func.coalesce(materials.c.materials, 0).label("materials"),
-                   paused_days.label("paused"), elapsed)
-            .join(ProcessVersion, Case.version_id == ProcessVersion.id)
-            .join(Matter, ProcessVersion.matter_id == Matter.id)
-            .join(c_start, c_start.day == _day(Case.accepted_at))
-            .join(c_end, c_end.day == end_day)
-            .outerjoin(counts, counts.c.case_id == Case.id)
-            .outerjoin(materials, materials.c.case_id == Case.id)
-            .outerjoin(paused, paused.c.case_id == Case.id))
+def _filtered(stmt, f: Filters):
     if f.matter_code:
         stmt = stmt.where(Matter.code == f.matter_code)
     if f.since:
@@ -117,44 +80,86 @@ def case_metrics_query(today: date, filters: Filters | None = None):
     return stmt
 
 
+def case_metrics_query(today: date, filters: Filters | None = None):
+    """One row per case with its measured figures (a selectable).
+
+    Steps, trips, returns, materials and paused working days are the case's
+    counters, which every step updates in the same transaction as its events
+    (and ``audit verify`` recounts from the events); elapsed working days are
+    a difference of calendar ``seq`` values.
+    """
+    c_start, c_end = aliased(CalendarDay), aliased(CalendarDay)
+    end_day = func.coalesce(_day(Case.completed_at), literal(today, Date))
+    elapsed = (c_end.seq - c_start.seq - Case.paused_workdays).label("elapsed")
+    stmt = (select(Case.id.label("case_id"), Matter.code.label("matter_code"), Matter.name.label("matter_name"),
+                   ProcessVersion.label.label("label"), Case.version_id, Case.status, Case.accepted_at,
+                   Case.completed_at, Case.promised_workdays, Case.due_date,
+                   Case.steps_done.label("steps"), Case.trips.label("trips"), Case.returns.label("returns"),
+                   Case.materials_submitted.label("materials"), Case.paused_workdays.label("paused"), elapsed)
+            .join(ProcessVersion, Case.version_id == ProcessVersion.id)
+            .join(Matter, ProcessVersion.matter_id == Matter.id)
+            .join(c_start, c_start.day == _day(Case.accepted_at))
+            .join(c_end, c_end.day == end_day))
+    return _filtered(stmt, filters or Filters())
+
+
+def recount_from_events(session: Session, case_ids: list[int] | None = None) -> dict[int, dict]:
+    """The same per-case figures recounted from the task events alone (the audit trail)."""
+    ev = TaskEvent
+    human = ev.action.in_(HUMAN_ACTIONS)
+    p_start, p_end = aliased(CalendarDay), aliased(CalendarDay)
+    paused = func.sum(case((ev.clock_stop, p_end.seq - p_start.seq), else_=0))
+    stmt = (select(ev.case_id, func.sum(case((ev.step, 1), else_=0)), func.sum(case((ev.onsite, 1), else_=0)),
+                   func.sum(case((ev.action == "return", 1), else_=0)), func.sum(ev.materials), paused)
+            .join(p_start, p_start.day == _day(ev.ready_at))
+            .join(p_end, p_end.day == _day(ev.at))
+            .where(human).group_by(ev.case_id))
+    if case_ids is not None:
+        stmt = stmt.where(ev.case_id.in_(case_ids))
+    return {row[0]: dict(zip(("steps_done", "trips", "returns", "materials_submitted", "paused_workdays"),
+                             (int(v or 0) for v in row[1:])))
+            for row in session.execute(stmt)}
+
+
 def matter_metrics(session: Session, today: date, filters: Filters | None = None) -> list[dict]:
-    """Per matter and label: measured figures over the cases that match ``filters``."""
-    per_case = case_metrics_query(today, filters).subquery("per_case")
+    """Per matter and label: measured figures over the cases that match ``filters``.
+
+    Two grouped passes over the per-case rows (a materialized CTE): the
+    aggregates, and the nearest-rank percentiles by window functions; the
+    two small grouped results are then joined.
+    """
+    per_case = case_metrics_query(today, filters).cte("per_case").prefix_with("MATERIALIZED")
     completed = per_case.c.status == "completed"
     on_time = and_(completed, per_case.c.promised_workdays.isnot(None),
                    per_case.c.elapsed <= per_case.c.promised_workdays)
     late = or_(and_(completed, per_case.c.elapsed > per_case.c.promised_workdays),
                and_(~completed, per_case.c.due_date.isnot(None), per_case.c.due_date < today))
     group = (per_case.c.matter_code, per_case.c.label)
-    # Nearest-rank percentiles over completed cases, by window functions.
+    as_float = lambda col: cast(col, Float)  # noqa: E731
+    agg = (select(per_case.c.matter_code, func.max(per_case.c.matter_name).label("name"), per_case.c.label,
+                  func.count().label("cases"),
+                  func.sum(case((completed, 1), else_=0)).label("completed"),
+                  func.avg(case((completed, as_float(per_case.c.elapsed)))).label("mean_workdays"),
+                  func.sum(case((on_time, 1), else_=0)).label("on_time"),
+                  func.sum(case((late, 1), else_=0)).label("overdue"),
+                  func.avg(case((completed, as_float(per_case.c.trips)))).label("mean_trips"),
+                  func.avg(case((completed, as_float(per_case.c.steps)))).label("mean_steps"),
+                  func.avg(case((completed, as_float(per_case.c.materials)))).label("mean_materials"),
+                  func.avg(as_float(per_case.c.returns)).label("mean_returns"),
+                  func.max(per_case.c.promised_workdays).label("promised_workdays"))
+           .group_by(*group).subquery("agg"))
+    # Nearest-rank percentiles over completed cases: rank = ceil(p * n / 100) in integer arithmetic.
     ranked = (select(per_case.c.matter_code, per_case.c.label, per_case.c.elapsed,
                      func.row_number().over(partition_by=group, order_by=per_case.c.elapsed).label("rn"),
                      func.count().over(partition_by=group).label("n"))
               .where(completed).subquery("ranked"))
-
-    def percentile(p: int):
-        # rank = ceil(p * n / 100), written in integer arithmetic
-        rank = (ranked.c.n * p + 99) // 100
-        return (select(ranked.c.matter_code, ranked.c.label, ranked.c.elapsed.label(f"p{p}"))
-                .where(ranked.c.rn == rank).subquery(f"p{p}"))
-
-    p50, p90 = percentile(50), percentile(90)
-    as_float = lambda col: cast(col, Float)  # noqa: E731
-    stmt = (select(per_case.c.matter_code, func.max(per_case.c.matter_name).label("name"), per_case.c.label,
-                   func.count().label("cases"),
-                   func.sum(case((completed, 1), else_=0)).label("completed"),
-                   func.avg(case((completed, as_float(per_case.c.elapsed)))).label("mean_workdays"),
-                   func.max(p50.c.p50).label("median_workdays"), func.max(p90.c.p90).label("p90_workdays"),
-                   func.sum(case((on_time, 1), else_=0)).label("on_time"),
-                   func.sum(case((late, 1), else_=0)).label("overdue"),
-                   func.avg(case((completed, as_float(per_case.c.trips)))).label("mean_trips"),
-                   func.avg(case((completed, as_float(per_case.c.steps)))).label("mean_steps"),
-                   func.avg(case((completed, as_float(per_case.c.materials)))).label("mean_materials"),
-                   func.avg(as_float(per_case.c.returns)).label("mean_returns"),
-                   func.max(per_case.c.promised_workdays).label("promised_workdays"))
-            .outerjoin(p50, and_(p50.c.matter_code == per_case.c.matter_code, p50.c.label == per_case.c.label))
-            .outerjoin(p90, and_(p90.c.matter_code == per_case.c.matter_code, p90.c.label == per_case.c.label))
-            .group_by(*group).order_by(per_case.c.matter_code, per_case.c.label.desc()))
+    pct = (select(ranked.c.matter_code, ranked.c.label,
+                  *[func.max(case((ranked.c.rn == (ranked.c.n * p + 99) // 100, ranked.c.elapsed))).label(f"p{p}")
+                    for p in (50, 90)])
+           .group_by(ranked.c.matter_code, ranked.c.label).subquery("pct"))
+    stmt = (select(agg, pct.c.p50.label("median_workdays"), pct.c.p90.label("p90_workdays"))
+            .outerjoin(pct, and_(pct.c.matter_code == agg.c.matter_code, pct.c.label == agg.c.label))
+            .order_by(agg.c.matter_code, agg.c.label.desc()))
     out = []
     for r in session.execute(stmt).mappings():
         done = r["completed"] or 0

@@ -459,17 +459,24 @@ class Service:
         return out
 
     def verify_audit(self, case_id: str | int | None = None) -> dict:
-        """Check the hash chain of one case or of every case."""
-        with self._tx(readonly=True) as s:
+        """Check the hash chain of one case or of every case, and that each case's measured
+        counters agree with its events."""
+        from . import measure
+        with self._tx() as s:
             self._actor(s, ("admin", "reformer"), "verify the audit trail")
-            stmt = select(Case.id, Case.event_seq, Case.last_hash).order_by(Case.id)
+            stmt = select(Case.id, Case.event_seq, Case.last_hash,
+                          *[getattr(Case, c) for c in casework.COUNTERS]).order_by(Case.id)
+            ids = None
             if case_id is not None:
                 cid = _int_id(case_id, "case")
                 store.get_case(s, cid)
-                stmt = stmt.where(Case.id == cid)
-            findings, cases, events = [], 0, 0
-            for cid, count, last_hash in s.execute(stmt).all():
-                cases += 1
+                stmt, ids = stmt.where(Case.id == cid), [cid]
+            rows = s.execute(stmt).all()
+            first, last = measure.calendar_span(s, self.clock.today())
+            measure.ensure_calendar(s, self._calendar(s), first, last)
+            recounted = measure.recount_from_events(s, ids)
+            findings, events = [], 0
+            for cid, count, last_hash, *counters in rows:
                 events += count
                 found = audit.verify_case(s, cid, count)
                 head = s.scalar(select(TaskEvent.hash).where(TaskEvent.case_id == cid)
@@ -477,8 +484,13 @@ class Service:
                 if not found and head != last_hash:
                     found.append(audit.AuditFinding(cid, None, "the last event does not match the case's "
                                                                "recorded chain head: events were removed"))
+                expected = recounted.get(cid, dict.fromkeys(casework.COUNTERS, 0))
+                for name, value in zip(casework.COUNTERS, counters):
+                    if expected[name] != value:
+                        found.append(audit.AuditFinding(cid, None, f"{name} is {value} but the events "
+                                                                   f"say {expected[name]}"))
                 findings += [str(f) for f in found]
-            return {"cases": cases, "events": events, "ok": not findings, "findings": findings}
+            return {"cases": len(rows), "events": events, "ok": not findings, "findings": findings}
 
     def import_calendar(self, path: str) -> dict:
         from . import measure
@@ -578,6 +590,8 @@ class Service:
         items = s.scalars(select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.seq))
         return _case_summary(case, self.clock.today()) | {
             "applicant": case.applicant,
+            "measured": {"steps": case.steps_done, "trips": case.trips, "returns": case.returns,
+                         "materials": case.materials_submitted, "paused_workdays": case.paused_workdays},
             "ready": [_task_record(w, case) for w in items],
             "events": [_event_record(e) for e in events],
         }
@@ -641,17 +655,19 @@ class Service:
             step = casework.open_step(s, case, self._models, self._workflows)
             before = casework.ready_uuids(step.wf)
             now = self.clock.now()
+            materials = casework.new_materials(step.wf, version.task_materials, item["spec_name"])
             runtime.complete(step.wf, UUID(item["task_uuid"]), data)
             was_onsite = as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
-            materials = len(version.task_materials.get(item["spec_name"], []))
             step.record(user.name, "return" if returned else "complete", now, item=item,
                         onsite=bool(was_onsite), data=data, materials=materials)
-            if (item["props"].get("clock") or "").lower() == "stop" and case.due_date is not None:
+            if (item["props"].get("clock") or "").lower() == "stop":
                 # The applicant's time (补正) does not count: the due date moves by the paused working days.
                 calendar = self._calendar(s)
                 paused = calendar.workdays_between(item["ready_at"].date(), now.date())
                 if paused:
-                    case.set(due_date=calendar.add_workdays(case.due_date, paused))
+                    case.set(paused_workdays=case.paused_workdays + paused)
+                    if case.due_date is not None:
+                        case.set(due_date=calendar.add_workdays(case.due_date, paused))
             items = casework.persist(step, now, before)
             self._keep(step)
             return self._step_record(step, items, version)

@@ -102,6 +102,12 @@ class Case(Base):
     task_pos: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str | None] = mapped_column(String(64))               # head of the audit chain
     next_timer_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)   # earliest waiting timer
+    # Measured figures, kept current by every step (and checked against the events by `audit verify`):
+    steps_done: Mapped[int] = mapped_column(Integer, default=0)
+    trips: Mapped[int] = mapped_column(Integer, default=0)
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    materials_submitted: Mapped[int] = mapped_column(Integer, default=0)
+    paused_workdays: Mapped[int] = mapped_column(Integer, default=0)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime)           # deadline reminder sent
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     accepted_at: Mapped[datetime] = mapped_column(DateTime)

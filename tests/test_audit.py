@@ -44,6 +44,8 @@ def test_untouched_trail_verifies(finished_case):
     ("INSERT INTO task_events (case_id, seq, action, onsite, step, clock_stop, materials, data, at, actor) "
      "VALUES (1, 7, 'complete', false, true, false, 0, '{}', '2026-03-03 10:00:00', '伪造')",
      "case 1 event 7: chain broken"),
+    ("UPDATE cases SET trips = 0", "case 1: trips is 0 but the events say 2"),
+    ("UPDATE cases SET paused_workdays = 5", "case 1: paused_workdays is 5 but the events say 0"),
 ])
 def test_tampering_is_reported(finished_case, sql, message):
     cli, _ = finished_case

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 03:48:32.241189
+Create Date: 2026-11-28 04:10:32.513554
 """
 from alembic import op
 import sqlalchemy as sa
@@ -96,6 +96,11 @@ def upgrade() -> None:
     sa.Column('task_pos', sa.Integer(), nullable=False),
     sa.Column('last_hash', sa.String(length=64), nullable=True),
     sa.Column('next_timer_at', sa.DateTime(), nullable=True),
+    sa.Column('steps_done', sa.Integer(), nullable=False),
+    sa.Column('trips', sa.Integer(), nullable=False),
+    sa.Column('returns', sa.Integer(), nullable=False),
+    sa.Column('materials_submitted', sa.Integer(), nullable=False),
+    sa.Column('paused_workdays', sa.Integer(), nullable=False),
     sa.Column('reminded_at', sa.DateTime(), nullable=True),
     sa.Column('started_by', sa.Integer(), nullable=True),
     sa.Column('accepted_at', sa.DateTime(), nullable=False),
