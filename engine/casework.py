@@ -56,8 +56,8 @@ SELECT_VERSION = (select(ProcessVersion.id, ProcessVersion.label, Matter.code, M
 SELECT_SPEC = select(ProcessVersion.spec_json).where(ProcessVersion.id == bindparam("version_id"))
 DELETE_TASKS = delete(TASKS).where(TASKS.c.case_id == bindparam("case_id"),
                                    TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)))
-DELETE_ITEMS = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"),
-                                   ITEMS.c.task_uuid.in_(bindparam("uuids", expanding=True)))
+DELETE_ITEM = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"),
+                                  ITEMS.c.task_uuid == bindparam("uuid"))
 INSERT_ITEMS = insert(ITEMS)
 INSERT_EVENTS = insert(EVENTS)
 UPDATE_CASE = (update(CASES)
@@ -247,7 +247,8 @@ def open_step(s: Session, case: CaseRow, models: ModelCache, cache) -> Step:
         workflow_json = conn.execute(SELECT_STATE, {"case_id": case.id}).scalar()
         rows = conn.execute(SELECT_TASKS, {"case_id": case.id}).all()
         wf, state = runtime.restore(workflow_json, rows, model)
-    return Step(s, case, model, wf, state, timers={t.id: t for t in runtime.waiting_timers(wf)})
+    timers = {t.id: t for t in runtime.waiting_timers(wf)} if model.has_timers else {}
+    return Step(s, case, model, wf, state, timers=timers)
 
 
 def claim_due_case(s: Session, now: datetime) -> CaseRow | None:
@@ -307,7 +308,7 @@ def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
     ready = {str(t.id): t for t in runtime.ready_tasks(wf)}
     gone = [uuid for uuid in before if uuid not in ready]
     if gone:
-        conn.execute(DELETE_ITEMS, {"case_id": case.id, "uuids": gone})
+        conn.execute(DELETE_ITEM, [{"case_id": case.id, "uuid": uuid} for uuid in gone])
     new_items, seq = [], case.task_seq
     for uuid, t in ready.items():
         if uuid not in before:
@@ -320,7 +321,8 @@ def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
     if wf.completed and case.status != "completed":
         case.set(status="completed", completed_at=now)
         step.record("system", "finish", now)
-    case.set(next_timer_at=runtime.next_timer_at(wf))
+    if step.model.has_timers:
+        case.set(next_timer_at=runtime.next_timer_at(wf))
     if step.events:
         conn.execute(INSERT_EVENTS, step.events)
         step.events = []

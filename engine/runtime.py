@@ -207,8 +207,18 @@ class CompiledModel:
     subprocess_specs: dict
 
     def new_workflow(self) -> BpmnWorkflow:
-        wf = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
-        return wf
+        return BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=SCRIPT_ENGINE)
+
+    @property
+    def has_timers(self) -> bool:
+        """Whether any step waits on a timer (else a step need not look for timers at all)."""
+        cached = self.__dict__.get("_has_timers")
+        if cached is None:
+            specs = [self.spec, *self.subprocess_specs.values()]
+            cached = any(isinstance(getattr(t, "event_definition", None), TimerEventDefinition)
+                         for sp in specs for t in sp.task_specs.values())
+            self.__dict__["_has_timers"] = cached
+        return cached
 
 
 @dataclass

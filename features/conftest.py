@@ -29,6 +29,7 @@ class World:
         self.case = None
         self.last_task = None
         self.clock = 0
+        self.admin = None          # once an administrator exists, users are added as them
 
     def now(self) -> str:
         """Each action happens a little later than the one before, on 2 March 2026."""
@@ -52,17 +53,17 @@ def fresh_database(world):
 
 @given(parsers.parse('a designer "{name}"'))
 def a_designer(world, name):
-    world.cli.ok(["user", "add", name, "--role", "designer"])
+    world.cli.ok(["user", "add", name, "--role", "designer"], user=world.admin)
 
 
 @given(parsers.parse('a clerk "{name}" of "{department}"'))
 def a_clerk(world, name, department):
-    world.cli.ok(["user", "add", name, "--role", "clerk", "--department", department])
+    world.cli.ok(["user", "add", name, "--role", "clerk", "--department", department], user=world.admin)
 
 
 @given(parsers.parse('a reformer "{name}"'))
 def a_reformer(world, name):
-    world.cli.ok(["user", "add", name, "--role", "reformer"])
+    world.cli.ok(["user", "add", name, "--role", "reformer"], user=world.admin)
 
 
 @given(parsers.parse('"{user}" has uploaded "{model}" as "{label}"'))
@@ -88,3 +89,14 @@ def command_fails(world, message):
 @then(parsers.parse('the output says "{text}"'))
 def output_says(world, text):
     assert text in world.result.stdout, world.result.stdout
+
+
+@then(parsers.parse('"{user}" sees the tasks "{names}"'))
+def sees_tasks(world, user, names):
+    tasks = world.cli.json("task list", user=user)
+    assert [t["name"] for t in tasks] == [n.strip() for n in names.split(",")]
+
+
+@then(parsers.parse('"{user}" sees no tasks'))
+def sees_no_tasks(world, user):
+    assert world.cli.json("task list", user=user) == []

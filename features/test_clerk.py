@@ -40,17 +40,6 @@ def complete_again(world, user):
     world.run(["task", "complete", world.last_task], user=user)
 
 
-@then(parsers.parse('"{user}" sees the tasks "{names}"'))
-def sees_tasks(world, user, names):
-    tasks = world.cli.json("task list", user=user)
-    assert [t["name"] for t in tasks] == [n.strip() for n in names.split(",")]
-
-
-@then(parsers.parse('"{user}" sees no tasks'))
-def sees_no_tasks(world, user):
-    assert world.cli.json("task list", user=user) == []
-
-
 @then("the case is completed")
 def case_completed(world):
     assert world.cli.json(["case", "show", str(world.case)])["status"] == "completed"

@@ -1,0 +1,45 @@
+Feature: Administrators keep the office running
+  As an administrator (管理员) I manage who may do what, keep the working-day
+  calendar current, let the worker fire timers and reminders, and check that
+  nobody has altered a case file behind the application's back.
+
+  Background:
+    Given a fresh onetrip database
+    And an administrator "管理员"
+
+  Scenario: Once an administrator exists, only administrators add users
+    When "管理员" adds the clerk "王窗口" of "政务服务中心综合窗口"
+    Then the command succeeds
+    When "王窗口" adds the clerk "李四" of "公安局"
+    Then the command fails with "王窗口 is a clerk; only admins may add users"
+
+  Scenario: A holiday notice for a year the official calendar does not know yet
+    Given a designer "李设计"
+    And "李设计" has uploaded "residence_permit.bpmn" as "after"
+    And a clerk "王窗口" of "政务服务中心综合窗口"
+    When "王窗口" accepts a case of "JZZSAMPLE" on "2026-12-28T09:00"
+    Then the case is due on "2027-01-06"
+    When "管理员" imports the 2027 notice with 1 January as a holiday
+    And "王窗口" accepts a case of "JZZSAMPLE" on "2026-12-28T09:00"
+    Then the case is due on "2027-01-07"
+
+  Scenario: The worker escalates a review left waiting too long
+    Given a designer "李设计"
+    And "李设计" has uploaded "timers.bpmn" as "after"
+    And a clerk "王窗口" of "综合窗口"
+    And a clerk "督查员" of "督查室"
+    When "王窗口" accepts a case of "TIMERS" on "2026-03-02T09:00"
+    And the worker runs at "2026-03-02T10:30"
+    Then "王窗口" sees the tasks "审核"
+    When the worker runs at "2026-03-03T11:00"
+    Then "督查员" sees the tasks "督办"
+    And "王窗口" sees no tasks
+
+  Scenario: An event altered directly in the database is found
+    Given a designer "李设计"
+    And "李设计" has uploaded "residence_permit.bpmn" as "after"
+    And a clerk "王窗口" of "政务服务中心综合窗口"
+    And "王窗口" accepts a case of "JZZSAMPLE" on "2026-03-02T09:00"
+    When someone changes the actor of the case's first event in the database
+    And "管理员" verifies the audit trail
+    Then the command fails with "case 1 event 1: content changed after it was recorded"

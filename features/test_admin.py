@@ -1,0 +1,56 @@
+"""Administrator scenarios: users, the working-day calendar, the worker, the audit trail."""
+from pytest_bdd import given, parsers, scenarios, then, when
+from sqlalchemy import create_engine, text
+
+scenarios("admin.feature")
+
+
+@given(parsers.parse('an administrator "{name}"'))
+def an_admin(world, name):
+    world.cli.ok(["user", "add", name, "--role", "admin"])
+    world.admin = name
+
+
+@when(parsers.parse('"{user}" adds the clerk "{name}" of "{department}"'))
+def add_clerk(world, user, name, department):
+    world.run(["user", "add", name, "--role", "clerk", "--department", department], user=user)
+
+
+@given(parsers.parse('"{user}" accepts a case of "{code}" on "{at}"'))
+@when(parsers.parse('"{user}" accepts a case of "{code}" on "{at}"'))
+def accept_case(world, user, code, at):
+    world.result = world.cli(["case", "start", code, "--json"], user=user, now=at)
+    assert world.result.exit_code == 0, world.result.stderr
+    world.case = world.result.json()
+
+
+@then(parsers.parse('the case is due on "{day}"'))
+def due_on(world, day):
+    assert world.case["due_date"] == day
+
+
+@when(parsers.parse('"{user}" imports the 2027 notice with 1 January as a holiday'))
+def import_notice(world, user):
+    notice = world.tmp / "2027.toml"
+    notice.write_text('year = 2027\nholidays = ["2027-01-01"]\nworkdays = []\n', encoding="utf-8")
+    world.run(["calendar", "import", str(notice)], user=user)
+    assert world.result.exit_code == 0, world.result.stderr
+
+
+@when(parsers.parse('the worker runs at "{at}"'))
+def worker_runs(world, at):
+    world.result = world.cli(["worker", "--once"], now=at)
+    assert world.result.exit_code == 0, world.result.stderr
+
+
+@when("someone changes the actor of the case's first event in the database")
+def tamper(world):
+    eng = create_engine(world.cli.db_url)
+    with eng.begin() as conn:
+        conn.execute(text("UPDATE task_events SET actor = '冒名顶替' WHERE case_id = 1 AND seq = 1"))
+    eng.dispose()
+
+
+@when(parsers.parse('"{user}" verifies the audit trail'))
+def verify(world, user):
+    world.run(["audit", "verify"], user=user)
