@@ -141,7 +141,12 @@ def user_add(ctx, name, department, role, as_json):
 @json_option
 @click.pass_context
 def user_list(ctx, as_json):
-    """List users."""
+    """List users with their role and department.
+
+    \b
+    Example:
+      onetrip user list --json
+    """
     rows = _service(ctx).list_users()
     if as_json:
         return _print_json(rows)
@@ -216,7 +221,12 @@ def process_upload(ctx, file, label, matter_code, descriptive, as_json):
 @json_option
 @click.pass_context
 def process_list(ctx, matter_code, as_json):
-    """List uploaded process versions."""
+    """List uploaded process versions (id, matter, label, sha256).
+
+    \b
+    Example:
+      onetrip process list --matter JZZBL
+    """
     rows = _service(ctx).list_versions(matter_code)
     if as_json:
         return _print_json(rows)
@@ -233,7 +243,12 @@ def process_list(ctx, matter_code, as_json):
 @json_option
 @click.pass_context
 def process_show(ctx, version, as_json):
-    """Show one process version with its static metrics."""
+    """Show one process version with its static metrics and any reasons it cannot run.
+
+    \b
+    Example:
+      onetrip process show 3 --json
+    """
     r = _service(ctx).show_version(version)
     if as_json:
         return _print_json(r)
@@ -290,7 +305,12 @@ def _print_ready(r: dict) -> None:
 @json_option
 @click.pass_context
 def case_list(ctx, status, matter_code, as_json):
-    """List cases, earliest due date first; overdue ones stand out."""
+    """List cases, earliest due date first; overdue ones stand out.
+
+    \b
+    Example:
+      onetrip case list --status open --matter JZZBL
+    """
     rows = _service(ctx).list_cases(status, matter_code)
     if as_json:
         return _print_json(rows)
@@ -307,7 +327,12 @@ def case_list(ctx, status, matter_code, as_json):
 @json_option
 @click.pass_context
 def case_show(ctx, case_id, as_json):
-    """Show a case with its history (every step, actor and time)."""
+    """Show a case with its history (every step, actor and time) and measured figures.
+
+    \b
+    Example:
+      onetrip case show 12 --json
+    """
     r = _service(ctx).show_case(case_id)
     if as_json:
         return _print_json(r)
@@ -333,7 +358,13 @@ def task():
 @json_option
 @click.pass_context
 def task_list(ctx, case_id, show_all, as_json):
-    """List ready tasks you may act on (your department's lane), earliest due first."""
+    """List ready tasks you may act on (your department's lane), earliest due first.
+
+    \b
+    Example:
+      onetrip --as 王窗口 task list
+      onetrip task list --all --case 12
+    """
     rows = _service(ctx).list_tasks(case_id, show_all)
     if as_json:
         return _print_json(rows)
@@ -348,7 +379,12 @@ def task_list(ctx, case_id, show_all, as_json):
 @json_option
 @click.pass_context
 def task_show(ctx, task_ref, as_json):
-    """Show a ready task and the case data it sees."""
+    """Show a ready task and the case data it sees.
+
+    \b
+    Example:
+      onetrip task show 12.3
+    """
     r = _service(ctx).show_task(task_ref)
     if as_json:
         return _print_json(r)
@@ -437,7 +473,12 @@ def catalog_load(ctx, directory, as_json):
 @json_option
 @click.pass_context
 def catalog_list(ctx, as_json):
-    """List the matters and 一件事 bundles with their versions."""
+    """List the matters and 一件事 bundles with their versions.
+
+    \b
+    Example:
+      onetrip catalog list --json
+    """
     rows = _service(ctx).list_catalog()
     if as_json:
         return _print_json(rows)

@@ -981,8 +981,7 @@ def test_generated_models_analyze_upload_and_run(fresh, tmp_path, g, data):
     if g.missing_route and routes:
         routes.pop(data.draw(st.integers(0, len(routes) - 1)))
     before = snapshot(db)
-    start = run(cli, ["case", "start", code, "--json", "--data", "applicant=模糊", *sum((["--data", r] for r in routes), [])],
-                user=WINDOW_CLERK)
+    start = run(cli, ["case", "start", code, "--json", *data_args(["applicant=模糊", *routes])], user=WINDOW_CLERK)
     if not start.ok:
         assert snapshot(db) == before
         annotated = as_number(g.promised)
