@@ -4,6 +4,8 @@ Kept apart from :mod:`engine.bpmn_model` so that running a case needs no XML lib
 """
 from __future__ import annotations
 
+import math
+
 TRUE_WORDS = frozenset({"true", "yes", "1", "是", "y"})
 FALSE_WORDS = frozenset({"false", "no", "0", "否", "n"})
 
@@ -27,7 +29,7 @@ def as_number(value: str | None) -> float | None:
         n = float(value)
     except ValueError:
         return None
-    return n if n >= 0 else None
+    return n if math.isfinite(n) and n >= 0 else None
 
 
 def split_list(value: str | None) -> list[str]:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from . import audit, runtime
 from .annotations import as_bool
 from .errors import ConcurrentUpdate, NotFound
-from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem
+from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
 
 CASES = Case.__table__
 TASKS = CaseTask.__table__
@@ -119,15 +119,14 @@ def read_case(s: Session, case_id: int) -> CaseRow:
 
 def read_item(s: Session, ref: str) -> tuple[dict | None, CaseRow | None]:
     """A ready work item by its ``CASE.SEQ`` reference, with its case, in one query."""
-    case_part, _, seq_part = ref.partition(".")
-    if not (case_part.isascii() and case_part.isdigit() and seq_part.isascii() and seq_part.isdigit()
-            and len(ref) < 30):
+    parsed = parse_task_ref(ref)
+    if parsed is None:
         return None, None
-    row = s.connection().execute(SELECT_ITEM, {"case_id": int(case_part), "seq": int(seq_part)}).first()
+    row = s.connection().execute(SELECT_ITEM, {"case_id": parsed[0], "seq": parsed[1]}).first()
     if row is None:
         return None, None
     item = dict(zip(_ITEM_FIELDS, row[:len(_ITEM_FIELDS)]))
-    item["ref"] = ref
+    item["ref"] = f"{parsed[0]}.{parsed[1]}"
     item["props"] = item["props"] or {}
     return item, CaseRow(item["case_id"], *row[len(_ITEM_FIELDS):])
 

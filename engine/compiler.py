@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import re
+
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
@@ -51,6 +53,7 @@ def semantic_problems(doc: ModelDocument, process: ProcessModel) -> list[ModelEr
     """Reasons the engine would run ``process`` differently from how it is drawn."""
     problems: list[ModelError] = []
     known = {p.id for p in doc.processes}
+    data_ids = {d for p in doc.processes for g in [p, *(n.graph for n in p.walk() if n.graph)] for d in g.data}
 
     def check_graph(graph, top: bool):
         starts = [n for n in graph.nodes.values() if n.tag == "startEvent"]
@@ -63,6 +66,10 @@ def semantic_problems(doc: ModelDocument, process: ProcessModel) -> list[ModelEr
                                      "every one of them at once"))
         for node in graph.nodes.values():
             problems.extend(_node_problems(doc, graph, node, known))
+            for ref in node.inputs + node.outputs:
+                if ref not in data_ids:
+                    problems.append(_problem(doc, node, node.id, f"data association refers to {ref!r}, "
+                                                                 f"which is no data object of this file"))
             if node.graph is not None:
                 check_graph(node.graph, False)
         for flow in graph.flows.values():
@@ -233,8 +240,10 @@ def compile_model(doc: ModelDocument) -> tuple[ProcessModel, CompiledModel | Non
         line = exc.line_number if isinstance(exc.line_number, int) else None
         if exc.id and any(p.element == exc.id for p in problems):
             return process, None, problems      # already explained, in our words
-        problems.append(ModelError(str(exc.args[0]) if exc.args else "invalid model",
-                                   file=doc.filename, line=line, element=exc.id or None))
+        message = str(exc.args[0]) if exc.args else "invalid model"
+        # SpiffWorkflow sometimes quotes lxml objects ("<Element {ns}sourceRef at 0x7f...>"): name them.
+        message = re.sub(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>", r"<\1>", message)
+        problems.append(ModelError(message, file=doc.filename, line=line, element=exc.id or None))
     except SpiffWorkflowException as exc:
         problems.append(ModelError(str(exc), file=doc.filename))
     except (KeyError, AttributeError, TypeError, ValueError) as exc:

@@ -28,7 +28,14 @@ class OnetripError(Exception):
         if self.element:
             parts.append(self.element)
         parts.append(self.message)
-        return ": ".join(str(p) for p in parts)
+        return one_line(": ".join(str(p) for p in parts))
+
+
+def one_line(text: str) -> str:
+    """Show line breaks and other control characters escaped, so an error stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 class ConfigError(OnetripError):

@@ -282,7 +282,7 @@ class Service:
         """Static metrics and findings for BPMN files or stored version ids."""
         from . import analysis
         out = []
-        stored = [t for t in targets if str(t).isdigit() and not Path(str(t)).exists()]
+        stored = [t for t in targets if store.parse_id(t) is not None and not Path(str(t)).exists()]
         for target in targets:
             if target in stored:
                 continue
@@ -291,7 +291,7 @@ class Service:
         if stored:
             with self._tx(readonly=True) as s:
                 for vid in stored:
-                    v = store.get_version(s, int(vid))
+                    v = store.get_version(s, store.parse_id(vid))
                     doc = _bpmn_model().load_bytes(v.bpmn_xml.encode("utf-8"), v.filename,
                                                 max_bytes=self.settings.max_bpmn_bytes)
                     out += [m.to_dict() | {"version": v.id, "label": v.label}
@@ -626,9 +626,10 @@ class Service:
         try:
             return store.get_work_item(s, ref)
         except NotFound:
-            case_part, _, seq_part = ref.partition(".")
-            if case_part.isdigit() and seq_part.isdigit():
-                done = s.scalar(select(TaskEvent).where(TaskEvent.task_ref == ref).limit(1))
+            parsed = store.parse_task_ref(ref)
+            if parsed is not None:
+                canonical = f"{parsed[0]}.{parsed[1]}"
+                done = s.scalar(select(TaskEvent).where(TaskEvent.task_ref == canonical).limit(1))
                 if done is not None:
                     raise TaskStateError(f"task {ref} ({done.name}) was already completed by "
                                          f"{done.actor} at {done.at:%Y-%m-%d %H:%M}") from None
@@ -648,6 +649,7 @@ class Service:
             item, case = casework.read_item(s, ref)
             if item is None:
                 self._find_task(s, ref)          # raises the right error (unknown or already completed)
+                raise NotFound("ready task", ref)
             if item["lane"] and item["lane"] != user.department:
                 raise PermissionDenied(f"task {ref} ({item['name']}) belongs to {item['lane']}; "
                                        f"{user.name} works for {user.department}")
@@ -676,10 +678,10 @@ class Service:
 # ---------------------------------------------------------------- records
 
 def _int_id(value, kind: str) -> int:
-    text = str(value).strip().lstrip("#")
-    if not text.isdigit() or len(text) > 18:
+    parsed = store.parse_id(value)
+    if parsed is None:
         raise NotFound(kind, value)
-    return int(text)
+    return parsed
 
 
 def _dates(values):

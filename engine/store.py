@@ -348,12 +348,33 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
     return case
 
 
+MAX_ID_DIGITS = 18      # fits a 64-bit integer column on every database
+
+
+def parse_id(text) -> int | None:
+    """A record id as typed (ASCII digits only, at most 18 of them), else None."""
+    text = str(text).strip()
+    if text.startswith("#"):
+        text = text[1:]
+    if text.isascii() and text.isdigit() and len(text.lstrip("0") or "0") <= MAX_ID_DIGITS:
+        return int(text)
+    return None
+
+
+def parse_task_ref(ref) -> tuple[int, int] | None:
+    """``12.3`` -> (12, 3): case 12, its 3rd task; None when not of that form."""
+    case_part, dot, seq_part = str(ref).strip().partition(".")
+    if not dot or not all(p.isascii() and p.isdigit() for p in (case_part, seq_part)):
+        return None
+    case_id, seq = parse_id(case_part), parse_id(seq_part)
+    return (case_id, seq) if case_id is not None and seq is not None else None
+
+
 def get_work_item(session: Session, ref: str) -> WorkItem:
-    case_part, _, seq_part = ref.partition(".")
-    if not (case_part.isdigit() and seq_part.isdigit()):
+    parsed = parse_task_ref(ref)
+    if parsed is None:
         raise NotFound("task", f"{ref} (task ids look like 12.3: case 12, its 3rd task)")
-    item = session.scalar(select(WorkItem).where(WorkItem.case_id == int(case_part),
-                                                 WorkItem.seq == int(seq_part)))
+    item = session.scalar(select(WorkItem).where(WorkItem.case_id == parsed[0], WorkItem.seq == parsed[1]))
     if item is None:
         raise NotFound("ready task", ref)
     return item

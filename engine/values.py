@@ -11,6 +11,11 @@ _KEY = re.compile(r"^[A-Za-z\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$")
 _INT = re.compile(r"^[+-]?\d+$")
 _DEC = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 MAX_VALUE_CHARS = 100_000
+MAX_INT_DIGITS = 4000
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def parse_value(text: str):
@@ -21,6 +26,8 @@ def parse_value(text: str):
     if t == "null":
         return None
     if _INT.match(t):
+        if len(t.lstrip("+-")) > MAX_INT_DIGITS:
+            raise InvalidInput(f"number too long ({len(t):,} digits; at most {MAX_INT_DIGITS})")
         return int(t)
     if _DEC.match(t):
         try:
@@ -32,10 +39,13 @@ def parse_value(text: str):
         return value
     if t[:1] in ("{", "["):
         try:
-            return json.loads(t)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            raise InvalidInput(f"bad JSON value {t[:40]!r}: {msg}") from None
+            return json.loads(t, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"bad JSON value {t[:40]!r}: {exc.msg}") from None
+        except RecursionError:
+            raise InvalidInput(f"bad JSON value {t[:40]!r}: nested too deeply") from None
+        except ValueError as exc:      # e.g. an integer over Python's digit limit
+            raise InvalidInput(f"bad JSON value {t[:40]!r}: {exc}") from None
     return text
 
 
