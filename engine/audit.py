@@ -19,7 +19,8 @@ HASHED_FIELDS = ("case_id", "seq", "task_ref", "task_uuid", "task_name", "name",
                  "action", "onsite", "step", "clock_stop", "materials", "data", "ready_at", "at")
 
 
-def _canonical(event: TaskEvent) -> str:
+def _canonical(event) -> str:
+    """The hashed content of an event (a TaskEvent row or any object with its fields)."""
     content = {}
     for name in HASHED_FIELDS:
         value = getattr(event, name)
@@ -29,7 +30,7 @@ def _canonical(event: TaskEvent) -> str:
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def event_hash(prev_hash: str | None, event: TaskEvent) -> str:
+def event_hash(prev_hash: str | None, event) -> str:
     h = hashlib.sha256()
     h.update((prev_hash or "").encode())
     h.update(b"\n")
@@ -37,7 +38,7 @@ def event_hash(prev_hash: str | None, event: TaskEvent) -> str:
     return h.hexdigest()
 
 
-def seal(event: TaskEvent, prev_hash: str | None) -> None:
+def seal(event, prev_hash: str | None) -> None:
     event.prev_hash = prev_hash
     event.hash = event_hash(prev_hash, event)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -50,10 +51,11 @@ SELECT_ITEMS = select(ITEMS).where(ITEMS.c.case_id == bindparam("case_id")).orde
 SELECT_STATE = select(CASES.c.state).where(CASES.c.id == bindparam("case_id"))
 SELECT_TASKS = (select(TASKS.c.task_id, TASKS.c.workflow, TASKS.c.pos, TASKS.c.body)
                 .where(TASKS.c.case_id == bindparam("case_id")))
-SELECT_VERSION = (select(ProcessVersion.id, ProcessVersion.label, Matter.code, Matter.name, ProcessVersion.metrics)
-                  .join(Matter, ProcessVersion.matter_id == Matter.id)
-                  .where(ProcessVersion.id == bindparam("version_id")))
-SELECT_SPEC = select(ProcessVersion.spec_json).where(ProcessVersion.id == bindparam("version_id"))
+VERSIONS, MATTERS = ProcessVersion.__table__, Matter.__table__
+SELECT_VERSION = (select(VERSIONS.c.id, VERSIONS.c.label, MATTERS.c.code, MATTERS.c.name, VERSIONS.c.metrics)
+                  .join(MATTERS, VERSIONS.c.matter_id == MATTERS.c.id)
+                  .where(VERSIONS.c.id == bindparam("version_id")))
+SELECT_SPEC = select(VERSIONS.c.spec_json).where(VERSIONS.c.id == bindparam("version_id"))
 DELETE_TASKS = delete(TASKS).where(TASKS.c.case_id == bindparam("case_id"),
                                    TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)))
 DELETE_ITEM = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"),
@@ -219,20 +221,20 @@ class Step:
         """Append an audit event (sealed into the case's hash chain)."""
         props = (item or {}).get("props") or {}
         seq = self.case.event_seq + 1
-        ev = TaskEvent(case_id=self.case.id, seq=seq, task_ref=item["ref"] if item else None,
-                       task_uuid=item["task_uuid"] if item else None,
-                       task_name=item["spec_name"] if item else None, name=item["name"] if item else None,
-                       lane=item["lane"] if item else None, actor=actor, action=action, onsite=onsite,
-                       step=bool(item) and as_bool(props.get("step"), True) is not False,
-                       clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
-                       data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
+        ev = SimpleNamespace(case_id=self.case.id, seq=seq, task_ref=item["ref"] if item else None,
+                             task_uuid=item["task_uuid"] if item else None,
+                             task_name=item["spec_name"] if item else None, name=item["name"] if item else None,
+                             lane=item["lane"] if item else None, actor=actor, action=action, onsite=onsite,
+                             step=bool(item) and as_bool(props.get("step"), True) is not False,
+                             clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
+                             data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
         audit.seal(ev, self.case.last_hash)
         self.case.set(event_seq=seq, last_hash=ev.hash)
         if action in ("complete", "return"):
             c = self.case
             c.set(steps_done=c.steps_done + ev.step, trips=c.trips + bool(onsite),
                   returns=c.returns + (action == "return"), materials_submitted=c.materials_submitted + materials)
-        self.events.append({c.key: getattr(ev, c.key) for c in EVENTS.columns if c.key != "id"})
+        self.events.append(vars(ev))
 
 
 def open_step(s: Session, case: CaseRow, models: ModelCache, cache) -> Step:

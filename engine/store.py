@@ -299,9 +299,10 @@ class Actor:
         return self.department
 
 
-_SELECT_ACTOR = (select(User.id, User.name, User.role, Department.name)
-                 .outerjoin(Department, User.department_id == Department.id)
-                 .where(User.name == bindparam("name")))
+_USERS, _DEPARTMENTS = User.__table__, Department.__table__
+_SELECT_ACTOR = (select(_USERS.c.id, _USERS.c.name, _USERS.c.role, _DEPARTMENTS.c.name)
+                 .outerjoin(_DEPARTMENTS, _USERS.c.department_id == _DEPARTMENTS.c.id)
+                 .where(_USERS.c.name == bindparam("name")))
 
 
 def find_actor(session: Session, name: str) -> Actor | None:
