@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from engine.errors import OnetripError
+from engine.errors import OnetripError, one_line
 
 
 class OnetripGroup(click.Group):
@@ -32,8 +32,8 @@ class OnetripGroup(click.Group):
         except Exception as exc:  # a bug: still one line, never a traceback
             if os.environ.get("ONETRIP_DEBUG"):
                 raise
-            err = click.ClickException(f"internal error ({type(exc).__name__}: {exc}); "
-                                       f"set ONETRIP_DEBUG=1 to see the traceback")
+            err = click.ClickException(one_line(f"internal error ({type(exc).__name__}: {exc}); "
+                                                f"set ONETRIP_DEBUG=1 to see the traceback"))
             err.exit_code = 70
             raise err from None
 
