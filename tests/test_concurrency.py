@@ -83,7 +83,24 @@ def test_eight_clerks_race_on_one_case(parallel_case):
     assert cli.json("audit verify", user="admin")["ok"]
 
 
-def test_concurrent_update_exit_code_is_retryable(parallel_case):
+def test_a_stale_revision_is_refused_and_nothing_is_written(parallel_case, monkeypatch):
+    """The revision guard behind the locks: a step whose case changed underneath it writes nothing
+    and the clerk gets the retryable error (exit 75)."""
+    from engine import casework
     cli, case_id, refs = parallel_case
-    from engine.errors import ConcurrentUpdate
-    assert ConcurrentUpdate("x").exit_code == 75
+    before = cli.json(f"case show {case_id}")
+    real_read_item = casework.read_item
+
+    def stale_read_item(s, ref):            # as if another clerk had saved the case meanwhile
+        item, case = real_read_item(s, ref)
+        case.revision -= 1
+        return item, case
+
+    monkeypatch.setattr(casework, "read_item", stale_read_item)
+    r = cli(["task", "complete", refs[0]], user=CLERKS[0])
+    assert r.exit_code == 75
+    assert r.stderr.strip() == ("Error: another clerk changed this case at the same time; nothing was saved — "
+                                "run the command again")
+    monkeypatch.undo()
+    assert cli.json(f"case show {case_id}") == before
+    cli.ok(["task", "complete", refs[0]], user=CLERKS[0])      # the retry goes through
