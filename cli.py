@@ -97,8 +97,9 @@ def main(ctx, db, user, now):
 
 
 @main.command()
+@json_option
 @click.pass_context
-def init(ctx):
+def init(ctx, as_json):
     """Create or upgrade the database schema.
 
     \b
@@ -106,6 +107,8 @@ def init(ctx):
       onetrip --db postgresql://postgres@127.0.0.1/onetrip init
     """
     result = _service(ctx).init()
+    if as_json:
+        return _print_json(result)
     click.echo(f"database {result['database']} at schema revision {result['schema_revision']}")
 
 
@@ -712,8 +715,9 @@ def calendar():
 
 @calendar.command("import")
 @click.argument("file", type=click.Path())
+@json_option
 @click.pass_context
-def calendar_import(ctx, file):
+def calendar_import(ctx, file, as_json):
     """Import a year's holidays and make-up working days (State Council notice).
 
     \b
@@ -723,6 +727,8 @@ def calendar_import(ctx, file):
       workdays = ["2027-02-14"]
     """
     r = _service(ctx).import_calendar(file)
+    if as_json:
+        return _print_json(r)
     click.echo(f"imported {r['year']}: {r['holidays']} holidays, {r['workdays']} make-up working days "
                f"from {r['source']}")
 
