@@ -44,8 +44,13 @@ def _service(ctx):
         from engine.config import Settings
         from engine.service import Service
         settings = Settings.from_env(db=obj.get("db"), user=obj.get("user"), now=obj.get("now"))
-        obj["service"] = Service(settings)
-        ctx.call_on_close(obj["service"].dispose)
+        service = obj["service"] = Service(settings)
+
+        def close():
+            for line in service.warnings:      # e.g. a year counted Monday–Friday
+                click.echo(line, err=True)
+            service.dispose()
+        ctx.call_on_close(close)
     return obj["service"]
 
 
@@ -213,7 +218,8 @@ def process_upload(ctx, file, label, matter_code, descriptive, as_json):
     record = _service(ctx).upload(file, label, matter_code, allow_descriptive=descriptive)
     if as_json:
         return _print_json(record)
-    verb = "uploaded" if record["created"] else "already uploaded"
+    verb = "uploaded" if record["created"] else (
+        "made current again:" if record.get("reactivated") else "already uploaded")
     note = "" if record["executable"] else " (descriptive: analysis only)"
     click.echo(f"{verb} version {record['id']}: {record['matter_code']} {record['label']} "
                f"{record['process_id']} sha256 {record['sha256'][:12]}{note}")
@@ -528,7 +534,6 @@ def demo(ctx, cases, seed, report, demo_db):
             job = bar.add_task("cases", total=total)
             return lambda: bar.advance(job)
         result = run_demo(svc, cases, seed, report, progress_factory=factory)
-    _warn({"warnings": result.warnings})
     click.echo(render_comparison(result.comparison, "table"), nl=False)
     click.echo(f"{result.cases} cases, {result.completions} task completions simulated in "
                f"{result.seconds:.1f} s on {db}")
@@ -585,11 +590,6 @@ def _emit(ctx, text: str, output: str | None, binary_safe: bool = False) -> None
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def _warn(result: dict) -> None:
-    for w in result.get("warnings") or []:
-        click.echo(w, err=True)
-
-
 FORMAT_CHOICE = click.Choice(["table", "json", "csv", "markdown", "html"])
 
 
@@ -599,8 +599,9 @@ FORMAT_CHOICE = click.Choice(["table", "json", "csv", "markdown", "html"])
 @click.option("--stored", is_flag=True, help="Compare the latest uploaded before/after version of every matter.")
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="table")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
-def compare(ctx, before, after, stored, fmt, output):
+def compare(ctx, before, after, stored, fmt, output, as_json):
     """Compare before and after: per matter and in the city's totals (四减一优).
 
     BEFORE and AFTER are BPMN files or folders, paired by matter_code; no
@@ -613,6 +614,7 @@ def compare(ctx, before, after, stored, fmt, output):
       onetrip compare --stored --format csv -o 对比.csv
     """
     from engine.report import render_comparison
+    fmt = "json" if as_json else fmt
     svc = _service(ctx)
     if stored:
         if before or after:
@@ -622,8 +624,6 @@ def compare(ctx, before, after, stored, fmt, output):
         if not (before and after):
             raise click.UsageError("give BEFORE and AFTER (files or folders), or --stored")
         data = svc.compare_files([before], [after], diagrams=fmt == "html")
-    _warn(data)
-    data.pop("warnings", None)
     _emit(ctx, render_comparison(data, fmt), output)
 
 
@@ -633,8 +633,9 @@ def compare(ctx, before, after, stored, fmt, output):
 @click.option("--until", metavar="DATE", help="Cases accepted on or before YYYY-MM-DD.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
-def metrics(ctx, matter_code, since, until, fmt, output):
+def metrics(ctx, matter_code, since, until, fmt, output, as_json):
     """Measured figures from real cases, in working days (China's official calendar).
 
     \b
@@ -643,9 +644,9 @@ def metrics(ctx, matter_code, since, until, fmt, output):
     """
     from engine.clock import parse_date
     from engine.report import render_metrics
+    fmt = "json" if as_json else fmt
     result = _service(ctx).metrics(matter_code, parse_date(since) if since else None,
                                    parse_date(until) if until else None)
-    _warn(result)
     _emit(ctx, render_metrics(result["matters"], fmt), output)
 
 
@@ -730,7 +731,7 @@ def calendar_import(ctx, file, as_json):
     if as_json:
         return _print_json(r)
     click.echo(f"imported {r['year']}: {r['holidays']} holidays, {r['workdays']} make-up working days "
-               f"from {r['source']}")
+               f"from {r['source']}; {r['due_dates_moved']} open cases' due dates recomputed")
 
 
 if __name__ == "__main__":  # pragma: no cover

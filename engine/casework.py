@@ -37,10 +37,10 @@ CACHE_SIZE = 256
 
 COUNTERS = ("steps_done", "trips", "returns", "materials_submitted", "paused_workdays")
 _CASE_FIELDS = ("version_id", "status", "revision", "task_seq", "event_seq", "last_hash", "accepted_at",
-                "promised_workdays", "due_date", "completed_at", "next_timer_at") + COUNTERS
+                "promised_workdays", "due_date", "completed_at", "next_timer_at", "reminded_at") + COUNTERS
 _ITEM_FIELDS = ("case_id", "seq", "task_uuid", "spec_name", "name", "lane", "props", "ready_at")
 _WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at",
-             "next_timer_at") + COUNTERS
+             "next_timer_at", "reminded_at") + COUNTERS
 
 SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
 SELECT_ITEM = (select(*[ITEMS.c[f] for f in _ITEM_FIELDS], *[CASES.c[f] for f in _CASE_FIELDS])
@@ -68,6 +68,8 @@ UPDATE_CASE = (update(CASES)
 UPDATE_REMINDED = (update(CASES).where(CASES.c.id == bindparam("b_id"))
                    .values(event_seq=bindparam("event_seq"), last_hash=bindparam("last_hash"),
                            reminded_at=bindparam("reminded_at"), revision=CASES.c.revision + 1))
+UPDATE_DUE = (update(CASES).where(CASES.c.id == bindparam("b_id"))
+              .values(due_date=bindparam("due_date"), reminded_at=None, revision=CASES.c.revision + 1))
 _UPSERTS: dict[str, object] = {}
 
 
@@ -101,6 +103,7 @@ class CaseRow:
     due_date: date | None
     completed_at: datetime | None = None
     next_timer_at: datetime | None = None
+    reminded_at: datetime | None = None
     steps_done: int = 0
     trips: int = 0
     returns: int = 0

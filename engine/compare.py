@@ -5,6 +5,9 @@ Rules (also in the README, "How the figures are computed"):
 * Matters are paired by ``matter_code``.  A matter present on one side only is
   listed with the other side empty and left out of the totals (a total over
   unpaired matters would compare different catalogs).
+* 一件事 bundles (kind ``bundle`` in the catalog) are listed but left out of
+  the totals: their member matters are already in them, so counting both
+  would count every member's steps twice.
 * ``reduction = (before - after) / before`` as a fraction (0.637 → "63.7%"),
   ``None`` when the before total is 0.
 * ``time_compression = 1 - Σ promised(after) / Σ statutory`` over paired
@@ -88,7 +91,7 @@ def rates(metrics: list[dict]) -> dict:
 
 
 def totals(rows: list[MatterComparison]) -> dict:
-    paired = [r for r in rows if r.paired]
+    paired = [r for r in rows if r.paired and r.kind != "bundle"]
     sums = {"before": {}, "after": {}}
     incomplete = []
     for side in ("before", "after"):
@@ -102,6 +105,7 @@ def totals(rows: list[MatterComparison]) -> dict:
     stat_total = sum(s for _, s in compressible)
     out = {
         "matters": len(paired),
+        "bundles": sorted(r.matter_code for r in rows if r.kind == "bundle"),
         "unpaired": sorted(r.matter_code for r in rows if not r.paired),
         "before": sums["before"], "after": sums["after"],
         "reduction": {k: reduction(sums["before"][k], sums["after"][k]) for k in REDUCED},

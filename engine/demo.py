@@ -165,7 +165,7 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     sim.clock.set(sim.clock.now() + timedelta(days=1))
     service.settings.user = ADMIN
     comparison = service.compare_stored()
-    warnings = comparison.pop("warnings", [])
+    warnings = list(service.warnings)
     out = None
     if report:
         out = Path(report)

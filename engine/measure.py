@@ -48,12 +48,12 @@ def reset_calendar(session: Session) -> None:
 
 
 def calendar_span(session: Session, today: date) -> tuple[date, date]:
-    """The days metrics may touch: first acceptance to a year after today or the last event."""
+    """The days metrics may touch: from the first acceptance to today or the last event, whole years."""
     first = session.scalar(select(func.min(Case.accepted_at)))
     last_event = session.scalar(select(func.max(TaskEvent.at)))
     first = first.date() if isinstance(first, datetime) else (first or today)
     last = max(today, last_event.date() if isinstance(last_event, datetime) else today)
-    return date(first.year, 1, 1), date(last.year + 1, 12, 31)
+    return date(first.year, 1, 1), date(last.year, 12, 31)
 
 
 def _day(col):

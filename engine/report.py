@@ -36,6 +36,9 @@ def city_lines(totals: dict) -> list[str]:
     lines.append(f"承诺时限比法定时限压缩 {pct(totals['time_compression'])}")
     lines.append(f"网上可办率 {pct(totals['online_rate'])}  最多跑一次率 {pct(totals['one_trip_rate'])}  "
                  f"即办率 {pct(totals['immediate_rate'])}  ({totals['matters']} 个事项)")
+    if totals.get("bundles"):
+        lines.append(f"另有一件事 {len(totals['bundles'])} 项（{'、'.join(totals['bundles'])}），"
+                     f"其成员事项已计入以上合计")
     return lines
 
 
@@ -60,7 +63,8 @@ def comparison_rows(data: dict) -> tuple[list[str], list[list[str]]]:
         header += ["实测办结(中位,前)", "实测办结(中位,后)", "按时率(后)"]
     rows = []
     for m in data["matters"]:
-        row = [m["matter_code"], m["name"], _arrow(m, "steps"), _arrow(m, "materials"), _arrow(m, "visits"),
+        name = f"{m['name']}（一件事）" if m.get("kind") == "bundle" else m["name"]
+        row = [m["matter_code"], name, _arrow(m, "steps"), _arrow(m, "materials"), _arrow(m, "visits"),
                _arrow(m, "promised_workdays"), _arrow(m, "statutory_workdays")]
         if measured:
             row += [num(_measured(m, "before", "median_workdays")), num(_measured(m, "after", "median_workdays")),

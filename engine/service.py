@@ -214,14 +214,21 @@ class Service:
             ProcessVersion.matter_id == matter.id, ProcessVersion.label == p["label"],
             ProcessVersion.sha256 == doc.sha256))
         if existing is not None:
-            return _version_record(existing) | {"created": False}
+            current = store.latest_version(s, matter, p["label"])
+            reactivated = current is not None and current.id != existing.id
+            if reactivated:        # the designer went back to this model: it is the current one again
+                existing.activation = store.next_activation(s, matter.id, p["label"])
+                existing.uploaded_at, existing.uploaded_by = self.clock.now(), user.id
+                s.flush()
+            return _version_record(existing) | {"created": False, "reactivated": reactivated}
         compiled = p["compiled"]
         version = ProcessVersion(
             matter=matter, label=p["label"], process_id=process.id, name=process.label,
             filename=p["path"].name, sha256=doc.sha256, bpmn_xml=p["data"].decode("utf-8", "replace"),
             spec_json=runtime.spec_to_json(compiled) if compiled else None,
             executable=compiled is not None, problems=[str(x) for x in p["problems"]],
-            metrics=p["metrics"], uploaded_by=user.id, uploaded_at=self.clock.now())
+            metrics=p["metrics"], uploaded_by=user.id, uploaded_at=self.clock.now(),
+            activation=store.next_activation(s, matter.id, p["label"]))
         s.add(version)
         s.flush()
         return _version_record(version) | {"created": True}
@@ -327,7 +334,7 @@ class Service:
         from . import compare, measure
         with self._tx() as s:
             latest = {}
-            for v in s.scalars(select(ProcessVersion).order_by(ProcessVersion.id)):
+            for v in s.scalars(select(ProcessVersion).order_by(*store.CURRENT_ORDER)):
                 latest[(v.matter.code, v.label)] = v
             matters = {v.matter.code: v.matter for v in latest.values()}
             before = {code: v.metrics for (code, label), v in latest.items() if label == "before"}
@@ -337,7 +344,7 @@ class Service:
             measured = self._measured(s, measure.Filters())
             for row in result.matters:
                 row.measured = {r["label"]: r for r in measured if r["matter_code"] == row.matter_code}
-            return result.to_dict() | {"warnings": self.warnings}
+            return result.to_dict()
 
     def metrics(self, matter_code: str | None = None, since=None, until=None) -> dict:
         from . import measure
@@ -345,7 +352,7 @@ class Service:
             if matter_code:
                 store.get_matter(s, matter_code)
             rows = self._measured(s, measure.Filters(matter_code, since, until))
-            return {"matters": rows, "warnings": self.warnings}
+            return {"matters": rows}
 
     def _measured(self, s: Session, filters) -> list[dict]:
         from . import measure
@@ -353,7 +360,7 @@ class Service:
         calendar = self._calendar(s)
         first, last = measure.calendar_span(s, today)
         measure.ensure_calendar(s, calendar, first, last)
-        self.warnings = calendar.warnings()
+        self._note_calendar(calendar, first, last)
         return measure.matter_metrics(s, today, filters)
 
     def calendar(self):
@@ -366,7 +373,7 @@ class Service:
         with self._tx(readonly=True) as s:
             latest = {}
             for v in s.scalars(select(ProcessVersion).where(ProcessVersion.executable.is_(True))
-                               .order_by(ProcessVersion.id)):
+                               .order_by(*store.CURRENT_ORDER)):
                 latest[(v.matter.code, v.label)] = v
             out = []
             for (code, label), v in sorted(latest.items()):
@@ -383,7 +390,7 @@ class Service:
         from . import bpmn_svg, measure
         with self._tx() as s:
             latest = {}
-            for v in s.scalars(select(ProcessVersion).order_by(ProcessVersion.id)):
+            for v in s.scalars(select(ProcessVersion).order_by(*store.CURRENT_ORDER)):
                 latest[(v.matter.code, v.label)] = v
             details: dict = {}
             for (code, label), v in latest.items():
@@ -417,6 +424,7 @@ class Service:
         killed mid-case loses nothing: its transaction never committed and the
         case stays due for the next pass.
         """
+        self._check_role(("admin",), "run the worker")
         cases = fired = 0
         while cases < limit:
             with self._tx() as s:
@@ -437,6 +445,7 @@ class Service:
         """Record a reminder on every open case due by the next working day (once per case)."""
         out = []
         with self._tx() as s:
+            self._actor(s, ("admin",), "run the worker")
             now = self.clock.now()
             calendar = self._calendar(s)
             horizon = calendar.add_workdays(now.date(), 1)
@@ -503,11 +512,36 @@ class Service:
             row.workdays = sorted(d.isoformat() for d in year.workdays)
             row.source, row.imported_at = Path(path).name, self.clock.now()
             s.add(row)
+            s.flush()
             measure.reset_calendar(s)
+            moved = self._recompute_due_dates(s)
             return {"year": year.year, "holidays": len(year.holidays), "workdays": len(year.workdays),
-                    "source": row.source}
+                    "source": row.source, "due_dates_moved": moved}
+
+    def _recompute_due_dates(self, s: Session) -> int:
+        """Open cases' due dates under the calendar as it now is (promised + paused working days)."""
+        calendar = self._calendar(s)
+        rows = s.execute(select(Case.id, Case.accepted_at, Case.promised_workdays, Case.paused_workdays,
+                                Case.due_date)
+                         .where(Case.status == "open", Case.promised_workdays.isnot(None))).all()
+        changes = []
+        for cid, accepted, promised, paused, due in rows:
+            new_due = calendar.add_workdays(accepted.date(), promised + (paused or 0))
+            if new_due != due:
+                changes.append({"b_id": cid, "due_date": new_due})
+        if changes:
+            s.connection().execute(casework.UPDATE_DUE, changes)
+        return len(changes)
 
     # ------------------------------------------------------------ cases
+
+    def _note_calendar(self, calendar, first=None, last=None) -> None:
+        """Keep the calendar's warnings (years counted Monday–Friday) for the command to show."""
+        if first is not None and last is not None:
+            calendar.workdays_between(first, last)      # visits every year of the span
+        for line in calendar.warnings():
+            if line not in self.warnings:
+                self.warnings.append(line)
 
     def _calendar(self, session: Session):
         from .workdays import HolidayYear, WorkCalendar
@@ -538,7 +572,9 @@ class Service:
             now = self.clock.now()
             promised = (version.metrics or {}).get("promised_workdays")
             promised = int(promised) if promised is not None else None
-            due = self._calendar(s).add_workdays(now.date(), promised) if promised is not None else None
+            calendar = self._calendar(s)
+            due = calendar.add_workdays(now.date(), promised) if promised is not None else None
+            self._note_calendar(calendar)
             case_id = s.execute(insert(Case.__table__).values(
                 version_id=version.id, status="open", applicant=data or {}, state="",
                 state_format=runtime.STATE_FORMAT, accepted_at=now, updated_at=now, started_by=user.id,
@@ -639,11 +675,13 @@ class Service:
                       returned: bool = False, reason: str | None = None) -> dict:
         """Complete (or return for correction) one ready task of the acting clerk's department."""
         data = dict(data or {})
+        reserved = {"returned", "return_reason"} & set(data)
+        if reserved:
+            raise InvalidInput(f"--data {sorted(reserved)[0]} is set by onetrip: `task complete` sets returned=false, "
+                               f"`task return TASK --reason ...` sets returned=true")
+        data["returned"] = returned
         if returned:
-            data["returned"] = True
             data["return_reason"] = reason or ""
-        else:
-            data.setdefault("returned", False)
         with self._tx() as s:
             user = self._actor(s, TASK_ROLES, "complete tasks")
             item, case = casework.read_item(s, ref)
@@ -658,7 +696,11 @@ class Service:
             before = casework.ready_uuids(step.wf)
             now = self.clock.now()
             materials = casework.new_materials(step.wf, version.task_materials, item["spec_name"])
-            runtime.complete(step.wf, UUID(item["task_uuid"]), data)
+            try:
+                runtime.complete(step.wf, UUID(item["task_uuid"]), data)
+            except TaskStateError:
+                raise TaskStateError(f"task {ref} ({item['name']}) was completed by another clerk a moment ago; "
+                                     f"see `onetrip task list`") from None
             was_onsite = as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
             step.record(user.name, "return" if returned else "complete", now, item=item,
                         onsite=bool(was_onsite), data=data, materials=materials)
@@ -669,7 +711,8 @@ class Service:
                 if paused:
                     case.set(paused_workdays=case.paused_workdays + paused)
                     if case.due_date is not None:
-                        case.set(due_date=calendar.add_workdays(case.due_date, paused))
+                        case.set(due_date=calendar.add_workdays(case.due_date, paused), reminded_at=None)
+                self._note_calendar(calendar)
             items = casework.persist(step, now, before)
             self._keep(step)
             return self._step_record(step, items, version)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint, bindparam, create_engine, event, select, text,
+    UniqueConstraint, bindparam, create_engine, event, func, select, text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
@@ -82,6 +82,7 @@ class ProcessVersion(Base):
     metrics: Mapped[dict | None] = mapped_column(JSON)        # static metrics at upload
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime)
+    activation: Mapped[int] = mapped_column(Integer, default=0)    # highest = current for its matter+label
     matter: Mapped[Matter] = relationship(lazy="joined")
     uploader: Mapped[User | None] = relationship(lazy="select")
 
@@ -333,10 +334,21 @@ def get_version(session: Session, version_id: int) -> ProcessVersion:
     return version
 
 
+#: The current version of a matter and label is the one uploaded last (re-uploading an older
+#: model makes it current again).
+CURRENT_ORDER = (ProcessVersion.activation, ProcessVersion.id)
+
+
+def next_activation(session: Session, matter_id: int, label: str) -> int:
+    top = session.scalar(select(func.max(ProcessVersion.activation))
+                         .where(ProcessVersion.matter_id == matter_id, ProcessVersion.label == label))
+    return (top or 0) + 1
+
+
 def latest_version(session: Session, matter: Matter, label: str) -> ProcessVersion | None:
     return session.scalar(select(ProcessVersion)
                           .where(ProcessVersion.matter_id == matter.id, ProcessVersion.label == label)
-                          .order_by(ProcessVersion.id.desc()).limit(1))
+                          .order_by(ProcessVersion.activation.desc(), ProcessVersion.id.desc()).limit(1))
 
 
 def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Case:

@@ -39,7 +39,7 @@ def import_notice(world, user):
 
 @when(parsers.parse('the worker runs at "{at}"'))
 def worker_runs(world, at):
-    world.result = world.cli(["worker", "--once"], now=at)
+    world.result = world.cli(["worker", "--once"], user=world.admin, now=at)
     assert world.result.exit_code == 0, world.result.stderr
 
 

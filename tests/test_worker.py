@@ -30,14 +30,14 @@ def test_waiting_period_then_escalation(cli):
     people(cli)
     case = cli.json("case start TIMERS", user="窗口", now="2026-03-02T09:00")["id"]
     assert ready_names(cli, case) == []                       # waiting for the publicity period
-    out = cli.ok("worker --once", now="2026-03-02T09:30").stdout
+    out = cli.ok("worker --once", user="admin", now="2026-03-02T09:30").stdout
     assert "0 timers fired in 0 cases" in out
-    out = cli.ok("worker --once", now="2026-03-02T10:01").stdout
+    out = cli.ok("worker --once", user="admin", now="2026-03-02T10:01").stdout
     assert "1 timers fired in 1 cases" in out
     assert ready_names(cli, case) == ["审核"]
-    out = cli.ok("worker --once", now="2026-03-02T18:00").stdout
+    out = cli.ok("worker --once", user="admin", now="2026-03-02T18:00").stdout
     assert "0 timers fired" in out                             # the review is not overdue yet
-    out = cli.ok("worker --once", now="2026-03-03T10:30").stdout
+    out = cli.ok("worker --once", user="admin", now="2026-03-03T10:30").stdout
     assert "1 timers fired in 1 cases" in out
     assert ready_names(cli, case) == ["督办"]                 # escalated to supervision
     events = cli.json(f"case show {case}")["events"]
@@ -48,10 +48,10 @@ def test_waiting_period_then_escalation(cli):
 def test_deadline_reminders_once(cli):
     people(cli)
     case = cli.json("case start TIMERS", user="窗口", now="2026-03-02T09:00")["id"]   # due 4 March
-    assert "0 reminders" in cli.ok("worker --once", now="2026-03-02T10:00").stdout
-    out = cli.ok("worker --once", now="2026-03-03T10:00").stdout
+    assert "0 reminders" in cli.ok("worker --once", user="admin", now="2026-03-02T10:00").stdout
+    out = cli.ok("worker --once", user="admin", now="2026-03-03T10:00").stdout
     assert f"reminder: case {case} TIMERS due 2026-03-04" in out
-    assert "0 reminders" in cli.ok("worker --once", now="2026-03-03T11:00").stdout
+    assert "0 reminders" in cli.ok("worker --once", user="admin", now="2026-03-03T11:00").stdout
 
 
 @pytest.mark.postgres
@@ -70,7 +70,7 @@ def test_two_workers_share_1000_timers_on_postgres(pg_url):
         svc.start_case("TIMERS")
     svc.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONETRIP_")}
-    cmd = [sys.executable, "-c", "import cli; cli.main()", "--db", pg_url, "--now", "2026-03-02T11:00",
+    cmd = [sys.executable, "-c", "import cli; cli.main()", "--db", pg_url, "--as", "admin", "--now", "2026-03-02T11:00",
            "worker", "--once", "--batch", "5000"]
     workers = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 04:10:32.513554
+Create Date: 2026-11-28 04:47:29.827652
 """
 from alembic import op
 import sqlalchemy as sa
@@ -75,6 +75,7 @@ def upgrade() -> None:
     sa.Column('metrics', sa.JSON(), nullable=True),
     sa.Column('uploaded_by', sa.Integer(), nullable=True),
     sa.Column('uploaded_at', sa.DateTime(), nullable=False),
+    sa.Column('activation', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['matter_id'], ['matters.id'], ),
     sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
