@@ -536,12 +536,21 @@ class Service:
     # ------------------------------------------------------------ cases
 
     def _note_calendar(self, calendar, first=None, last=None) -> None:
-        """Keep the calendar's warnings (years counted Monday–Friday) for the command to show."""
+        """Keep one warning line for the years counted Monday–Friday, for the command to show."""
         if first is not None and last is not None:
             calendar.workdays_between(first, last)      # visits every year of the span
-        for line in calendar.warnings():
-            if line not in self.warnings:
-                self.warnings.append(line)
+        years = sorted(calendar.fallback_years)
+        if not years:
+            return
+        spans, start = [], years[0]
+        for prev, year in zip(years, years[1:] + [None]):
+            if year != prev + 1 if year is not None else True:
+                spans.append(str(start) if start == prev else f"{start}–{prev}")
+                start = year
+        line = (f"warning: no official holiday calendar for {', '.join(spans)}; counting Monday–Friday as "
+                f"working days (import the State Council notice with `onetrip calendar import FILE`)")
+        self.warnings = [w for w in self.warnings if not w.startswith("warning: no official holiday calendar")]
+        self.warnings.append(line)
 
     def _calendar(self, session: Session):
         from .workdays import HolidayYear, WorkCalendar
