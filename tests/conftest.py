@@ -1,13 +1,21 @@
 """Shared fixtures: real SQLite files, a real PostgreSQL database, the real CLI."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from onetrip_testing import CliHarness, postgres_database
 
 DATA = Path(__file__).parent / "data"
+
+# In CI (CI=true) property tests run the same examples every time, so a run is reproducible;
+# on a developer's machine they keep exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
