@@ -13,6 +13,7 @@ import sys
 import click
 
 from engine.errors import OnetripError, one_line
+from engine.report import FORMATS
 
 
 class OnetripGroup(click.Group):
@@ -578,7 +579,7 @@ def process_analyze(ctx, targets, as_json):
             click.echo(f"  finding [{f['kind']}] {f['message']}")
 
 
-def _emit(ctx, text: str, output: str | None, binary_safe: bool = False) -> None:
+def _emit(ctx, text: str, output: str | None) -> None:
     if output:
         from pathlib import Path
         try:
@@ -590,7 +591,7 @@ def _emit(ctx, text: str, output: str | None, binary_safe: bool = False) -> None
         click.echo(text, nl=not text.endswith("\n"))
 
 
-FORMAT_CHOICE = click.Choice(["table", "json", "csv", "markdown", "html"])
+FORMAT_CHOICE = click.Choice(FORMATS)
 
 
 @main.command()

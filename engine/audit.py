@@ -54,8 +54,9 @@ class AuditFinding:
         return f"{where}: {self.message}"
 
 
-def verify_case(session: Session, case_id: int, expected_count: int | None = None) -> list[AuditFinding]:
-    """Check one case's chain; ``expected_count`` is the case's own event counter."""
+def verify_case(session: Session, case_id: int, expected_count: int | None = None,
+                expected_head: str | None = None) -> list[AuditFinding]:
+    """Check one case's chain against the case's own event counter and recorded chain head."""
     findings: list[AuditFinding] = []
     prev = None
     expected_seq = 1
@@ -78,4 +79,7 @@ def verify_case(session: Session, case_id: int, expected_count: int | None = Non
                                                     f"the trail ends at {events[-1].seq}: events were deleted"))
     elif expected_count and not events:
         findings.append(AuditFinding(case_id, None, f"case recorded {expected_count} events, none are left"))
+    if not findings and expected_head is not None and prev != expected_head:
+        findings.append(AuditFinding(case_id, None, "the last event does not match the case's recorded "
+                                                    "chain head: events were removed"))
     return findings

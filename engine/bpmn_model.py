@@ -25,8 +25,6 @@ DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS}
 
 PROPERTY_NAMESPACES = (CAMUNDA_NS, ZEEBE_NS, SPIFF_NS)
 
@@ -304,9 +302,6 @@ class Graph:
     flows: dict[str, Flow] = field(default_factory=dict)
     data: dict[str, DataItem] = field(default_factory=dict)
 
-    def start_nodes(self) -> list[Node]:
-        return [n for n in self.nodes.values() if n.tag == "startEvent"]
-
     def walk(self):
         """Every node, descending into embedded sub-processes."""
         for node in self.nodes.values():
@@ -343,10 +338,6 @@ class ModelDocument:
 
     def process(self, process_id: str) -> ProcessModel | None:
         return next((p for p in self.processes if p.id == process_id), None)
-
-    @property
-    def by_id(self) -> dict[str, ProcessModel]:
-        return {p.id: p for p in self.processes}
 
 
 def _read_graph(container, graph: Graph, lanes: dict[str, str], inherited_lane: str | None) -> None:

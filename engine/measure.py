@@ -176,12 +176,5 @@ def matter_metrics(session: Session, today: date, filters: Filters | None = None
     return out
 
 
-def case_figures(session: Session, today: date, case_ids: list[int]) -> dict[int, dict]:
-    rows = session.execute(case_metrics_query(today, Filters(case_ids=case_ids))).mappings()
-    return {r["case_id"]: {"steps": r["steps"], "trips": r["trips"], "returns": r["returns"],
-                           "materials": r["materials"], "paused_workdays": r["paused"],
-                           "elapsed_workdays": r["elapsed"]} for r in rows}
-
-
 def _round(value, digits: int = 2):
     return None if value is None else round(float(value), digits)

@@ -37,11 +37,6 @@ def _compiler():
     return compiler
 
 
-def _bpmn_model():
-    from . import bpmn_model
-    return bpmn_model
-
-
 class Service:
     """Everything onetrip does, over one database."""
 
@@ -160,18 +155,13 @@ class Service:
         return bpmn_model.load_document(path, max_bytes=self.settings.max_bpmn_bytes,
                                         max_depth=self.settings.max_xml_depth)
 
-    def check_file(self, path: str | Path):
-        """Load and check one file: (document, process, compiled or None, problems)."""
-        _, doc = self._load(path)
-        process, compiled, problems = _compiler().compile_model(doc)
-        return doc, process, compiled, problems
-
     def validate(self, paths: list[str]) -> list[dict]:
         """Check files without a database; one result per file."""
         results = []
         for path in paths:
             try:
-                _, process, _, problems = self.check_file(path)
+                _, doc = self._load(path)
+                process, _, problems = _compiler().compile_model(doc)
                 results.append({"file": str(path), "process_id": process.id,
                                 "matter_code": process.matter_code, "valid": not problems,
                                 "problems": [str(p) for p in problems]})
@@ -193,8 +183,10 @@ class Service:
             raise ModelError("no matter code: set the process property matter_code or pass --matter",
                              file=str(path), line=process.line, element=process.id)
         from . import analysis
+        metrics = analysis.version_metrics(doc, process)
+        metrics["returnable_tasks"] = sorted(_compiler().returnable_tasks(process))   # 补正 steps, for simulations
         return {"path": Path(path), "label": label, "code": code, "data": data, "doc": doc, "process": process,
-                "compiled": compiled, "problems": problems, "metrics": analysis.version_metrics(doc, process)}
+                "compiled": compiled, "problems": problems, "metrics": metrics}
 
     def _store_version(self, s: Session, user: store.Actor, p: dict, manifest: dict | None = None) -> dict:
         code, process, doc = p["code"], p["process"], p["doc"]
@@ -295,14 +287,11 @@ class Service:
                 continue
             _, doc = self._load(target)
             out += [m.to_dict() | {"file": str(target)} for m in analysis.analyze_document(doc)]
-        if stored:
+        if stored:      # analysed when uploaded: the stored figures, not a second parse
             with self._tx(readonly=True) as s:
                 for vid in stored:
                     v = store.get_version(s, store.parse_id(vid))
-                    doc = _bpmn_model().load_bytes(v.bpmn_xml.encode("utf-8"), v.filename,
-                                                max_bytes=self.settings.max_bpmn_bytes)
-                    out += [m.to_dict() | {"version": v.id, "label": v.label}
-                            for m in analysis.analyze_document(doc)]
+                    out.append(dict(v.metrics) | {"version": v.id, "label": v.label})
         return out
 
     def compare_files(self, before: list[str], after: list[str], diagrams: bool = False) -> dict:
@@ -333,9 +322,7 @@ class Service:
         """Latest before and after version of every matter, with measured figures where cases ran."""
         from . import compare, measure
         with self._tx() as s:
-            latest = {}
-            for v in s.scalars(select(ProcessVersion).order_by(*store.CURRENT_ORDER)):
-                latest[(v.matter.code, v.label)] = v
+            latest = store.current_versions(s)
             matters = {v.matter.code: v.matter for v in latest.values()}
             before = {code: v.metrics for (code, label), v in latest.items() if label == "before"}
             after = {code: v.metrics for (code, label), v in latest.items() if label == "after"}
@@ -371,30 +358,18 @@ class Service:
     def demo_versions(self) -> list[dict]:
         """The latest executable before/after version of every matter, with what a simulation needs."""
         with self._tx(readonly=True) as s:
-            latest = {}
-            for v in s.scalars(select(ProcessVersion).where(ProcessVersion.executable.is_(True))
-                               .order_by(*store.CURRENT_ORDER)):
-                latest[(v.matter.code, v.label)] = v
-            out = []
-            for (code, label), v in sorted(latest.items()):
-                doc = _bpmn_model().load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
-                process = doc.process(v.process_id)
-                out.append({"matter_code": code, "label": label, "version": v.id,
-                            "returnable": _compiler().returnable_tasks(process),
-                            "lanes": (v.metrics or {}).get("lanes", []),
-                            "expected_steps": (v.metrics or {}).get("tasks_total", 1)})
-            return out
+            return [{"matter_code": code, "label": label, "version": v.id,
+                     "returnable": set(v.metrics.get("returnable_tasks", ())),
+                     "lanes": v.metrics.get("lanes", []), "expected_steps": v.metrics.get("tasks_total", 1)}
+                    for (code, label), v in sorted(store.current_versions(s, executable_only=True).items())]
 
     def report_details(self) -> tuple[dict, dict]:
         """Diagrams of the latest versions and measured working-day distributions, per matter."""
-        from . import bpmn_svg, measure
+        from . import bpmn_model, bpmn_svg, measure
         with self._tx() as s:
-            latest = {}
-            for v in s.scalars(select(ProcessVersion).order_by(*store.CURRENT_ORDER)):
-                latest[(v.matter.code, v.label)] = v
             details: dict = {}
-            for (code, label), v in latest.items():
-                doc = _bpmn_model().load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
+            for (code, label), v in store.current_versions(s).items():
+                doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
                 details.setdefault(code, {})[label] = bpmn_svg.render_svg(
                     doc, (v.metrics or {}).get("task_materials"))
             self._measured(s, measure.Filters())
@@ -487,12 +462,7 @@ class Service:
             findings, events = [], 0
             for cid, count, last_hash, *counters in rows:
                 events += count
-                found = audit.verify_case(s, cid, count)
-                head = s.scalar(select(TaskEvent.hash).where(TaskEvent.case_id == cid)
-                                .order_by(TaskEvent.seq.desc()).limit(1))
-                if not found and head != last_hash:
-                    found.append(audit.AuditFinding(cid, None, "the last event does not match the case's "
-                                                               "recorded chain head: events were removed"))
+                found = audit.verify_case(s, cid, count, last_hash)
                 expected = recounted.get(cid, dict.fromkeys(casework.COUNTERS, 0))
                 for name, value in zip(casework.COUNTERS, counters):
                     if expected[name] != value:
@@ -536,21 +506,10 @@ class Service:
     # ------------------------------------------------------------ cases
 
     def _note_calendar(self, calendar, first=None, last=None) -> None:
-        """Keep one warning line for the years counted Monday–Friday, for the command to show."""
+        """Keep the calendar's warning (years counted Monday–Friday) for the command to show."""
         if first is not None and last is not None:
             calendar.workdays_between(first, last)      # visits every year of the span
-        years = sorted(calendar.fallback_years)
-        if not years:
-            return
-        spans, start = [], years[0]
-        for prev, year in zip(years, years[1:] + [None]):
-            if year != prev + 1 if year is not None else True:
-                spans.append(str(start) if start == prev else f"{start}–{prev}")
-                start = year
-        line = (f"warning: no official holiday calendar for {', '.join(spans)}; counting Monday–Friday as "
-                f"working days (import the State Council notice with `onetrip calendar import FILE`)")
-        self.warnings = [w for w in self.warnings if not w.startswith("warning: no official holiday calendar")]
-        self.warnings.append(line)
+        self.warnings = calendar.warnings()
 
     def _calendar(self, session: Session):
         from .workdays import HolidayYear, WorkCalendar
@@ -587,8 +546,8 @@ class Service:
             case_id = s.execute(insert(Case.__table__).values(
                 version_id=version.id, status="open", applicant=data or {}, state="",
                 state_format=runtime.STATE_FORMAT, accepted_at=now, updated_at=now, started_by=user.id,
-                promised_workdays=promised, due_date=due, revision=1, task_seq=0, event_seq=0,
-                task_pos=0)).inserted_primary_key[0]
+                promised_workdays=promised, due_date=due, revision=1, task_seq=0,
+                event_seq=0)).inserted_primary_key[0]
             step = casework.new_step(s, casework.read_case(s, case_id), model, wf)
             step.record(user.name, "start", now, data=data or {})
             items = casework.persist(step, now, set())

@@ -100,7 +100,6 @@ class Case(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)                # optimistic lock
     task_seq: Mapped[int] = mapped_column(Integer, default=0)
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
-    task_pos: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str | None] = mapped_column(String(64))               # head of the audit chain
     next_timer_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)   # earliest waiting timer
     # Measured figures, kept current by every step (and checked against the events by `audit verify`):
@@ -337,6 +336,14 @@ def get_version(session: Session, version_id: int) -> ProcessVersion:
 #: The current version of a matter and label is the one uploaded last (re-uploading an older
 #: model makes it current again).
 CURRENT_ORDER = (ProcessVersion.activation, ProcessVersion.id)
+
+
+def current_versions(session: Session, executable_only: bool = False) -> dict[tuple[str, str], ProcessVersion]:
+    """The current version of every matter and label, keyed by (matter code, label)."""
+    stmt = select(ProcessVersion).order_by(*CURRENT_ORDER)
+    if executable_only:
+        stmt = stmt.where(ProcessVersion.executable.is_(True))
+    return {(v.matter.code, v.label): v for v in session.scalars(stmt)}
 
 
 def next_activation(session: Session, matter_id: int, label: str) -> int:

@@ -68,7 +68,7 @@ _TOML_LOCATION = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
 
 _Fail = Callable[[str, int | None], CalendarError]  # builds an error located in the file
 
-_WARNING = ("warning: no official holiday calendar for {year}; counting Monday–Friday as working "
+_WARNING = ("warning: no official holiday calendar for {years}; counting Monday–Friday as working "
             "days (import the State Council notice with `onetrip calendar import FILE`)")
 
 
@@ -375,8 +375,16 @@ class WorkCalendar:
         return frozenset(self._fallback)
 
     def warnings(self) -> list[str]:
-        """One printable line per fallback year, in year order."""
-        return [_WARNING.format(year=year) for year in sorted(self._fallback)]
+        """One printable line naming every fallback year so far (runs of years as ``2027–2030``)."""
+        if not self._fallback:
+            return []
+        years = sorted(self._fallback)
+        runs, start = [], years[0]
+        for prev, nxt in zip(years, years[1:] + [None]):
+            if nxt != prev + 1:
+                runs.append(str(start) if start == prev else f"{start}–{prev}")
+                start = nxt
+        return [_WARNING.format(years=", ".join(runs))]
 
     # ---- internals
 

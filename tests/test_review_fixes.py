@@ -62,3 +62,11 @@ def test_worker_is_run_by_an_admin(office, user, message):
 def test_compare_and_metrics_take_json(office):
     assert office.json("metrics") == {"matters": []}
     assert office.json("compare --stored")["totals"]["matters"] == 0
+
+
+def test_analyzing_a_stored_version_gives_the_file_figures(office, sample_bpmn):
+    [from_file] = office.json(["process", "analyze", str(sample_bpmn)])
+    [stored] = office.json("process analyze 1")
+    assert stored["version"] == 1 and stored["label"] == "after"
+    for key in ("steps", "materials", "visits", "promised_workdays", "applicant_materials", "findings"):
+        assert stored[key] == from_file[key], key

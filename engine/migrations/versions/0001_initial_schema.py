@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 04:47:29.827652
+Create Date: 2026-11-28 05:07:25.669725
 """
 from alembic import op
 import sqlalchemy as sa
@@ -94,7 +94,6 @@ def upgrade() -> None:
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('task_seq', sa.Integer(), nullable=False),
     sa.Column('event_seq', sa.Integer(), nullable=False),
-    sa.Column('task_pos', sa.Integer(), nullable=False),
     sa.Column('last_hash', sa.String(length=64), nullable=True),
     sa.Column('next_timer_at', sa.DateTime(), nullable=True),
     sa.Column('steps_done', sa.Integer(), nullable=False),
