@@ -197,9 +197,6 @@ class WorkflowCache:
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
-    def clear(self) -> None:
-        self._items.clear()
-
 
 class NoCache:
     """For reads that must not take a workflow out of the shared cache."""

@@ -79,7 +79,7 @@ class Simulation:
                 day = calendar.add_workdays(first, offset) if offset else first
                 self._push(self._during_hours(day, 9, 16), "arrive", v)
 
-    def _duration(self, task: dict, label: str, now: datetime) -> datetime:
+    def _duration(self, task: dict, now: datetime) -> datetime:
         props = task.get("props") or {}
         if (props.get("clock") or "").lower() == "stop":          # the applicant's own time
             return now + timedelta(days=self.rng.randint(1, 5), hours=self.rng.randint(0, 6))
@@ -99,7 +99,7 @@ class Simulation:
         for t in record["ready"]:
             if t["id"] not in self.scheduled:
                 self.scheduled.add(t["id"])
-                self._push(self._duration(t, version["label"], now), "work", (t, version))
+                self._push(self._duration(t, now), "work", (t, version))
 
     def run(self, progress=None) -> None:
         self.scheduled: set[str] = set()
