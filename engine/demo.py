@@ -17,6 +17,7 @@ clerk per department, in time order:
 from __future__ import annotations
 
 import heapq
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from datetime import datetime, time as dtime, timedelta
 from pathlib import Path
 
 from .clock import SimulatedClock
+from .errors import InvalidInput
 
 DEMO_START = datetime(2026, 3, 2, 9, 0)
 ARRIVAL_WORKDAYS = 40
@@ -135,6 +137,10 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
              catalog_dir: str | None = None, progress_factory=None) -> DemoResult:
     """Run the whole demo on ``service`` (a fresh database is the caller's choice)."""
     started = time.perf_counter()
+    if report:      # refuse before simulating, not after
+        folder = Path(report).resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise InvalidInput(f"{report}: cannot write the report there (no such writable folder)")
     sim = Simulation(service, cases_per_version, seed)
     service.settings.clock = sim.clock
     from . import runtime

@@ -78,3 +78,10 @@ def test_report_renders_in_headless_chromium(demo, tmp_path):
     subprocess.run(cmd[:-2] + [f"--screenshot={shot}", "--window-size=1300,2400", report.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_unwritable_report_is_refused_before_simulating(tmp_path):
+    cli = CliHarness(f"sqlite:///{tmp_path / 'd.db'}")
+    r = cli(["demo", "--cases", "1", "--report", str(tmp_path / "missing" / "r.html")])
+    assert r.exit_code == 1 and "cannot write the report there" in r.stderr
+    assert not (tmp_path / "d.db").exists()                 # nothing was simulated or stored
