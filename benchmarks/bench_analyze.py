@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness import REPO, Result, median
+from harness import REPO, Result, alternate, median
 
 
 def make_files(directory: Path, n: int) -> list[Path]:
@@ -68,14 +68,7 @@ def bench_analyze(ctx) -> Result:
     _, processes, errors = _analysis_pass(paths)
     if errors and len(errors) == len(paths):
         raise RuntimeError(f"every file failed, e.g. {errors[0]}")
-    base, subj = [], []
-    for i in range(reps):
-        if i % 2 == 0:
-            base.append(_lxml_pass(paths))
-            subj.append(_analysis_pass(paths)[0])
-        else:
-            subj.append(_analysis_pass(paths)[0])
-            base.append(_lxml_pass(paths))
+    base, subj = alternate(lambda: _lxml_pass(paths), lambda: _analysis_pass(paths)[0], reps)
     v, b = median(subj), median(base)
     res = Result(name, v, "s", b, v / b, target={"value": 5.0},
                  sizes={"files": n, "source_models": len(list((REPO / 'bpmn').glob('*.bpmn'))),

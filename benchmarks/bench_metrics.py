@@ -29,7 +29,7 @@ import subprocess
 import time
 from datetime import date, datetime, timedelta
 
-from harness import REPO, Result, median, new_service, subprocess_env, upload
+from harness import REPO, Result, alternate, median, new_service, subprocess_env, upload
 
 NOW = datetime(2026, 11, 28, 12, 0)
 MODELS = [("JZZBL", "before"), ("JZZBL", "after"), ("QYSLDJ", "before"), ("QYSLDJ", "after")]
@@ -270,16 +270,7 @@ def bench_metrics(ctx) -> Result:
     total = sum(r["cases"] for r in result["matters"])
     if total != sizes["cases"]:
         raise AssertionError(f"metrics counted {total} cases, the database has {sizes['cases']}")
-    base, subj = [], []
-    for i in range(reps):
-        if i >= 3 and sum(subj) > budget:
-            break
-        if i % 2 == 0:
-            base.append(_baseline(db))
-            subj.append(_subject(url)[0])
-        else:
-            subj.append(_subject(url)[0])
-            base.append(_baseline(db))
+    base, subj = alternate(lambda: _baseline(db), lambda: _subject(url)[0], reps, budget)
     cli, cli_error = [], None
     env = subprocess_env()
     for _ in range(0 if ctx.quick else 1 if median(subj) > 10 else 2):      # quick: in-process only

@@ -121,6 +121,23 @@ def quantile(xs, q: float):
     return s[min(len(s) - 1, max(0, int(round(q * (len(s) - 1)))))]
 
 
+def alternate(baseline, subject, reps: int, budget: float | None = None) -> tuple[list, list]:
+    """Run ``baseline()`` and ``subject()`` ``reps`` times each, swapping which goes first every
+    round (so neither always runs on a warmer machine); stop early once the subject has used
+    ``budget`` seconds after at least 3 rounds.  Returns (baseline values, subject values)."""
+    base, subj = [], []
+    for i in range(reps):
+        if budget is not None and i >= 3 and sum(subj) > budget:
+            break
+        if i % 2 == 0:
+            base.append(baseline())
+            subj.append(subject())
+        else:
+            subj.append(subject())
+            base.append(baseline())
+    return base, subj
+
+
 def timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
