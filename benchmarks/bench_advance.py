@@ -16,12 +16,13 @@ in-memory over every measured completion.
 from __future__ import annotations
 
 import time
-import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from harness import (REPO, Result, add_clerk, collected, mean, median, new_service, quantile,
                      upload)
+from onetrip_testing import NoPostgres, throwaway_postgres     # harness put the checkout on sys.path
 
 LANE = "综合窗口"
 SAMPLE = REPO / "tests" / "data" / "residence_permit.bpmn"
@@ -182,35 +183,35 @@ def advance_linear(ctx, name: str, db_url: str, n_tasks: int, n_cases: int, targ
     return res
 
 
-def bench_advance_sqlite(ctx) -> list[Result]:
+SIZES = ((10, 5, 30), (100, 1, 6))      # tasks per case, cases (quick), cases (full)
+
+
+@contextmanager
+def _sqlite(ctx, name):
+    yield f"sqlite:///{ctx.workdir(name + '-db') / 'onetrip.db'}"
+
+
+def _advance_on(ctx, suffix: str, database, target: float, where: str) -> list[Result]:
     out = []
-    for n_tasks, cases in ((10, 5 if ctx.quick else 30), (100, 1 if ctx.quick else 6)):
-        name = f"advance-{n_tasks}"
-        ctx.say(f"{name}: {cases} cases of {n_tasks} tasks on SQLite")
-        d = ctx.workdir(name + "-db")
-        out.append(_guard(name, lambda: advance_linear(ctx, name, f"sqlite:///{d / 'onetrip.db'}",
-                                                       n_tasks, cases, 2.0, "SQLite file in a temp dir")))
+    for n_tasks, quick, full in SIZES:
+        name, cases = f"advance-{n_tasks}{suffix}", quick if ctx.quick else full
+        ctx.say(f"{name}: {cases} cases of {n_tasks} tasks on {where}")
+        try:
+            with database(ctx, name) as url:
+                out.append(_guard(name, lambda: advance_linear(ctx, name, url, n_tasks, cases, target, where)))
+        except NoPostgres as exc:
+            out.append(Result(name, None, "ms/task", target={"ratio": target}, skipped=True,
+                              notes=[f"skipped: {exc}"]))
     return out
+
+
+def bench_advance_sqlite(ctx) -> list[Result]:
+    return _advance_on(ctx, "", _sqlite, 2.0, "SQLite file in a temp dir")
 
 
 def bench_advance_pg(ctx) -> list[Result]:
-    out = []
-    for n_tasks, cases in ((10, 5 if ctx.quick else 30), (100, 1 if ctx.quick else 6)):
-        name = f"advance-{n_tasks}-pg"
-        ctx.say(f"{name}: {cases} cases of {n_tasks} tasks on PostgreSQL")
-        try:
-            db = _pg_database(ctx.pg_admin_url)
-            url = db.__enter__()
-        except _NoPostgres as exc:
-            out.append(Result(name, None, "ms/task", target={"ratio": 3.0}, skipped=True,
-                              notes=[f"skipped: no PostgreSQL ({exc})"]))
-            continue
-        try:
-            out.append(_guard(name, lambda: advance_linear(ctx, name, url, n_tasks, cases, 3.0,
-                                                           "PostgreSQL 127.0.0.1 (psycopg 3)")))
-        finally:
-            db.__exit__(None, None, None)
-    return out
+    return _advance_on(ctx, "-pg", lambda ctx, name: throwaway_postgres(ctx.pg_admin_url, "onetrip_bench"),
+                       3.0, "PostgreSQL 127.0.0.1 (psycopg 3)")
 
 
 def _guard(name, fn) -> Result:
@@ -221,43 +222,6 @@ def _guard(name, fn) -> Result:
         import traceback
         return Result(name, None, "ms/task", error=f"{type(exc).__name__}: {exc}",
                       notes=[traceback.format_exc(limit=-3)])
-
-
-# -------------------------------------------------------------- postgres
-
-class _NoPostgres(Exception):
-    pass
-
-
-class _pg_database:
-    """A throw-away PostgreSQL database (created and dropped here)."""
-
-    def __init__(self, admin_url: str):
-        self.admin_url = admin_url
-        self.name = f"onetrip_bench_{uuid.uuid4().hex[:10]}"
-        self.admin = None
-
-    def __enter__(self) -> str:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.exc import SQLAlchemyError
-        try:
-            self.admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT",
-                                       connect_args={"connect_timeout": 5})
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        except (SQLAlchemyError, ImportError) as exc:
-            if self.admin is not None:
-                self.admin.dispose()
-            raise _NoPostgres(str(getattr(exc, "orig", exc)).strip().splitlines()[0]) from None
-        return self.admin_url.rsplit("/", 1)[0] + f"/{self.name}"
-
-    def __exit__(self, *exc):
-        from sqlalchemy import text
-        try:
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        finally:
-            self.admin.dispose()
 
 
 # ------------------------------------------------------------------ loop

@@ -8,33 +8,49 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import pytest
 from click.testing import CliRunner
 
 PG_ADMIN_URL = os.environ.get("ONETRIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
+class NoPostgres(Exception):
+    """No PostgreSQL server answered."""
+
+
 @contextmanager
-def postgres_database():
-    """Create a throw-away PostgreSQL database; skip (visibly) when none answers."""
+def throwaway_postgres(admin_url: str = PG_ADMIN_URL, prefix: str = "onetrip_test"):
+    """Create a PostgreSQL database for the duration of the block, then drop it.
+
+    Raises :class:`NoPostgres` (one line) when no server answers.
+    """
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"onetrip_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_URL}: {str(exc.orig).strip().splitlines()[0]}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        raise NoPostgres(f"no PostgreSQL at {admin_url}: {str(exc.orig).strip().splitlines()[0]}") from None
     try:
-        yield url
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def postgres_database():
+    """A throw-away PostgreSQL database for a test; skip (visibly) when none answers."""
+    import pytest
+    try:
+        with throwaway_postgres() as url:
+            yield url
+    except NoPostgres as exc:
+        pytest.skip(str(exc))
 
 
 WINDOW = "政务服务中心综合窗口"
