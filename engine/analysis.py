@@ -171,6 +171,7 @@ class ProcessMetrics:
     issued_materials: list[str]
     material_names: dict[str, str]
     task_materials: dict[str, list[str]]
+    returnable_tasks: list[str]             # steps that can send the file back (补正 loops)
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -670,7 +671,25 @@ class _Analyzer:
             lanes=sorted({n.lane for n in tasks.values() if n.lane}), online=main.visits == 0,
             applicant_materials=sorted(applicant), shared_materials=sorted(kinds["shared"] - applicant),
             issued_materials=sorted(kinds["issued"] - applicant), material_names=names,
-            task_materials=task_materials, findings=self.findings)
+            task_materials=task_materials, returnable_tasks=sorted(returnable_tasks(proc)),
+            findings=self.findings)
+
+
+def returnable_tasks(process: ProcessModel) -> set[str]:
+    """Human tasks followed by an exclusive gateway that branches on ``returned`` (补正 loops)."""
+    out = set()
+    for graph in [process] + [n.graph for n in process.walk() if n.graph is not None]:
+        for node in graph.nodes.values():
+            if not node.is_human:
+                continue
+            for fid in node.outgoing:
+                gateway = graph.nodes.get(graph.flows[fid].target) if fid in graph.flows else None
+                if gateway is None or gateway.tag != "exclusiveGateway":
+                    continue
+                if any("returned" in (graph.flows[g].condition or "") for g in gateway.outgoing
+                       if g in graph.flows):
+                    out.add(node.id)
+    return out
 
 
 # ------------------------------------------------------------------ API

@@ -250,20 +250,3 @@ def compile_model(doc: ModelDocument) -> tuple[ProcessModel, CompiledModel | Non
         problems.append(ModelError(f"the engine cannot read this model ({type(exc).__name__}: {exc})",
                                    file=doc.filename))
     return process, (compiled if not problems else None), problems
-
-
-def returnable_tasks(process: ProcessModel) -> set[str]:
-    """Human tasks followed by an exclusive gateway that branches on ``returned`` (补正 loops)."""
-    out = set()
-    for graph in [process] + [n.graph for n in process.walk() if n.graph is not None]:
-        for node in graph.nodes.values():
-            if not node.is_human:
-                continue
-            for fid in node.outgoing:
-                gateway = graph.nodes.get(graph.flows[fid].target) if fid in graph.flows else None
-                if gateway is None or gateway.tag != "exclusiveGateway":
-                    continue
-                if any("returned" in (graph.flows[g].condition or "") for g in gateway.outgoing
-                       if g in graph.flows):
-                    out.add(node.id)
-    return out

@@ -184,7 +184,6 @@ class Service:
                              file=str(path), line=process.line, element=process.id)
         from . import analysis
         metrics = analysis.version_metrics(doc, process)
-        metrics["returnable_tasks"] = sorted(_compiler().returnable_tasks(process))   # 补正 steps, for simulations
         return {"path": Path(path), "label": label, "code": code, "data": data, "doc": doc, "process": process,
                 "compiled": compiled, "problems": problems, "metrics": metrics}
 

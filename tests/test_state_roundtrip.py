@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import bpmn_model, compiler, runtime
+from engine import analysis, bpmn_model, compiler, runtime
 
 ROOT = Path(__file__).parent.parent
 MODELS = sorted((ROOT / "bpmn").glob("*.bpmn")) + [ROOT / "tests" / "data" / "residence_permit.bpmn"]
@@ -46,7 +46,7 @@ def full(wf) -> dict:
 @pytest.mark.parametrize("correction", [False, True], ids=["main", "correction"])
 def test_incremental_state_round_trips_at_every_step(path, correction):
     process, model = compiled(path)
-    returnable = compiler.returnable_tasks(process)
+    returnable = analysis.returnable_tasks(process)
     rows = RowStore()
     wf = runtime.start(model, {"applicant": "张三"})
     changes = runtime.save_changes(wf, None)
