@@ -3,9 +3,23 @@
 The fields follow a 实施清单 (GB/T 39046-2020); see ``processes/README.md``.
 Model paths in a manifest are relative to the folder above ``processes/``
 (the repository root).
+
+Sourcing rules, checked on load (and by ``tools/catalog_gen.py`` before it
+writes a manifest):
+
+* ``legal_basis`` cites an article (``第十九条``) or a document number
+  (``国发〔2017〕7号``, ``国务院令第746号``), or says explicitly ``none：…``;
+* ``statutory_workdays`` (法定办结时限) only together with ``statutory_basis``,
+  which cites the article or document that sets it; a matter without one says
+  so in ``time_limit_note`` (``无法定时限：…``: 即办 or a local promise, and
+  where that promise comes from);
+* ``[kept_trips]``: every onsite step the after model keeps, with why;
+  ``[removed_trips]`` / ``[removed_materials]``: what removed each trip and
+  material, a reason starting with one of :data:`MECHANISMS`.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +27,50 @@ from pathlib import Path
 from .errors import CatalogError
 
 REQUIRED = {"code": str, "name": str, "kind": str, "type_code": str, "type_name": str, "department": str,
-            "statutory_workdays": int, "promised_workdays": int, "case_type": str, "service_object": list,
+            "promised_workdays": int, "case_type": str, "service_object": list,
             "legal_basis": str, "annual_volume": int, "models": dict}
+OPTIONAL = {"statutory_workdays": int, "statutory_basis": str, "time_limit_note": str, "members": list,
+            "sources": list, "unverified": str, "kept_trips": dict, "removed_trips": dict,
+            "removed_materials": dict}
 KINDS = ("matter", "bundle")
 CASE_TYPES = ("即办件", "承诺件")
+#: what may remove a trip or a material: the first word of every removal reason
+MECHANISMS = ("电子证照", "数据共享", "邮寄", "告知承诺", "容缺受理", "全程网办", "一窗受理",
+              "表单合并", "免申即享", "取消")
+NO_LIMIT = "无法定时限"
+_ARTICLE = re.compile(r"第[一二三四五六七八九十百零〇两\d]+条")
+_DOCUMENT = re.compile(r"〔\d{4}〕\d+号|令第\d+号")
+_NONE = re.compile(r"^none\s*[：:]\s*\S")
+
+
+def cites(text: str) -> bool:
+    """True when ``text`` cites an article or a document number."""
+    return bool(_ARTICLE.search(text) or _DOCUMENT.search(text))
+
+
+def basis_problem(field_name: str, text: str, allow_none: bool = True) -> str | None:
+    """Why ``text`` is not an acceptable legal basis, or None."""
+    if allow_none and _NONE.match(text):
+        return None
+    if cites(text):
+        return None
+    tail = " or say \"none：<why>\"" if allow_none else ""
+    return f"{field_name} must cite an article (第N条) or a document number (〔YYYY〕N号){tail}"
+
+
+def note_problem(text: str) -> str | None:
+    """Why a matter without a statutory limit does not say so properly, or None."""
+    if text.startswith(NO_LIMIT + "：") and len(text) > len(NO_LIMIT) + 1:
+        return None
+    return (f"no statutory_workdays: time_limit_note must say \"{NO_LIMIT}：\" and where the "
+            f"promised limit comes from (即办 or a local promise)")
+
+
+def mechanism_problem(reason: str) -> str | None:
+    """Why a removal reason names no known mechanism, or None."""
+    if isinstance(reason, str) and reason.startswith(MECHANISMS):
+        return None
+    return f"removal reason {reason!r} must start with one of {'、'.join(MECHANISMS)}"
 
 
 @dataclass
@@ -83,18 +137,38 @@ def read_manifest(path: Path) -> Manifest:
     def fail(key: str, message: str):
         raise CatalogError(message, file=str(path), line=_line_of(text, key))
 
-    for key, typ in REQUIRED.items():
-        if key not in data:
+    for key, typ in (REQUIRED | OPTIONAL).items():
+        if key not in data and key in REQUIRED:
             fail("code", f"missing field {key!r}")
-        if not isinstance(data[key], typ) or (typ is int and isinstance(data[key], bool)):
+        if key in data and (not isinstance(data[key], typ) or (typ is int and isinstance(data[key], bool))):
             fail(key, f"field {key!r} must be a {typ.__name__}")
+    problem = basis_problem("legal_basis", data["legal_basis"])
+    if problem:
+        fail("legal_basis", problem)
+    if "statutory_workdays" in data:
+        problem = basis_problem("statutory_basis", data.get("statutory_basis", ""), allow_none=False)
+        if problem:
+            fail("statutory_workdays", f"statutory_workdays needs a statutory_basis: {problem}")
+    elif "statutory_basis" in data:
+        fail("statutory_basis", "statutory_basis without statutory_workdays")
+    else:
+        problem = note_problem(data.get("time_limit_note", ""))
+        if problem:
+            fail("time_limit_note" if "time_limit_note" in data else "promised_workdays", problem)
+    for table in ("kept_trips", "removed_trips", "removed_materials"):
+        for key, reason in data.get(table, {}).items():
+            if not isinstance(reason, str) or not reason.strip():
+                fail(key, f"[{table}] {key} needs a reason (a non-empty string)")
+            problem = table != "kept_trips" and mechanism_problem(reason)
+            if problem:
+                fail(key, f"[{table}] {key}: {problem}")
     if data["kind"] not in KINDS:
         fail("kind", f"kind must be one of {', '.join(KINDS)}, not {data['kind']!r}")
     if data["case_type"] not in CASE_TYPES:
         fail("case_type", f"case_type must be 即办件 or 承诺件, not {data['case_type']!r}")
     if data["kind"] == "bundle" and not data.get("members"):
         fail("members", "a bundle needs members = [codes of its matters]")
-    if data["statutory_workdays"] < 0 or data["promised_workdays"] < 0:
+    if data.get("statutory_workdays", 0) < 0 or data["promised_workdays"] < 0:
         fail("promised_workdays", "working days cannot be negative")
     root = path.parent.parent
     models = {}

@@ -10,8 +10,11 @@ Rules (also in the README, "How the figures are computed"):
   would count every member's steps twice.
 * ``reduction = (before - after) / before`` as a fraction (0.637 → "63.7%"),
   ``None`` when the before total is 0.
-* ``time_compression = 1 - Σ promised(after) / Σ statutory`` over paired
-  matters that have both figures (statutory from the after model, else before).
+* ``time_compression = 1 - Σ promised(after) / Σ statutory`` over the paired
+  matters that have a statutory limit (from the after model, else the before
+  one) and a promised one; ``time_compression_basis`` says over how many, and
+  which matters were left out because no law sets a limit for them (their
+  absence is not an incomplete figure).
 * Rates over the after versions of paired matters: ``online_rate`` (0 visits,
   网上可办率), ``one_trip_rate`` (≤ 1 visit, 最多跑一次率), ``immediate_rate``
   (0 promised working days, 即办率); the same rates of the before versions are
@@ -97,11 +100,19 @@ def totals(rows: list[MatterComparison]) -> dict:
     for side in ("before", "after"):
         for key in METRICS:
             values = [getattr(r, side).get(key) for r in paired]
-            incomplete += [f"{r.matter_code} {side} {key}" for r, v in zip(paired, values) if v is None]
+            incomplete += [f"{r.matter_code} {side} {key}" for r, v in zip(paired, values)
+                           if v is None and key != "statutory_workdays"]
             sums[side][key] = _num(sum(v for v in values if v is not None))
-    compressible = [(r.after.get("promised_workdays"),
-                     r.after.get("statutory_workdays") or r.before.get("statutory_workdays")) for r in paired]
-    compressible = [(p, s) for p, s in compressible if p is not None and s]
+    compressible, left_out = [], []
+    for r in paired:
+        statutory = r.after.get("statutory_workdays")
+        if statutory is None:
+            statutory = r.before.get("statutory_workdays")
+        promised = r.after.get("promised_workdays")
+        if statutory is None or promised is None:
+            left_out.append(r.matter_code)
+        else:
+            compressible.append((promised, statutory))
     stat_total = sum(s for _, s in compressible)
     out = {
         "matters": len(paired),
@@ -110,6 +121,9 @@ def totals(rows: list[MatterComparison]) -> dict:
         "before": sums["before"], "after": sums["after"],
         "reduction": {k: reduction(sums["before"][k], sums["after"][k]) for k in REDUCED},
         "time_compression": round(1 - sum(p for p, _ in compressible) / stat_total, 4) if stat_total else None,
+        "time_compression_basis": {"matters": len(compressible), "left_out": sorted(left_out),
+                                   "promised": _num(sum(p for p, _ in compressible)),
+                                   "statutory": _num(stat_total)},
         **rates([r.after for r in paired]),
         "rates_before": rates([r.before for r in paired]),
     }

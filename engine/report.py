@@ -33,7 +33,10 @@ def city_lines(totals: dict) -> list[str]:
     """The totals in the city's own form: ``环节 292 → 106 (精简 63.7%)``."""
     b, a, r = totals["before"], totals["after"], totals["reduction"]
     lines = [f"{label} {num(b[key])} → {num(a[key])} ({verb} {pct(r[key])})" for key, label, verb in CITY_METRICS]
-    lines.append(f"承诺时限比法定时限压缩 {pct(totals['time_compression'])}")
+    basis = totals.get("time_compression_basis")
+    scope = f"（{basis['matters']} 个有法定时限的事项；{len(basis['left_out'])} 个无法定时限，未计）" \
+        if basis and basis["left_out"] else ""
+    lines.append(f"承诺时限比法定时限压缩 {pct(totals['time_compression'])}{scope}")
     lines.append(f"网上可办率 {pct(totals['online_rate'])}  最多跑一次率 {pct(totals['one_trip_rate'])}  "
                  f"即办率 {pct(totals['immediate_rate'])}  ({totals['matters']} 个事项)")
     if totals.get("bundles"):

@@ -34,8 +34,10 @@ from lxml import etree
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(ROOT))
 sys.dont_write_bytecode = True      # leave no __pycache__ in tools/
 import catalog_spec as spec  # noqa: E402  (a sibling module, not a package)
+from engine import catalog  # noqa: E402  (the manifest rules the generator must meet)
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -73,6 +75,7 @@ class Node:
     uses: tuple = ()
     days: int = 0
     default: str | None = None
+    why: str = ""
 
     @property
     def human(self) -> bool:
@@ -155,6 +158,15 @@ class Graph:
                 "materials": sum(m.source == "applicant" for m in self.materials()),
                 "workdays": self.critical_days()}
 
+    def trips(self) -> list:
+        """Ids of the counted onsite steps (each is a trip: the DSL's only
+        exclusive choice is a return loop, whose 补正 step is not counted)."""
+        return [n.id for n in self.nodes.values() if n.human and n.props.get("step") != "false"
+                and n.props.get("onsite") == "true"]
+
+    def applicant_materials(self) -> list:
+        return [m.id for m in self.materials() if m.source == "applicant"]
+
     def materials(self) -> list:
         """Materials in order of first use, with their derived source."""
         found: dict = {}
@@ -212,7 +224,8 @@ class Builder:
         if item["needs"]:
             props["materials"] = ",".join(item["needs"])
         task = self.add(Node(f"Task_{key}", item["tag"], item["name"], lane, props,
-                             item["needs"], item["issues"], item["uses"], item["days"]))
+                             item["needs"], item["issues"], item["uses"], item["days"],
+                             why=item["why"]))
         self.link(tail, task)
         if not item["returns"]:
             return Tail(task)
@@ -545,8 +558,10 @@ class Writer:
                        name=f"{m.name}（{VARIANTS[m.variant]}）", isExecutable="true")
         if m.documentation:
             self.el(proc, "bpmn:documentation", m.documentation)
-        self.properties(proc, {"matter_code": m.code, "statutory_workdays": str(m.statutory),
-                               "promised_workdays": str(m.promised)})
+        props = {"matter_code": m.code}
+        if m.statutory is not None:
+            props["statutory_workdays"] = str(m.statutory)
+        self.properties(proc, props | {"promised_workdays": str(m.promised)})
         lane_set = self.el(proc, "bpmn:laneSet", id=f"LaneSet_{self.tag}")
         for lane, _box in m.diagram.lanes:
             lane_el = self.el(lane_set, "bpmn:lane", id=f"Lane_{spec.LANE_IDS[lane]}", name=lane)
@@ -570,6 +585,8 @@ class Writer:
 
     def node(self, proc, node: Node) -> None:
         el = self.el(proc, f"bpmn:{node.tag}", id=node.id, name=node.name, default=node.default)
+        if node.why:
+            self.el(el, "bpmn:documentation", f"仍需到场：{node.why}")
         self.properties(el, node.props)
         for flow in self.m.graph.flows:
             if flow.target == node.id:
@@ -620,7 +637,7 @@ class Model:
     code: str
     variant: str
     name: str
-    statutory: int
+    statutory: int | None
     dialect: str
     graph: Graph
     documentation: str = ""
@@ -651,13 +668,13 @@ class Catalog:
     def __init__(self, matters, bundles) -> None:
         self.matters = {m["code"]: m for m in matters}
         self.entries = list(matters) + [self._complete(b) for b in bundles]
+        self.built: dict = {}            # code -> (before, after, kept, removed trips, removed materials)
 
     def _complete(self, entry: dict) -> dict:
-        """Derive a bundle's statutory limit and service objects from its members."""
+        """Derive a bundle's service objects from its members."""
         members = [self.matters[code] for code in entry["members"]]
         objects = dict.fromkeys(o for m in members for o in m["service_object"])
-        return {**entry, "statutory": sum(m["statutory"] for m in members),
-                "service_object": tuple(objects)}
+        return {**entry, "service_object": tuple(objects)}
 
     def models(self, entry: dict) -> tuple:
         """The (before, after) models; a bundle's before chains its members'."""
@@ -666,7 +683,7 @@ class Catalog:
             before = build_graph([(f"{m['code']}_", m["before"]) for m in members])
             names = " → ".join(m["name"] for m in members)
             notes = (f"改革前：申请人依次办理 {names}，逐个部门提交材料、往返跑动。",
-                     f"改革后：一窗(一网)受理，{len(members)} 个部门并联办理，一次送达。")
+                     f"改革后：一窗(一网)受理，{len(members)} 个部门并联办理。")
         else:
             before = build_graph([("", entry["before"])])
             notes = ("", "")
@@ -675,20 +692,42 @@ class Catalog:
         return (Model(entry["code"], "before", *args, before, notes[0]),
                 Model(entry["code"], "after", *args, after, notes[1]))
 
+    def removals(self, entry: dict, before: Model, after: Model) -> tuple:
+        """(removed trips by before element id, removed materials by id).  A bundle
+        inherits what its members' own after models removed, for the trips and
+        materials the bundle's after model does not ask for either."""
+        reasons = dict(entry["removed"])
+        if entry["kind"] == "bundle":
+            inherited = {}
+            for code in entry["members"]:
+                for key, why in self.matters[code]["removed"].items():
+                    inherited[key if key in spec.MATERIALS else f"{code}_{key}"] = why
+            reasons = inherited | reasons
+        trips = {f"Task_{k}": v for k, v in reasons.items() if k not in spec.MATERIALS}
+        materials = {k: v for k, v in reasons.items() if k in spec.MATERIALS}
+        if entry["kind"] == "bundle":
+            dropped = set(before.graph.applicant_materials()) - set(after.graph.applicant_materials())
+            materials = {k: v for k, v in materials.items() if k in dropped}
+        return trips, materials
+
     def render(self) -> dict:
         files = {}
         for entry in self.entries:
             before, after = self.models(entry)
-            check_entry(entry, before, after)
+            trips, materials = self.removals(entry, before, after)
+            check_entry(entry, before, after, trips, materials)
+            kept = {nid: after.graph.nodes[nid].why for nid in after.graph.trips()}
+            self.built[entry["code"]] = (before, after, kept, trips, materials)
             files[before.path] = before.render()
             files[after.path] = after.render()
-            files[f"processes/{entry['code']}.toml"] = manifest(entry, before, after)
-        files["processes/README.md"] = readme(self.entries)
+            files[f"processes/{entry['code']}.toml"] = manifest(entry, before, after, kept, trips,
+                                                                materials)
+        files["processes/README.md"] = readme(self)
         return files
 
 
-def check_entry(entry: dict, before: Model, after: Model) -> None:
-    """Refuse a spec whose after model contradicts its manifest or the reform."""
+def check_entry(entry: dict, before: Model, after: Model, trips: dict, materials: dict) -> None:
+    """Refuse a spec whose after model contradicts its manifest, the reform or the sourcing rules."""
     code = entry["code"]
     was, now = before.graph.tally(), after.graph.tally()
     worse = [key for key in was if now[key] > was[key]]
@@ -701,6 +740,30 @@ def check_entry(entry: dict, before: Model, after: Model) -> None:
         raise ValueError(f"{code}: department {entry['department']} is no lane of the after model")
     if entry["type_code"] not in spec.TYPE_NAMES:
         raise ValueError(f"{code}: unknown type code {entry['type_code']}")
+    problems = [catalog.basis_problem("legal_basis", entry["legal_basis"])]
+    if entry["statutory"] is not None:
+        problems.append(catalog.basis_problem("statutory_basis", entry["statutory_basis"],
+                                              allow_none=False))
+        if entry["time_note"]:
+            problems.append("time_limit_note is only for matters without a statutory limit")
+    else:
+        problems.append(catalog.note_problem(entry["time_note"]))
+    problems += [f"kept trip {nid} in the after model has no reason (why=)"
+                 for nid in after.graph.trips() if not after.graph.nodes[nid].why]
+    onsite_before = before.graph.trips()
+    problems += [f"removed trip {nid} is no onsite step of the before model"
+                 for nid in trips if nid not in onsite_before]
+    if len(trips) != len(onsite_before) - len(after.graph.trips()):
+        problems.append(f"{len(onsite_before) - len(after.graph.trips())} trips removed, "
+                        f"{len(trips)} removal reasons given")
+    dropped = set(before.graph.applicant_materials()) - set(after.graph.applicant_materials())
+    problems += [f"material {m} is no longer asked for but has no removal reason"
+                 for m in sorted(dropped - set(materials))]
+    problems += [f"removal reason for material {m}, which is not dropped" for m in sorted(set(materials) - dropped)]
+    problems += [catalog.mechanism_problem(why) for why in (*trips.values(), *materials.values())]
+    problems = [p for p in problems if p]
+    if problems:
+        raise ValueError(f"{code}: {problems[0]}")
 
 
 # ============================================================== manifests
@@ -713,26 +776,38 @@ def toml_value(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def manifest(entry: dict, before: Model, after: Model) -> bytes:
+def manifest(entry: dict, before: Model, after: Model, kept: dict, trips: dict,
+             materials: dict) -> bytes:
     """``processes/<CODE>.toml``, fields in the documented order."""
     fields = {
         "code": entry["code"], "name": entry["name"], "kind": entry["kind"],
         "type_code": entry["type_code"], "type_name": spec.TYPE_NAMES[entry["type_code"]],
-        "department": entry["department"], "statutory_workdays": entry["statutory"],
+        "department": entry["department"], "legal_basis": entry["legal_basis"],
+    }
+    if entry["statutory"] is not None:
+        fields["statutory_workdays"] = entry["statutory"]
+        fields["statutory_basis"] = entry["statutory_basis"]
+    else:
+        fields["time_limit_note"] = entry["time_note"]
+    fields |= {
         "promised_workdays": entry["promised"],
         "case_type": "即办件" if entry["promised"] == 0 else "承诺件",
-        "service_object": entry["service_object"], "legal_basis": entry["legal_basis"],
-        "annual_volume": entry["annual_volume"],
+        "service_object": entry["service_object"], "annual_volume": entry["annual_volume"],
     }
     if entry["kind"] == "bundle":
         fields["members"] = entry["members"]
+    if entry["sources"]:
+        fields["sources"] = entry["sources"]
+    if entry["unverified"]:
+        fields["unverified"] = entry["unverified"]
     lines = ["# Generated by tools/catalog_gen.py from tools/catalog_spec.py; edit those.", ""]
     lines += [f"{key} = {toml_value(value)}" for key, value in fields.items()]
+    for table, rows in (("kept_trips", kept), ("removed_trips", trips),
+                        ("removed_materials", materials)):
+        lines += ["", f"[{table}]"] + [f"{key} = {toml_value(value)}" for key, value in rows.items()]
     lines += ["", "[models]", f"before = {toml_value(before.path)}",
               f"after = {toml_value(after.path)}", ""]
     return "\n".join(lines).encode("utf-8")
-
-
 README_HEAD = """\
 # processes/ — the matter catalog
 
@@ -740,13 +815,15 @@ README_HEAD = """\
 
 One TOML manifest per high-frequency government service matter (高频政务服务事项)
 and per 一件事 bundle.  Each points at two BPMN models in `bpmn/`: `before` (the
-procedure as applicants used to experience it) and `after` (the re-engineered
-"最多跑一次" version).  Steps, materials, visits and working days are *not*
-written here: onetrip measures them from the models (see `shared/DESIGN.md`).
+procedure in a typical prefecture-level city around 2018–19) and `after` (good
+2020–22 practice, not the best province of 2025).  Steps, materials, visits and
+working days are *not* written here: onetrip measures them from the models (see
+`shared/DESIGN.md`).
 
-Regenerate everything (byte-identical) with
-`/work/venv/bin/python tools/catalog_gen.py`; `--check` exits 1 when a
-generated file differs from the spec.
+Regenerate everything (byte-identical) with `python tools/catalog_gen.py`;
+`--check` exits 1 when a generated file differs from the spec.  The generator
+refuses a spec that breaks the sourcing rules below, and `onetrip catalog load`
+refuses such a manifest with one line naming the file, line and field.
 
 ## Fields
 
@@ -758,15 +835,28 @@ generated file differs from the spec.
 | `type_code` | string | yes | 事项类型 code of the 国家政务服务事项基本目录: `01` 行政许可, `05` 行政给付, `07` 行政确认, `08` 行政奖励, `10` 其他行政权力, `20` 公共服务 |
 | `type_name` | string | yes | the Chinese name of `type_code` |
 | `department` | string | yes | 实施主体 (for a bundle: 牵头部门); equals a lane name of the `after` model |
-| `statutory_workdays` | integer | yes | 法定办结时限 in working days (a bundle: the sum of its members') |
+| `legal_basis` | string | yes | 设定依据 down to the article (`第十九条`) or a document number (`〔2016〕53号`), or an explicit `none：<why>` |
+| `statutory_workdays` | integer | only with a basis | 法定办结时限, present only where a law, regulation, rule or State Council document sets one; equals the models' `statutory_workdays` process property (absent from the models otherwise) |
+| `statutory_basis` | string | with `statutory_workdays` | the article that sets the limit, with its words; where the law counts 日 (calendar days) the figure is kept and read as working days |
+| `time_limit_note` | string | without `statutory_workdays` | `无法定时限：…`: why there is none and where the promised limit comes from (即办, a local promise) |
 | `promised_workdays` | integer | yes | 承诺办结时限 of the `after` model; equals its `promised_workdays` process property (the critical path of its step `workdays`) |
 | `case_type` | string | yes | 办件类型: `即办件` when `promised_workdays` is 0, else `承诺件` |
 | `service_object` | list of strings | yes | 服务对象: 自然人, 企业法人, 事业单位法人, 社会组织法人, 非法人企业, 其他组织 |
-| `legal_basis` | string | yes | 设定依据 (laws, regulations, State Council documents) |
 | `annual_volume` | integer | yes | cases per year in a mid-size city (for weighting reports) |
 | `members` | list of strings | bundles only | codes of the member matters, in the order applicants used to visit them |
+| `sources` | list of strings | no | texts the figures were checked against |
+| `unverified` | string | no | what could not be checked against a source in this revision |
+| `[kept_trips]` | table | when the after model has onsite steps | after-model element id → why the applicant must still come in person |
+| `[removed_trips]` | table | when trips were removed | before-model element id → what removed that trip |
+| `[removed_materials]` | table | when materials were removed | material id → what removed it |
 | `[models].before` | string | yes | path of the before model, relative to the repository root |
 | `[models].after` | string | yes | path of the after model |
+
+A removal reason starts with one of: {mechanisms}, then says how.  The numbers
+of removed trips and materials must match the models: (before visits − after
+visits) trips, and every applicant material of the before model that the after
+model no longer asks for.  A bundle inherits the reasons of its members' own
+after models and names only what the bundle removed on top.
 
 ## Conventions used by the models
 
@@ -781,8 +871,10 @@ generated file differs from the spec.
   `dataInputAssociation`; the same ids appear in the steps' `materials` property.
   Issued documents are wired to the step that hands them out, and results of
   other steps to the steps that work on them (neither is asked from the applicant).
-- Bundle `before` models chain the members' `before` models (element ids prefixed
-  with the member code); a material needed by several members appears once.
+- An onsite step kept in an after model carries its reason as `bpmn:documentation`.
+- Bundle `before` models are generated from the members' `before` models (element
+  ids prefixed with the member code), so a bundle's before figures follow from its
+  members by construction; a material needed by several members appears once.
 - Extension properties are written as `camunda:properties`, except: {dialects}.
 
 ## Catalog
@@ -792,15 +884,110 @@ generated file differs from the spec.
 """
 
 
-def readme(entries) -> bytes:
-    """``processes/README.md``: the field reference and the catalog index."""
+def pct(before: float, after: float) -> str:
+    return f"{(before - after) / before * 100:.1f}%" if before else "—"
+
+
+def readme(cat: Catalog) -> bytes:
+    """``processes/README.md``: field reference, index, totals, bundles, kept trips, sources."""
+    entries = cat.entries
     rows = [f"| {e['code']} | {e['name']} | {e['kind']} | {e['department']} | "
-            f"{e['type_code']} {spec.TYPE_NAMES[e['type_code']]} | {e['statutory']} | "
+            f"{e['type_code']} {spec.TYPE_NAMES[e['type_code']]} | "
+            f"{'—' if e['statutory'] is None else e['statutory']} | "
             f"{e['promised']} | {', '.join(e.get('members', ()))} |" for e in entries]
     dialects = "; ".join(
         f"`{dialect}:properties` in " + ", ".join(e["code"] for e in entries if e["props"] == dialect)
         for dialect in ("zeebe", "spiffworkflow"))
-    return (README_HEAD.format(dialects=dialects) + "\n".join(rows) + "\n").encode("utf-8")
+    out = [README_HEAD.format(dialects=dialects, mechanisms="、".join(catalog.MECHANISMS))]
+    out.append("\n".join(rows) + "\n")
+
+    matters = [e for e in entries if e["kind"] == "matter"]
+    tally = {e["code"]: (cat.built[e["code"]][0].graph.tally(), cat.built[e["code"]][1].graph.tally())
+             for e in entries}
+    sums = {side: {k: sum(tally[e["code"]][i][k] for e in matters)
+                   for k in ("steps", "materials", "visits", "workdays")}
+            for i, side in enumerate(("before", "after"))}
+    timed = [e for e in matters if e["statutory"] is not None]
+    statutory = sum(e["statutory"] for e in timed)
+    promised = sum(e["promised"] for e in timed)
+    b, a = sums["before"], sums["after"]
+    out.append(f"""
+## Totals over the {len(matters)} matters
+
+The city-style lines `onetrip compare bpmn bpmn` prints over the matters (bundles
+left out, their members are counted):
+
+```
+环节 {b['steps']} → {a['steps']} (精简 {pct(b['steps'], a['steps'])})
+材料 {b['materials']} → {a['materials']} (精简 {pct(b['materials'], a['materials'])})
+跑动 {b['visits']} → {a['visits']} (减少 {pct(b['visits'], a['visits'])})
+承诺时限 {b['workdays']} → {a['workdays']} (压缩 {pct(b['workdays'], a['workdays'])})
+承诺时限比法定时限压缩 {pct(statutory, promised)}（{len(timed)} 个有法定时限的事项；{len(matters) - len(timed)} 个无法定时限，未计）
+```
+
+The seed city reports, over 100 matters: steps −63.7%, materials −21.3%, visits
+−54.8%, promised limits 50% inside the statutory ones.
+""")
+    out.append("""
+## 一件事: bundles against the sum of their members
+
+A bundle's before model is generated from its members' before models, so its
+steps and visits are the members' sums; a material asked by several members
+counts once (the union), which is why a bundle's before materials can be fewer
+than the members' sum.  The after column is the integrated design; "members
+after" is what re-engineering each member alone achieved.
+
+| bundle | members | before: steps / materials (sum) / visits | members after: steps / materials (sum) / visits | bundle after: steps / materials / visits |
+|---|---|---|---|---|
+""")
+    for e in entries:
+        if e["kind"] != "bundle":
+            continue
+        was, now = tally[e["code"]]
+        member_before = [tally[c][0] for c in e["members"]]
+        member_after = [tally[c][1] for c in e["members"]]
+        out.append(f"| {e['code']} {e['name']} | {', '.join(e['members'])} | "
+                   f"{was['steps']} / {was['materials']} ({sum(m['materials'] for m in member_before)}) / "
+                   f"{was['visits']} | {sum(m['steps'] for m in member_after)} / "
+                   f"{len(set().union(*(cat.built[c][1].graph.applicant_materials() for c in e['members'])))} "
+                   f"({sum(m['materials'] for m in member_after)}) / {sum(m['visits'] for m in member_after)} | "
+                   f"{now['steps']} / {now['materials']} / {now['visits']} |\n")
+    out.append("""
+## Trips kept in the after models
+
+Trips that law or practice still needs; every one is in its manifest's
+`[kept_trips]` and in the step's `bpmn:documentation`.
+
+| code | step | why the applicant still comes |
+|---|---|---|
+""")
+    for e in entries:
+        after = cat.built[e["code"]][1]
+        for nid, why in cat.built[e["code"]][2].items():
+            out.append(f"| {e['code']} | {after.graph.nodes[nid].name} | {why} |\n")
+    out.append("""
+## Sources, matter by matter
+
+Article numbers and document numbers were checked against published texts
+found in this revision where the entry says so ("sources"); what could not be
+checked is named under "unverified" — no figure there was invented, but it
+rests on the text as remembered and should be checked against the official
+text before the catalog is signed.
+
+""")
+    for e in entries:
+        out.append(f"### {e['code']} {e['name']}\n\n- 设定依据: {e['legal_basis']}\n")
+        if e["statutory"] is not None:
+            out.append(f"- 法定时限 {e['statutory']}: {e['statutory_basis']}\n")
+        else:
+            out.append(f"- {e['time_note']}\n")
+        out.append(f"- 承诺时限 {e['promised']}\n")
+        for source in e["sources"]:
+            out.append(f"- source: {source}\n")
+        if e["unverified"]:
+            out.append(f"- unverified: {e['unverified']}\n")
+        out.append("\n")
+    return "".join(out).rstrip("\n").encode("utf-8") + b"\n"
 
 
 # ================================================================== main
