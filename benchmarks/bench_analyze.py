@@ -1,6 +1,6 @@
 """analyze-1000: static analysis of 1,000 catalog-like BPMN files.
 
-The 52 catalog models in ``bpmn/`` are copied round-robin into N files in a
+The catalog models in ``bpmn/`` (78 today) are copied round-robin into N files in a
 temp dir; copy i has its matter code (and so its process, lane, task and
 diagram ids, which embed the code) replaced by ``<CODE>X<i>``, so every file is
 distinct.  Timed per pass over all files:

@@ -219,6 +219,8 @@ class Builder:
         props = {}
         if item["tag"] in HUMAN_TAGS:
             props["onsite"] = flag(item["onsite"])
+            if not item["counted"]:
+                props["step"] = "false"
         if item["tag"] in HUMAN_TAGS or item["days"]:
             props["workdays"] = str(item["days"])
         if item["needs"]:

@@ -201,18 +201,23 @@ MATERIALS = {
 
 # ------------------------------------------------------------------ constructors
 def step(tag, key, name, lane, days=0, *, onsite=False, needs="", issues="", uses="",
-         returns=None, fix_onsite=None, why=""):
+         returns=None, fix_onsite=None, why="", counted=True):
     """One task.  ``tag`` is the BPMN element: userTask, manualTask or serviceTask.
-    ``why``: in an ``after`` model, why the applicant must still come (a kept trip)."""
+    ``why``: in an ``after`` model, why the applicant must still come (a kept trip).
+    ``counted=False`` (``step=false``): back-office work that takes time but is no
+    办事环节 of the applicant (card production, a records check)."""
     return {"kind": "step", "tag": tag, "key": key, "name": name, "lane": lane,
             "days": days, "onsite": onsite, "needs": tuple(needs.split()),
             "issues": tuple(issues.split()), "uses": tuple(uses.split()), "returns": returns,
-            "fix_onsite": onsite if fix_onsite is None else fix_onsite, "why": why}
+            "fix_onsite": onsite if fix_onsite is None else fix_onsite, "why": why,
+            "counted": counted}
 
 
 user = partial(step, "userTask")
 manual = partial(step, "manualTask")
 service = partial(step, "serviceTask")
+#: back-office work with a duration (a clerk completes it; not an applicant-facing step)
+backoffice = partial(step, "userTask", counted=False)
 
 
 def par(key, *branches):
@@ -733,7 +738,7 @@ MATTERS = (
         after=[
             apply_online(RSJ, "social_security_card_form id_card", name="网上申领社保卡"),
             fetch(RSJ, "id_photo household_register", name="共享公安照片与户籍信息"),
-            service("Make", "审核通过后批量制卡", RSJ, 10),
+            backoffice("Make", "审核通过后批量制卡", RSJ, 10),
             user("Activate", "合作银行网点领卡并核验身份激活", YHWD, 0, onsite=True,
                  issues="social_security_card",
                  why="首次申领的社保卡具金融功能，须本人到银行网点核验身份、激活账户(银行账户实名制)"),
@@ -843,7 +848,7 @@ MATTERS = (
                    why="首次申领居住证须本人到场采集人像、指纹并核验身份"),
             fetch(GAJ, "employment_proof", name="共享参保就业信息"),
             decide(GAJ, 7, name="核查审批(审核合一)"),
-            service("Make", "制作居住证", GAJ, 3),
+            backoffice("Make", "制作居住证", GAJ, 3),
             deliver(GAJ, "residence_permit", name="居住证邮寄送达"),
         ],
         removed={
@@ -1001,7 +1006,7 @@ MATTERS = (
                  needs="id_card_application old_id_card", returns=CHECK_PAPERS,
                  why="居民身份证须本人到场采集人像并登记指纹信息，不能代办"),
             fetch(GAJ, "household_register", name="共享人口信息系统户籍信息"),
-            service("Make", "审核后省级制证", GAJ, 25),
+            backoffice("Make", "审核后省级制证", GAJ, 25),
             deliver(GAJ, "id_card", name="居民身份证邮寄送达"),
         ],
         removed={
@@ -1027,7 +1032,7 @@ MATTERS = (
             user("Accept", "就近出入境窗口受理并采集人像、指纹(全国通办)", CRJ, 0, onsite=True,
                  needs="passport_application id_card", returns=CHECK_PAPERS,
                  why="护照法第六条要求本人申请；须到场采集人像、指纹并核验身份"),
-            service("Make", "审核后制证", CRJ, 7),
+            backoffice("Make", "审核后制证", CRJ, 7),
             deliver(CRJ, "passport", name="护照邮寄送达"),
         ],
         removed={
@@ -1058,8 +1063,8 @@ MATTERS = (
                    days=0, name="迁入地派出所一站式受理(跨省通办)",
                    why="须交验户口簿原件和身份证原件，新户口页在迁入地打印"),
             decide(GAJ, 5, name="迁入地审批", issues="migration_permit"),
-            service("MoveOut", "迁出地网上办理迁出(电子迁移证)", GAJ, 2,
-                    needs="migration_permit", issues="migration_certificate"),
+            backoffice("MoveOut", "迁出地网上办理迁出(电子迁移证)", GAJ, 2,
+                       uses="migration_permit", issues="migration_certificate"),
             user("Settle", "迁入地落户并打印户口页", GAJ, 1, uses="migration_certificate"),
             deliver(GAJ, name="户口簿邮寄送达"),
         ],
@@ -1283,7 +1288,7 @@ MATTERS = (
                    why="核对授权书须共同生活家庭成员本人签字；申请人多为老弱，多数由窗口或上门受理"),
             fetch(JDB, "household_register", name="共享户籍信息"),
             user("Survey", "入户调查", JDB, 7),
-            service("Check", "家庭经济状况信息核对(核对平台)", MZJ, 3),
+            backoffice("Check", "家庭经济状况信息核对(核对平台)", MZJ, 3),
             decide(MZJ, 5, name="审核确认并公示", issues="dibao_certificate"),
             deliver(MZJ, name="低保金发放至社保卡，决定书送达"),
         ],
@@ -1310,7 +1315,7 @@ BUNDLES = (
             par("Members",
                 [decide(GAJ, 2, name="出生登记审批并打印户口页", key="Household")],
                 [service("Insurance", "医保参保登记(自动)", YBJ)],
-                [service("Card", "社保卡制卡", RSJ, 3)]),
+                [backoffice("Card", "社保卡制卡", RSJ, 3)]),
             user("Collect", "父母在医院一次领取出生医学证明、户口簿和社保卡", ZCJG, 0, onsite=True,
                  issues="household_register social_security_card",
                  why="出生医学证明须父母本人签领；户口簿原件与首张社保卡当面交付并核验监护人身份"),
@@ -1344,7 +1349,7 @@ BUNDLES = (
                          needs="business_license")],
                 [service("HousingFund", "公积金缴存登记(自动)", GJJ,
                          needs="business_license")]),
-            deliver(WIN, days=1, name="营业执照、印章、税务UKey统一免费寄递"),
+            backoffice("Deliver", "营业执照、印章、税务UKey统一免费寄递", WIN, 1),
         ],
         removed={
             "company_registration_application": "表单合并：企业开办一表通",
