@@ -41,3 +41,8 @@ Feature: Process designers upload the before and after models of a matter
     Given a clerk "王窗口" of "政务服务中心综合窗口"
     When "王窗口" uploads "residence_permit.bpmn" as "after"
     Then the command fails with "王窗口 is a clerk; only designers or admins may upload process models"
+
+  Scenario: A catalog manifest whose statutory limit cites no law is refused
+    Given a catalog whose manifest gives a statutory limit of 15 working days "依惯例"
+    When "李设计" loads that catalog
+    Then the command fails with "statutory_workdays needs a statutory_basis"

@@ -32,3 +32,9 @@ Feature: Reformers compare matters before and after re-engineering
   Scenario: A folder with no models is refused
     When "陈改革" compares an empty folder with the after folder
     Then the command fails with "no .bpmn files in this directory"
+
+  Scenario: Time limits are compared with the law only where a law sets one
+    Given a second matter for which no law sets a time limit, re-engineered to 即办
+    When "陈改革" compares the before and after folders
+    Then the command succeeds
+    And the output says "承诺时限比法定时限压缩 80.0%（1 个有法定时限的事项；1 个无法定时限，未计）"

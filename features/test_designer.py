@@ -1,7 +1,9 @@
 """Designer scenarios: validate and upload models, errors, versions."""
-from pytest_bdd import parsers, scenarios, then, when
+import shutil
 
-from conftest import model_path
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from conftest import REPO, model_path
 
 scenarios("designer.feature")
 
@@ -47,3 +49,21 @@ def matter_versions(world, code, labels):
 @then("no process version is stored")
 def no_versions(world):
     assert world.cli.json("process list") == []
+
+
+@given(parsers.parse('a catalog whose manifest gives a statutory limit of {days:d} working days "{basis}"'))
+def catalog_without_basis(world, days, basis):
+    root = world.tmp / "mycatalog"
+    (root / "processes").mkdir(parents=True)
+    shutil.copytree(REPO / "bpmn", root / "bpmn")
+    text = (REPO / "processes" / "XSELH.toml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith("time_limit_note")]
+    at = next(i for i, line in enumerate(lines) if line.startswith("promised_workdays"))
+    lines[at:at] = [f"statutory_workdays = {days}", f'statutory_basis = "{basis}"']
+    (root / "processes" / "XSELH.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    world.catalog = root / "processes"
+
+
+@when(parsers.parse('"{user}" loads that catalog'))
+def load_catalog(world, user):
+    world.run(["catalog", "load", str(world.catalog)], user=user)

@@ -92,3 +92,13 @@ def export_csv(world, user, name):
 def csv_file(world, name, code):
     raw = (world.tmp / name).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and code.encode() in raw and "居住证办理".encode() in raw
+
+
+@given("a second matter for which no law sets a time limit, re-engineered to 即办")
+def matter_without_limit(world):
+    before = [Step("窗口受理", WINDOW, materials=["id_card"], workdays=1, onsite=True),
+              Step("审批", POLICE, workdays=2)]
+    after = [Step("网上申请即办", WINDOW, materials=["id_card"], workdays=0)]
+    for folder, steps, label in ((world.before, before, "before"), (world.after, after, "after")):
+        model = linear_model("NOLIMIT", "无法定时限的事项", steps, label=label)
+        (folder / "NOLIMIT.bpmn").write_text(model, encoding="utf-8")
