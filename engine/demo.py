@@ -6,8 +6,10 @@ clerk per department, in time order:
 
 * arrivals spread over eight weeks from Monday 2 March 2026, on China's real
   working days (the calendar skips Qingming, Labour Day and weekends);
-* each step takes a share of its annotated ``workdays`` (0.4–1.2 of it), and
-  about one step in eight overruns (1.3–2× the promise); steps with no
+* each step takes a share of its annotated ``workdays`` (0.4–1.0 of it: a
+  promise is a ceiling), and about one step in eight overruns (1.3–2× the
+  promise); back-office steps (``step=false``, e.g. card production) take
+  their share like any other; steps with no
   limit take a few working hours;
 * a step that can send the file back does so with probability 25% (before)
   or 10% (after); the applicant then takes 1–5 calendar days to supplement
@@ -91,7 +93,7 @@ class Simulation:
             promised = 0
         if promised <= 0:
             return now + timedelta(minutes=self.rng.randint(20, 240))
-        share = self.rng.uniform(1.3, 2.0) if self.rng.random() < OVERRUN_RATE else self.rng.uniform(0.4, 1.2)
+        share = self.rng.uniform(1.3, 2.0) if self.rng.random() < OVERRUN_RATE else self.rng.uniform(0.4, 1.0)
         days = max(0, round(promised * share))
         day = self.calendar.add_workdays(now.date(), days) if days else now.date()
         at = self._during_hours(day)

@@ -312,8 +312,9 @@ MATTERS = (
         promised=1, service_object=["企业法人"],
         legal_basis="《中华人民共和国市场主体登记管理条例》(国务院令第746号)第十九条；五证合一：《关于加快推进“五证合一、一照一码”登记制度改革的通知》(国办发〔2016〕53号)",
         annual_volume=52000,
-        sources=["《中华人民共和国市场主体登记管理条例》(国务院令第746号，2022年3月1日施行)第十九条",
-                 "国办发〔2016〕53号：社会保险登记证不再另行发放，企业社会保险登记随设立登记完成"],
+        sources=["《中华人民共和国市场主体登记管理条例》(国务院令第746号，2022年3月1日施行)：当场登记，不能当场的3个工作日内登记，情形复杂的可再延长3个工作日(检索到条文内容)",
+                 "国办发〔2016〕53号：社会保险登记证不再另行发放，企业社会保险登记随设立登记完成(检索到)"],
+        unverified="第十九条的条号取自评审意见(issue 10)：检索到的文本转述了该条内容但未标条号",
         before=[
             user("NameCheck", "企业名称预先核准", SCJG, 1, onsite=True,
                  needs="name_approval_application id_card", issues="name_approval_notice",
@@ -407,7 +408,8 @@ MATTERS = (
         service_object=["企业法人", "非法人企业", "事业单位法人", "社会组织法人"],
         legal_basis="《中华人民共和国社会保险法》第五十七条、第五十八条；《关于加快推进“五证合一、一照一码”登记制度改革的通知》(国办发〔2016〕53号)",
         annual_volume=18000,
-        sources=["国办发〔2016〕53号：2016年10月1日起社会保险登记证和统计登记证不再另行发放"],
+        sources=["《中华人民共和国社会保险法》第五十七条(三十日内申请、十五日内审核发证)、第五十八条(用工之日起三十日内为职工登记)(检索到条文)",
+                 "国办发〔2016〕53号：2016年10月1日起社会保险登记证和统计登记证不再另行发放(检索到)"],
         before=[
             accept(RSJ, "business_license id_card employee_list bank_account_license "
                         "agent_authorization", days=0, name="社保窗口确认单位参保信息并登记职工"),
@@ -453,6 +455,7 @@ MATTERS = (
         promised=10, service_object=["企业法人", "非法人企业", "自然人"],
         legal_basis="《中华人民共和国食品安全法》第三十五条；《中华人民共和国行政许可法》第四十二条",
         annual_volume=8000,
+        unverified="《行政许可法》第四十二条与《食品安全法》第三十五条的条文本次未检索核对",
         before=[
             accept(SCJG, "food_license_application business_license id_card premises_layout "
                          "equipment_list food_safety_rules food_safety_staff_certificate "
@@ -480,6 +483,8 @@ MATTERS = (
         promised=0, service_object=["自然人"],
         legal_basis="《中华人民共和国市场主体登记管理条例》第十九条；《促进个体工商户发展条例》",
         annual_volume=60000, props="zeebe",
+        sources=["《中华人民共和国市场主体登记管理条例》：当场登记或3个工作日内登记(检索到条文内容)"],
+        unverified="第十九条的条号取自评审意见(issue 10)；《促进个体工商户发展条例》未核对",
         before=[
             accept(SCJG, "individual_business_application id_card premises_certificate "
                          "id_photo agent_authorization"),
@@ -505,7 +510,7 @@ MATTERS = (
         promised=5, service_object=["自然人", "企业法人"],
         legal_basis="《不动产登记暂行条例》第十四条、第二十条",
         annual_volume=60000,
-        unverified="第十四条(买卖双方共同申请)条号据记忆",
+        unverified="《不动产登记暂行条例》第二十条(30个工作日)与第十四条(共同申请)的条号据记忆，本次检索未找到原文",
         before=[
             user("Filing", "存量房买卖合同网签备案", ZJJ, 1, onsite=True,
                  needs="house_sale_contract id_card property_certificate", returns=CHECK_PAPERS),
@@ -544,6 +549,7 @@ MATTERS = (
         promised=3, service_object=["自然人", "企业法人"],
         legal_basis="《中华人民共和国民法典》第四百零二条；《不动产登记暂行条例》第二十条",
         annual_volume=50000,
+        unverified="《民法典》第四百零二条与《不动产登记暂行条例》第二十条的条文本次未检索核对",
         before=[
             accept(BDC, "property_registration_application id_card property_certificate "
                         "mortgage_contract loan_contract mortgagee_qualification "
@@ -599,7 +605,7 @@ MATTERS = (
         promised=30, service_object=["自然人"],
         legal_basis="《中华人民共和国社会保险法》第十九条；《城镇企业职工基本养老保险关系转移接续暂行办法》(国办发〔2009〕66号)第八条",
         annual_volume=30000,
-        unverified="国办发〔2009〕66号 的文号和第八条的时限据记忆，本次检索未找到原文",
+        unverified="国办发〔2009〕66号 的文号和第八条的时限据记忆，《社会保险法》第十九条未检索核对",
         before=[
             user("IssueCert", "转出地开具参保缴费凭证", RSJ, 1, onsite=True,
                  needs="id_card", issues="insurance_payment_certificate"),
@@ -680,6 +686,7 @@ MATTERS = (
         service_object=["自然人"],
         legal_basis="《中华人民共和国户口登记条例》第七条",
         annual_volume=33000,
+        sources=["《中华人民共和国户口登记条例》第七条：婴儿出生后一个月以内申报出生登记(检索到条文)"],
         before=[
             accept(GAJ, "household_application birth_medical_certificate household_register "
                         "id_card marriage_certificate", days=0, name="派出所户籍窗口受理"),
@@ -704,6 +711,7 @@ MATTERS = (
         service_object=["自然人"],
         legal_basis="《中华人民共和国社会保险法》第二十五条(城乡居民基本医疗保险)",
         annual_volume=34000,
+        sources=["《中华人民共和国社会保险法》第二十五条：国家建立和完善城镇居民基本医疗保险制度(检索到条文)"],
         before=[
             accept(YBJ, "medical_insurance_form household_register birth_medical_certificate "
                         "id_card", name="医保窗口受理"),
@@ -725,9 +733,10 @@ MATTERS = (
         "SBKSL", "社会保障卡申领", RSJ, "20", promised=10,
         time_note=NO_LIMIT + "法律未设定制卡时限；10个工作日为本市承诺(含制卡周期)",
         service_object=["自然人"],
-        legal_basis="《中华人民共和国社会保险法》第五十八条第三款(国家建立全国统一的个人社会保障号码，社会保障卡)",
+        legal_basis="《中华人民共和国社会保险法》第五十八条第三款(全国统一的个人社会保障号码，社会保障卡为其载体)",
         annual_volume=100000,
-        unverified="第五十八条第三款条号据记忆",
+        sources=["《中华人民共和国社会保险法》第五十八条第三款：国家建立全国统一的个人社会保障号码(检索到条文)"],
+        unverified="社会保障卡本身的管理规定(人社部《社会保障卡管理办法》)未核对",
         before=[
             accept(RSJ, "social_security_card_form id_photo household_register id_card",
                    name="社保卡窗口受理"),
@@ -755,6 +764,7 @@ MATTERS = (
         service_object=["自然人"],
         legal_basis="《中华人民共和国社会保险法》第十六条；《国务院关于工人退休、退职的暂行办法》(国发〔1978〕104号)第一条",
         annual_volume=25000,
+        sources=["《中华人民共和国社会保险法》第十六条：达到法定退休年龄时累计缴费满十五年的，按月领取基本养老金(检索到条文)"],
         unverified="国发〔1978〕104号 第一条条号据记忆",
         before=[
             accept(RSJ, "retirement_application id_card personnel_file household_register "
@@ -783,6 +793,7 @@ MATTERS = (
         service_object=["自然人"],
         legal_basis="《中华人民共和国社会保险法》第十六条",
         annual_volume=25000,
+        sources=["《中华人民共和国社会保险法》第十六条(检索到条文)"],
         before=[
             accept(RSJ, "pension_application id_card retirement_approval bank_card id_photo",
                    name="待遇申领窗口受理"),
@@ -808,6 +819,7 @@ MATTERS = (
         service_object=["自然人"],
         legal_basis="《中华人民共和国社会保险法》第二十七条",
         annual_volume=24000,
+        sources=["《中华人民共和国社会保险法》第二十七条(检索到条文)"],
         before=[
             accept(YBJ, "retiree_medical_application id_card retirement_approval "
                         "insurance_payment_certificate", name="医保窗口受理"),
@@ -895,7 +907,8 @@ MATTERS = (
         promised=3, service_object=["企业法人", "事业单位法人"],
         legal_basis="《中华人民共和国建筑法》第七条、第八条；《建筑工程施工许可管理办法》",
         annual_volume=800,
-        unverified="建筑法第八条“七日”据记忆(2019年修正文本)，本次检索未找到原文",
+        sources=["《中华人民共和国建筑法》第八条(2019年修正)：自收到申请之日起七日内颁发施工许可证(检索到条文)"],
+        unverified="《建筑工程施工许可管理办法》未核对",
         before=[
             accept(ZJJ, "construction_permit_application land_use_certificate planning_permit "
                         "bid_award_notice construction_contract supervision_contract "
@@ -969,7 +982,8 @@ MATTERS = (
         promised=0, service_object=["自然人"],
         legal_basis="《婚姻登记条例》(国务院令第387号)第四条、第五条、第七条",
         annual_volume=30000,
-        sources=["《婚姻登记条例》第四条(双方共同到一方户口所在地登记机关)、第七条(当场登记)(检索到条文)"],
+        sources=["《婚姻登记条例》(国务院令第387号)第四条(双方共同到一方户口所在地登记机关)、第七条(当场登记)(检索到条文)"],
+        unverified="第五条(应出具的证件)未核对",
         before=[
             user("Accept", "双方到场受理：交验证件、填写并当面签署声明书", MZJ, 0, onsite=True,
                  needs="id_card household_register couple_photo marriage_declaration",
@@ -994,6 +1008,7 @@ MATTERS = (
         legal_basis="《中华人民共和国居民身份证法》第十一条、第十二条",
         annual_volume=150000,
         sources=["《中华人民共和国居民身份证法》第十二条(检索到条文)"],
+        unverified="第十一条条号未核对",
         before=[
             user("Capture", "户籍地派出所受理并采集人像、指纹", GAJ, 0, onsite=True,
                  needs="id_card_application household_register old_id_card", returns=CHECK_PAPERS),
@@ -1019,7 +1034,7 @@ MATTERS = (
         promised=7, service_object=["自然人"],
         legal_basis="《中华人民共和国护照法》第四条、第六条",
         annual_volume=40000,
-        sources=["《中华人民共和国护照法》第六条(检索到条文)"],
+        sources=["《中华人民共和国护照法》第四条(签发机关)、第六条(十五日内签发)(检索到条文)"],
         before=[
             user("Accept", "户籍地出入境窗口受理、拍照并采集指纹", CRJ, 0, onsite=True,
                  needs="passport_application id_card household_register id_photo",
@@ -1044,8 +1059,9 @@ MATTERS = (
         "KSHKQY", "跨省户口迁移", GAJ, "07", promised=8,
         time_note=NO_LIMIT + "《户口登记条例》第十条未规定户籍机关办理时限；8个工作日(审批5、迁出2、落户1)为本市承诺",
         service_object=["自然人"],
-        legal_basis="《中华人民共和国户口登记条例》第十条",
+        legal_basis="《中华人民共和国户口登记条例》第十条、第十三条",
         annual_volume=15000,
+        sources=["《中华人民共和国户口登记条例》第十条(迁出登记、领取迁移证件)、第十三条(迁入登记)(检索到条文)"],
         unverified="跨省通办(国办发〔2020〕35号)文号据记忆，本次检索未找到原文",
         before=[
             accept(GAJ, "migration_application household_register id_card migration_reason_proof",
@@ -1106,7 +1122,8 @@ MATTERS = (
         promised=30, service_object=["自然人", "企业法人"],
         legal_basis="《工伤保险条例》第十七条、第十八条、第二十条",
         annual_volume=12000,
-        sources=["《工伤保险条例》第二十条(检索到条文)"],
+        sources=["《工伤保险条例》第十七条、第二十条(检索到条文)"],
+        unverified="第十八条(申请材料)未核对",
         before=[
             accept(RSJ, "injury_application labor_contract medical_diagnosis id_card "
                         "accident_statement", name="人社窗口受理"),
@@ -1193,7 +1210,8 @@ MATTERS = (
         promised=1, service_object=["企业法人", "非法人企业"],
         legal_basis="《中华人民共和国市场主体登记管理条例》第十九条、第三十三条",
         annual_volume=15000,
-        sources=["简易注销公示期为20日(条例第三十三条，检索到条文释义)"],
+        sources=["简易注销：全体投资人书面承诺，公示期20日(条例内容，检索到)"],
+        unverified="第三十三条的条号据记忆(内容检索到)",
         before=[
             user("Notice", "网上提交承诺书并公示(公示期不计时限)", SCJG, 0,
                  needs="investor_commitment"),
@@ -1249,6 +1267,7 @@ MATTERS = (
         service_object=["企业法人", "非法人企业"],
         legal_basis="《中华人民共和国社会保险法》第五十七条",
         annual_volume=12000,
+        sources=["《中华人民共和国社会保险法》第五十七条第二款：终止之日起三十日内办理注销社会保险登记(检索到条文)"],
         before=[
             accept(RSJ, "si_deregistration_form business_license id_card agent_authorization",
                    name="社保窗口受理注销"),
