@@ -183,6 +183,60 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest(path=path, data=data, models=models)
 
 
+HUMAN_TAGS = ("userTask", "manualTask", "task")
+
+
+def onsite_steps(process) -> list[str]:
+    """Ids of a process's counted onsite steps (human tasks with ``onsite=true``, not ``step=false``)."""
+    def prop(node, name):
+        return (node.props.get(name) or "").strip().lower()
+    return [n.id for n in process.walk()
+            if n.tag in HUMAN_TAGS and prop(n, "onsite") == "true" and prop(n, "step") != "false"]
+
+
+def material_ids(process, metrics: dict) -> set[str]:
+    """A model's applicant materials by material id (a data object reference names its object)."""
+    return {(process.data[m].object_ref if m in process.data and process.data[m].object_ref else m)
+            for m in metrics["applicant_materials"]}
+
+
+def check_models(m: Manifest, before, after, before_metrics: dict, after_metrics: dict) -> None:
+    """The manifest's account of trips and materials agrees with its two models: every onsite step
+    the after model keeps has a reason, and every trip and material the after model dropped says
+    what removed it.  One line on the first disagreement."""
+    text = m.path.read_text(encoding="utf-8-sig")
+
+    def fail(key: str, message: str):
+        raise CatalogError(message, file=str(m.path), line=_line_of(text, key))
+
+    kept, gone = onsite_steps(after), onsite_steps(before)
+    reasons = m.data.get("kept_trips", {})
+    for nid in kept:
+        if nid not in reasons:
+            fail("[kept_trips]" if "kept_trips" in m.data else "code",
+                 f"onsite step {nid} of the after model needs a reason in [kept_trips]")
+    for nid in reasons:
+        if nid not in kept:
+            fail(nid, f"[kept_trips] {nid} is no onsite step of the after model")
+    removed = m.data.get("removed_trips", {})
+    for nid in removed:
+        if nid not in gone:
+            fail(nid, f"[removed_trips] {nid} is no onsite step of the before model")
+    if len(removed) != len(gone) - len(kept):
+        fail("[removed_trips]" if "removed_trips" in m.data else "code",
+             f"the after model removes {len(gone) - len(kept)} of {len(gone)} trips: "
+             f"[removed_trips] must say what removed each ({len(removed)} given)")
+    dropped = material_ids(before, before_metrics) - material_ids(after, after_metrics)
+    named = m.data.get("removed_materials", {})
+    for mid in sorted(dropped):
+        if mid not in named:
+            fail("[removed_materials]" if "removed_materials" in m.data else "code",
+                 f"material {mid} is no longer asked for: [removed_materials] must say what removed it")
+    for mid in named:
+        if mid not in dropped:
+            fail(mid, f"[removed_materials] {mid} is not a material the after model stopped asking for")
+
+
 def load_catalog(directory: str | Path | None = None) -> list[Manifest]:
     """Every manifest in a directory, checked, members resolved; sorted by code."""
     directory = Path(directory) if directory else default_dir()

@@ -243,6 +243,9 @@ class Service:
                 prepared.append((m, self._prepare(path, label, m.code, False)))
                 if progress:
                     progress()
+            versions = {p["label"]: p for _, p in prepared[-len(m.models):]}
+            catalog.check_models(m, versions["before"]["process"], versions["after"]["process"],
+                                 versions["before"]["metrics"], versions["after"]["metrics"])
         results = []
         with self._tx() as s:
             user = self._actor(s, UPLOAD_ROLES, "load the catalog")

@@ -247,3 +247,32 @@ def test_bad_manifest_is_one_line_from_the_cli(tmp_path):
     cli.ok("user add 设计 --role designer")
     r = cli(["catalog", "load", str(tmp_path / "processes")], user="设计")
     assert r.exit_code != 0 and r.stderr.strip().count("\n") == 0 and "statutory_basis" in r.stderr and "X.toml:" in r.stderr
+
+
+@pytest.mark.parametrize("code, old, new, message", [
+    ("QYSLDJ", 'Task_Collect = "电子证照：电子营业执照即时签发，纸质执照免费邮寄"\n', "",
+     "the after model removes 3 of 3 trips: [removed_trips] must say what removed each (2 given)"),
+    ("XSELH", 'Task_Collect = "新生儿户口页须打印在户口簿原件上并核验原件"\n', "",
+     "onsite step Task_Collect of the after model needs a reason in [kept_trips]"),
+    ("QYSLDJ", 'id_card = "数据共享：实名认证(人脸识别)核验公安身份信息"\n', "",
+     "material id_card is no longer asked for: [removed_materials] must say what removed it"),
+    ("XSELH", "[removed_materials]\n", '[removed_materials]\nid_card = "数据共享：x"\n',
+     "[removed_materials] id_card is not a material the after model stopped asking for"),
+])
+def test_load_refuses_an_account_the_models_contradict(tmp_path, code, old, new, message):
+    """catalog load checks each manifest's kept and removed trips and materials against its models."""
+    (tmp_path / "processes").mkdir()
+    (tmp_path / "bpmn").mkdir()
+    text = (ROOT / "processes" / f"{code}.toml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "processes" / f"{code}.toml").write_text(text.replace(old, new), encoding="utf-8")
+    for label in ("before", "after"):
+        name = f"{code}.{label}.bpmn"
+        (tmp_path / "bpmn" / name).write_bytes((ROOT / "bpmn" / name).read_bytes())
+    cli = CliHarness(f"sqlite:///{tmp_path / 'c.db'}")
+    cli.ok("init")
+    cli.ok("user add 设计 --role designer")
+    r = cli(["catalog", "load", str(tmp_path / "processes")], user="设计")
+    assert r.exit_code != 0 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert f"{code}.toml:" in r.stderr and message in r.stderr, r.stderr
+    assert cli.json("catalog list") == []                        # nothing half-loaded

@@ -825,7 +825,9 @@ working days are *not* written here: onetrip measures them from the models (see
 Regenerate everything (byte-identical) with `python tools/catalog_gen.py`;
 `--check` exits 1 when a generated file differs from the spec.  The generator
 refuses a spec that breaks the sourcing rules below, and `onetrip catalog load`
-refuses such a manifest with one line naming the file, line and field.
+refuses such a manifest — or one whose `[kept_trips]`, `[removed_trips]` and
+`[removed_materials]` disagree with its models — with one line naming the file,
+line and field.
 
 ## Fields
 
