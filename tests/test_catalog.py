@@ -276,3 +276,18 @@ def test_load_refuses_an_account_the_models_contradict(tmp_path, code, old, new,
     assert r.exit_code != 0 and r.stderr.strip().count("\n") == 0, r.stderr
     assert f"{code}.toml:" in r.stderr and message in r.stderr, r.stderr
     assert cli.json("catalog list") == []                        # nothing half-loaded
+
+
+def test_generator_check_reports_a_stale_file(tmp_path):
+    """--check is not vacuous: a hand-edited model is reported stale, and regenerating restores it."""
+    import shutil
+    for folder in ("tools", "engine", "processes", "bpmn"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    model = tmp_path / "bpmn" / "JHDJ.after.bpmn"
+    original = model.read_bytes()
+    model.write_bytes(original.replace(b'value="true"', b'value="false"', 1))
+    run = [sys.executable, "tools/catalog_gen.py"]
+    check = subprocess.run(run + ["--check"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert check.returncode == 1 and check.stdout == "stale: bpmn/JHDJ.after.bpmn\n"
+    subprocess.run(run, cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    assert model.read_bytes() == original
