@@ -1046,7 +1046,7 @@ MATTERS = (
         after=[
             user("Accept", "就近出入境窗口受理并采集人像、指纹(全国通办)", CRJ, 0, onsite=True,
                  needs="passport_application id_card", returns=CHECK_PAPERS,
-                 why="护照法第六条要求本人申请；须到场采集人像、指纹并核验身份"),
+                 why="护照须本人申请，到场采集人像、指纹并核验身份"),
             backoffice("Make", "审核后制证", CRJ, 7),
             deliver(CRJ, "passport", name="护照邮寄送达"),
         ],
