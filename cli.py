@@ -13,23 +13,61 @@ import sys
 import click
 
 from engine.errors import OnetripError, one_line
-from engine.report import FORMATS
+from engine.report import FORMATS, Col
+from engine.safetext import term
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error as one line: ``Error: missing option '--reason' (see: onetrip task return --help)``."""
+
+    def __init__(self, error: click.UsageError):
+        super().__init__(error.format_message(), error.ctx)
+        self.exit_code = error.exit_code
+
+    def show(self, file=None) -> None:
+        where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
+        message = " ".join(self.format_message().split())
+        click.echo(f"Error: {message[:1].lower() + message[1:]}{where}", file=file or sys.stderr)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader closed the pipe (``| head``): stop writing, say nothing, exit like a killed writer."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass        # not a real file (tests): nothing more will be flushed to it anyway
+    raise click.exceptions.Exit(141)
 
 
 class OnetripGroup(click.Group):
     """Turns engine errors into one clean line and an exit status."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc) from None
+
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()
+            return result
         except OnetripError as exc:
             err = click.ClickException(str(exc))
             err.exit_code = exc.exit_code
             raise err from None
+        except OneLineUsageError:
+            raise
+        except click.UsageError as exc:
+            raise OneLineUsageError(exc) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except Exception as exc:  # a bug: still one line, never a traceback
             if os.environ.get("ONETRIP_DEBUG"):
                 raise
@@ -59,21 +97,24 @@ def _print_json(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def _table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None,
-           styles: dict | None = None) -> None:
+def _table(rows: list[dict], columns: list, title: str | None = None, row_style=None) -> None:
+    """Print rows as a table that fits the terminal (80 columns in a pipe): text wraps,
+    ids and dates never break, low-priority columns are dropped first.  Names are never
+    read as markup and lose control characters (engine.safetext)."""
     if not rows:
         click.echo("(none)")
         return
     from rich.console import Console
-    from rich.table import Table
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for _, header in columns:
-        table.add_column(header)
-    for row in rows:
-        style = (styles or {}).get("row")(row) if styles and "row" in styles else None
-        table.add_row(*["" if row.get(k) is None else str(row.get(k)) for k, _ in columns], style=style)
-    # Piped output is not squeezed to 80 columns: Chinese names stay whole.
-    Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200).print(table)
+    from engine.report import build_table, terminal_width
+    width = terminal_width()
+    console = Console(width=width, highlight=False, emoji=False)
+    console.on_broken_pipe = _quiet_broken_pipe      # rich would exit 1; a closed pipe is no failure
+    console.print(build_table(rows, columns, width, title, row_style))
+
+
+def _when(value: str | None) -> str | None:
+    """``2026-03-02T09:00:00`` → ``2026-03-02 09:00`` (minutes are what a clerk reads)."""
+    return value[:16].replace("T", " ") if value and len(value) >= 16 else value
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
@@ -82,7 +123,8 @@ data_option = click.option("--data", "data_items", multiple=True, metavar="KEY=V
 
 
 @click.group(cls=OnetripGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", metavar="URL", help="Database URL or SQLite file (default onetrip.db; env ONETRIP_DB).")
+@click.option("--db", metavar="URL", help="Database URL or SQLite file (default onetrip.db; env ONETRIP_DB). "
+              "Only `init` creates a new one.")
 @click.option("--as", "user", metavar="USER", help="Acting user (env ONETRIP_USER).")
 @click.option("--now", metavar="DATETIME", help="Pin the clock, e.g. 2026-03-02T09:00 (env ONETRIP_NOW).")
 @click.version_option(package_name="onetrip")
@@ -91,12 +133,15 @@ def main(ctx, db, user, now):
     """onetrip — run government service matters on BPMN and measure 最多跑一次.
 
     \b
-    Quick tour:
+    Quick tour (onetrip.db in the current folder; bpmn/ and processes/ are
+    the shipped catalog's when the current folder has none):
       onetrip init
-      onetrip user add 李设计 --department 政务服务中心综合窗口 --role designer
-      onetrip --as 李设计 process upload bpmn/JZZBL.after.bpmn --label after
-      onetrip --as 王窗口 case start JZZBL --data applicant=张三
-      onetrip --as 王窗口 task list
+      onetrip user add 管理员 --role admin
+      onetrip --as 管理员 user add 李设计 --role designer
+      onetrip --as 管理员 user add 赵警官 --role clerk --department 公安局
+      onetrip --as 李设计 process upload bpmn/JZZBL.after.bpmn
+      onetrip --as 赵警官 case start JZZBL --data applicant=张三
+      onetrip --as 赵警官 task list
     """
     ctx.ensure_object(dict)
     ctx.obj.update(db=db, user=user, now=now)
@@ -108,9 +153,12 @@ def main(ctx, db, user, now):
 def init(ctx, as_json):
     """Create or upgrade the database schema.
 
+    Other commands refuse a database file that does not exist yet (a mistyped
+    --db).  For PostgreSQL pass its URL: --db postgresql://postgres@127.0.0.1/onetrip.
+
     \b
     Example:
-      onetrip --db postgresql://postgres@127.0.0.1/onetrip init
+      onetrip init
     """
     result = _service(ctx).init()
     if as_json:
@@ -134,16 +182,22 @@ def user():
 def user_add(ctx, name, department, role, as_json):
     """Add a user. Open on a fresh database; admin-only once an admin exists.
 
+    A clerk's department is the name of a BPMN lane: the clerk sees the ready
+    tasks of that lane.  A department no uploaded model has gets a warning
+    listing the known ones.
+
     \b
     Example:
-      onetrip user add 王窗口 --department 政务服务中心综合窗口 --role clerk
+      onetrip --as 管理员 user add 王窗口 --department 政务服务中心综合窗口 --role clerk
     """
     record = _service(ctx).add_user(name, department, role)
     if as_json:
         _print_json(record)
     else:
-        click.echo(f"added {record['role']} {record['name']}"
-                   + (f" of {record['department']}" if record["department"] else ""))
+        click.echo(term(f"added {record['role']} {record['name']}"
+                        + (f" of {record['department']}" if record["department"] else "")))
+    if record.get("warning"):
+        click.echo(term(f"warning: {record['warning']}"), err=True)
 
 
 @user.command("list")
@@ -159,7 +213,7 @@ def user_list(ctx, as_json):
     rows = _service(ctx).list_users()
     if as_json:
         return _print_json(rows)
-    _table(rows, [("name", "用户 user"), ("role", "角色 role"), ("department", "部门 department")])
+    _table(rows, [Col("name", "用户 user"), Col("role", "角色 role", "flag"), Col("department", "部门 department")])
 
 
 # ---------------------------------------------------------------- process
@@ -167,6 +221,47 @@ def user_list(ctx, as_json):
 @main.group()
 def process():
     """Validate, upload and inspect BPMN process models."""
+
+
+def _shipped(path: str) -> str:
+    """``bpmn/X.bpmn`` or ``processes/`` from the shipped catalog when the current folder has none,
+    so the help examples and the README work from any folder (said on stderr)."""
+    from pathlib import Path
+    p = Path(path)
+    if p.exists() or p.is_absolute() or not p.parts or p.parts[0] not in ("bpmn", "processes"):
+        return path
+    shipped = Path(__file__).resolve().parent / p
+    if not shipped.exists():
+        return path
+    click.echo(term(f"note: no {path} here; using the shipped catalog's {shipped}"), err=True)
+    return str(shipped)
+
+
+def _bpmn_files(paths) -> list[str]:
+    """Files as given; a folder stands for the .bpmn files in it (a shell glob need not match)."""
+    from pathlib import Path
+    out = []
+    for path in map(_shipped, paths):
+        p = Path(path)
+        out += sorted(str(q) for q in p.glob("*.bpmn")) if p.is_dir() else [path]
+    return out
+
+
+def _label_from_name(file: str, label: str | None) -> str:
+    """``--label`` from ``*.before.bpmn``/``*.after.bpmn`` when not given."""
+    if label:
+        return label
+    lowered = file.lower()
+    for guess in ("before", "after"):
+        if lowered.endswith(f".{guess}.bpmn") or lowered.endswith(f".{guess}.xml"):
+            return guess
+    raise click.UsageError("missing option '--label' (before or after): the file name does not end in "
+                           ".before.bpmn or .after.bpmn")
+
+
+def _days(value) -> str:
+    from engine.report import num
+    return num(value)
 
 
 @process.command("validate")
@@ -177,31 +272,33 @@ def process_validate(ctx, files, as_json):
     """Check BPMN files: well-formed, BPMN 2.0, runs as drawn.
 
     Prints one line per problem, FILE:LINE: ELEMENT_ID: message, and exits 1
-    if any file is invalid.  Needs no database.
+    if any file is invalid.  Needs no database.  A folder stands for the
+    .bpmn files in it.
 
     \b
     Example:
-      onetrip process validate bpmn/*.bpmn
+      onetrip process validate bpmn/
     """
     from engine.config import Settings
     from engine.service import Service
-    results = Service(Settings.from_env(db=":memory:")).validate(list(files))
+    results = Service(Settings.from_env(db=":memory:")).validate(_bpmn_files(files))
     if as_json:
         _print_json(results)
     else:
         for r in results:
             if r["valid"]:
-                click.echo(f"{r['file']}: ok ({r['process_id']}"
-                           + (f", matter {r['matter_code']}" if r["matter_code"] else "") + ")")
+                click.echo(term(f"{r['file']}: ok ({r['process_id']}"
+                                + (f", matter {r['matter_code']}" if r["matter_code"] else "") + ")"))
             for problem in r["problems"]:
-                click.echo(problem, err=True)
+                click.echo(term(problem), err=True)
     if not all(r["valid"] for r in results):
         ctx.exit(1)
 
 
 @process.command("upload")
 @click.argument("file", type=click.Path())
-@click.option("--label", type=click.Choice(["before", "after"]), required=True)
+@click.option("--label", type=click.Choice(["before", "after"]),
+              help="before or after the re-engineering (default: from a *.before.bpmn/*.after.bpmn name).")
 @click.option("--matter", "matter_code", metavar="CODE", help="Matter code (default: process property matter_code).")
 @click.option("--descriptive", is_flag=True,
               help="Store a model that cannot run, for analysis only (marked non-executable with the reasons).")
@@ -214,16 +311,18 @@ def process_upload(ctx, file, label, matter_code, descriptive, as_json):
 
     \b
     Example:
-      onetrip --as 李设计 process upload bpmn/JZZBL.after.bpmn --label after
+      onetrip --as 李设计 process upload bpmn/JZZBL.before.bpmn
+      onetrip --as 李设计 process upload bpmn/CJRZSL.after.bpmn --label after
     """
-    record = _service(ctx).upload(file, label, matter_code, allow_descriptive=descriptive)
+    label = _label_from_name(file, label)
+    record = _service(ctx).upload(_shipped(file), label, matter_code, allow_descriptive=descriptive)
     if as_json:
         return _print_json(record)
     verb = "uploaded" if record["created"] else (
         "made current again:" if record.get("reactivated") else "already uploaded")
     note = "" if record["executable"] else " (descriptive: analysis only)"
-    click.echo(f"{verb} version {record['id']}: {record['matter_code']} {record['label']} "
-               f"{record['process_id']} sha256 {record['sha256'][:12]}{note}")
+    click.echo(term(f"{verb} version {record['id']}: {record['matter_code']} {record['label']} "
+                    f"{record['process_id']} sha256 {record['sha256'][:12]}{note}"))
 
 
 @process.command("list")
@@ -243,9 +342,11 @@ def process_list(ctx, matter_code, as_json):
     for r in rows:
         r["sha"] = r["sha256"][:12]
         r["run"] = "yes" if r["executable"] else "no"
-    _table(rows, [("id", "版本 id"), ("matter_code", "事项 matter"), ("matter_name", "名称 name"),
-                  ("label", "label"), ("process_id", "process"), ("run", "executable"), ("sha", "sha256"),
-                  ("uploaded_at", "uploaded")])
+        r["when"] = _when(r["uploaded_at"])
+    _table(rows, [Col("id", "版本 id", "id"), Col("matter_code", "事项 matter", "id"),
+                  Col("matter_name", "名称 name", drop=3), Col("label", "标签 label", "flag"),
+                  Col("process_id", "流程 process", drop=2), Col("run", "可运行 runs", "flag", 4),
+                  Col("sha", "sha256", "id", 1), Col("when", "上传 uploaded", "date", 5)])
 
 
 @process.command("show")
@@ -257,20 +358,21 @@ def process_show(ctx, version, as_json):
 
     \b
     Example:
-      onetrip process show 3 --json
+      onetrip process show 1 --json
     """
     r = _service(ctx).show_version(version)
     if as_json:
         return _print_json(r)
-    click.echo(f"version {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']})")
-    click.echo(f"  process {r['process_id']}  file {r['filename']}  sha256 {r['sha256']}")
-    click.echo(f"  uploaded by {r['uploaded_by']} at {r['uploaded_at']}; {r['cases']} case(s)")
+    click.echo(term(f"version {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']})"))
+    click.echo(term(f"  process {r['process_id']}  file {r['filename']}  sha256 {r['sha256']}"))
+    click.echo(term(f"  uploaded by {r['uploaded_by']} at {_when(r['uploaded_at'])}; {r['cases']} case(s)"))
     m = r.get("metrics") or {}
     if m:
         click.echo(f"  steps {m.get('steps')}  materials {m.get('materials')}  visits {m.get('visits')}  "
-                   f"promised {m.get('promised_workdays')}  statutory {m.get('statutory_workdays')} working days")
+                   f"promised {_days(m.get('promised_workdays'))}  statutory {_days(m.get('statutory_workdays'))} "
+                   f"working days")
     for p in r["problems"]:
-        click.echo(f"  cannot run: {p}")
+        click.echo(term(f"  cannot run: {p}"))
 
 
 # ------------------------------------------------------------------- cases
@@ -291,14 +393,14 @@ def case_start(ctx, matter_code, label, data_items, as_json):
 
     \b
     Example:
-      onetrip --as 王窗口 case start JZZBL --data applicant=张三 --data age=30
+      onetrip --as 赵警官 case start JZZBL --data applicant=张三 --data age=30
     """
     from engine.values import parse_items
     r = _service(ctx).start_case(matter_code, label, parse_items(data_items))
     if as_json:
         return _print_json(r)
-    click.echo(f"started case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']})"
-               + (f", due {r['due_date']}" if r["due_date"] else ""))
+    click.echo(term(f"started case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']})"
+                    + (f", due {r['due_date']}" if r["due_date"] else "")))
     _print_ready(r)
 
 
@@ -306,7 +408,12 @@ def _print_ready(r: dict) -> None:
     if r["status"] == "completed":
         click.echo(f"case {r['id']} completed")
     for t in r["ready"]:
-        click.echo(f"  ready: {t['id']}  {t['name']}  [{t['lane'] or 'any department'}]")
+        click.echo(term(f"  ready: {t['id']}  {t['name']}  [{t['lane'] or 'any department'}]"
+                        + ("  现场 onsite" if t.get("onsite") else "")))
+
+
+def _overdue_style(row: dict):
+    return "red" if row.get("overdue") else None
 
 
 @case.command("list")
@@ -315,7 +422,7 @@ def _print_ready(r: dict) -> None:
 @json_option
 @click.pass_context
 def case_list(ctx, status, matter_code, as_json):
-    """List cases, earliest due date first; overdue ones stand out.
+    """List cases, earliest due date first; overdue ones are marked 超期 (in red on a terminal).
 
     \b
     Example:
@@ -325,11 +432,28 @@ def case_list(ctx, status, matter_code, as_json):
     if as_json:
         return _print_json(rows)
     for r in rows:
-        r["flag"] = "OVERDUE 超期" if r["overdue"] else ""
-    _table(rows, [("id", "案件 case"), ("matter_code", "事项 matter"), ("matter_name", "名称 name"),
-                  ("label", "label"), ("status", "status"), ("accepted_at", "受理 accepted"),
-                  ("due_date", "到期 due"), ("flag", "")],
-           styles={"row": lambda r: "bold red" if r["overdue"] else None})
+        r["due"] = (r["due_date"] or "") + (" 超期" if r["overdue"] else "")
+        r["accepted"] = _when(r["accepted_at"])
+        r["state"] = {"open": "办理中 open", "completed": "办结 done"}.get(r["status"], r["status"])
+    _table(rows, [Col("id", "案件 case", "id"), Col("matter_code", "事项 matter", "id"),
+                  Col("matter_name", "名称 name", drop=2), Col("label", "版本 label", "flag", 3),
+                  Col("state", "状态 status", "flag"), Col("accepted", "受理 accepted", "date", 1),
+                  Col("due", "到期 due", "date")], row_style=_overdue_style)
+
+
+_ACTIONS = {"start": "受理 start", "complete": "办结 complete", "return": "退回补正 return", "remind": "提醒 remind",
+            "timer": "定时 timer"}
+
+
+def _where(e: dict) -> str:
+    """现场/网上 and who decided it: the clerk (--onsite/--online) or the model's default."""
+    if e.get("action") not in ("complete", "return"):
+        return ""
+    place = "现场" if e["onsite"] else "网上"
+    default = e.get("onsite_default")
+    if default is None:
+        return place
+    return place + (" (模型默认)" if bool(default) == bool(e["onsite"]) else " (经办人标记)")
 
 
 @case.command("show")
@@ -339,19 +463,27 @@ def case_list(ctx, status, matter_code, as_json):
 def case_show(ctx, case_id, as_json):
     """Show a case with its history (every step, actor and time) and measured figures.
 
+    The last column says where each step was done: 现场 (the applicant came in
+    person) or 网上, and whether that is the model's default for the step
+    (模型默认) or what the clerk recorded with --onsite/--online (经办人标记).
+
     \b
     Example:
-      onetrip case show 12 --json
+      onetrip case show 1
     """
     r = _service(ctx).show_case(case_id)
     if as_json:
         return _print_json(r)
-    click.echo(f"case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']}) — {r['status']}"
-               + (f", due {r['due_date']}" if r["due_date"] else "") + (" OVERDUE" if r["overdue"] else ""))
+    click.echo(term(f"case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']}) — {r['status']}"
+                    + (f", due {r['due_date']}" if r["due_date"] else "") + (" 超期 OVERDUE" if r["overdue"] else "")))
     for e in r["events"]:
-        e["where"] = "现场 onsite" if e["onsite"] else ""
-    _table(r["events"], [("seq", "#"), ("at", "time"), ("action", "action"), ("task", "task"),
-                         ("name", "step"), ("lane", "department"), ("actor", "actor"), ("where", "")])
+        e["where"] = _where(e)
+        e["when"] = _when(e["at"])
+        e["what"] = _ACTIONS.get(e["action"], e["action"])
+    _table(r["events"], [Col("seq", "#", "num"), Col("when", "时间 time", "date"), Col("what", "动作 action", "flag"),
+                         Col("task", "任务 task", "id"), Col("name", "环节 step"),
+                         Col("lane", "部门 department", drop=2), Col("actor", "经办人 actor", drop=1),
+                         Col("where", "现场 where", "flag", 3)])
     _print_ready(r)
 
 
@@ -370,18 +502,22 @@ def task():
 def task_list(ctx, case_id, show_all, as_json):
     """List ready tasks you may act on (your department's lane), earliest due first.
 
+    Tasks of an overdue case are marked 超期 (in red on a terminal).
+
     \b
     Example:
-      onetrip --as 王窗口 task list
-      onetrip task list --all --case 12
+      onetrip --as 赵警官 task list
+      onetrip task list --all --case 1
     """
     rows = _service(ctx).list_tasks(case_id, show_all)
     if as_json:
         return _print_json(rows)
     for r in rows:
-        r["where"] = "现场 onsite" if r["onsite"] else ""
-    _table(rows, [("id", "任务 task"), ("matter_code", "事项 matter"), ("name", "环节 step"),
-                  ("lane", "部门 department"), ("due_date", "到期 due"), ("where", "")])
+        r["where"] = "现场" if r["onsite"] else ""
+        r["due"] = (r["due_date"] or "") + (" 超期" if r.get("overdue") else "")
+    _table(rows, [Col("id", "任务 task", "id"), Col("matter_code", "事项 matter", "id"), Col("name", "环节 step"),
+                  Col("lane", "部门 department", drop=1), Col("due", "到期 due", "date"),
+                  Col("where", "现场 onsite", "flag", 2)], row_style=_overdue_style)
 
 
 @task.command("show")
@@ -393,30 +529,36 @@ def task_show(ctx, task_ref, as_json):
 
     \b
     Example:
-      onetrip task show 12.3
+      onetrip task show 1.1
     """
     r = _service(ctx).show_task(task_ref)
     if as_json:
         return _print_json(r)
-    click.echo(f"task {r['id']}: {r['name']} ({r['task']}) of case {r['case']} {r['matter_code']}")
-    click.echo(f"  department {r['lane'] or 'any'}; ready since {r['ready_at']}"
-               + ("; applicant comes in person" if r["onsite"] else ""))
+    click.echo(term(f"task {r['id']}: {r['name']} ({r['task']}) of case {r['case']} {r['matter_code']}"))
+    click.echo(term(f"  department {r['lane'] or 'any'}; ready since {_when(r['ready_at'])}"
+                    + ("; applicant comes in person (现场)" if r["onsite"] else "")))
+    if r.get("returnable") is not None:
+        click.echo("  can be returned for correction (task return)" if r["returnable"]
+                   else "  cannot be returned: the model has no correction loop after this step")
     for k, v in sorted(r["data"].items()):
-        click.echo(f"  {k} = {json.dumps(v, ensure_ascii=False, default=str)}")
+        click.echo(term(f"  {k} = {json.dumps(v, ensure_ascii=False, default=str)}"))
 
 
 def _after_task(r: dict, ref: str, verb: str, as_json: bool) -> None:
     if as_json:
         return _print_json(r)
-    click.echo(f"{verb} task {ref} of case {r['id']}")
+    click.echo(term(f"{verb} task {ref} of case {r['id']}"))
     _print_ready(r)
+
+
+ONSITE_HELP = ("Whether the applicant came in person for this step (a trip, counted in 跑动): --onsite yes, "
+               "--online no.  Default: the step's model annotation `onsite` (task list shows 现场 for those).")
 
 
 @task.command("complete")
 @click.argument("task_ref", metavar="TASK")
 @data_option
-@click.option("--onsite/--online", default=None,
-              help="Whether the applicant came in person (default: the step's onsite annotation).")
+@click.option("--onsite/--online", default=None, help=ONSITE_HELP)
 @json_option
 @click.pass_context
 def task_complete(ctx, task_ref, data_items, onsite, as_json):
@@ -424,7 +566,7 @@ def task_complete(ctx, task_ref, data_items, onsite, as_json):
 
     \b
     Example:
-      onetrip --as 赵警官 task complete 1.2 --data opinion=同意 --online
+      onetrip --as 赵警官 task complete 1.1 --data opinion=同意 --online
     """
     from engine.values import parse_items
     r = _service(ctx).complete_task(task_ref, parse_items(data_items), onsite)
@@ -435,18 +577,19 @@ def task_complete(ctx, task_ref, data_items, onsite, as_json):
 @click.argument("task_ref", metavar="TASK")
 @click.option("--reason", required=True, help="What the applicant must correct or supplement.")
 @data_option
-@click.option("--onsite/--online", default=None)
+@click.option("--onsite/--online", default=None, help=ONSITE_HELP)
 @json_option
 @click.pass_context
 def task_return(ctx, task_ref, reason, data_items, onsite, as_json):
     """Return a file for correction (补正): completes the task with returned=true.
 
-    The model's gateway after the step routes the case back (condition
-    ``returned``); the waiting time does not count toward the time limit.
+    Only a step the model can send back (an exclusive gateway after it with
+    the condition ``returned``) may be returned; `task show` says which.  The
+    waiting time does not count toward the time limit.
 
     \b
     Example:
-      onetrip --as 赵警官 task return 1.2 --reason 缺少居住证明
+      onetrip --as 赵警官 task return 2.1 --reason 缺少居住证明
     """
     from engine.values import parse_items
     r = _service(ctx).complete_task(task_ref, parse_items(data_items), onsite, returned=True, reason=reason)
@@ -467,11 +610,13 @@ def catalog():
 def catalog_load(ctx, directory, as_json):
     """Upload every matter's before and after model (idempotent: same content, same versions).
 
+    DIRECTORY defaults to processes/ in the current folder, else the shipped catalog.
+
     \b
     Example:
-      onetrip --as 李设计 catalog load processes/
+      onetrip --as 李设计 catalog load
     """
-    rows = _service(ctx).load_catalog(directory)
+    rows = _service(ctx).load_catalog(_shipped(directory) if directory else None)
     if as_json:
         return _print_json(rows)
     new = sum(1 for r in rows if r["created"])
@@ -487,7 +632,7 @@ def catalog_list(ctx, as_json):
 
     \b
     Example:
-      onetrip catalog list --json
+      onetrip catalog list
     """
     rows = _service(ctx).list_catalog()
     if as_json:
@@ -495,8 +640,8 @@ def catalog_list(ctx, as_json):
     for r in rows:
         r["v"] = ", ".join(f"{v['label']} {v['id']}" for v in r["versions"])
         r["kind_zh"] = "一件事" if r["kind"] == "bundle" else "事项"
-    _table(rows, [("code", "编码 code"), ("name", "名称 name"), ("kind_zh", "类型 kind"),
-                  ("department", "部门 department"), ("v", "versions")])
+    _table(rows, [Col("code", "编码 code", "id"), Col("name", "名称 name"), Col("kind_zh", "类型 kind", "flag"),
+                  Col("department", "部门 department", drop=1), Col("v", "版本 versions", drop=2)])
 
 
 @main.command()
@@ -510,12 +655,14 @@ def demo(ctx, cases, seed, report, demo_db):
     """Load the catalog, simulate cases through both versions of every matter, compare, report.
 
     On a fresh embedded database (onetrip-demo.db, recreated) unless --db or
-    ONETRIP_DB names one.  Prints the catalog-wide comparison, static and
-    measured, with the city-style totals, and writes a self-contained HTML report.
+    ONETRIP_DB names one; an existing database gets the demo's users
+    (管理员, 流程设计员, one clerk per department) and simulated cases beside
+    its own.  Prints the catalog-wide comparison, static and measured, with
+    the city-style totals, and writes a self-contained HTML report.
 
     \b
     Example:
-      onetrip demo --cases 20 --seed 7 --report 报告.html
+      onetrip demo --cases 2 --seed 7 --report 报告.html
     """
     from pathlib import Path
     root = ctx.find_root().obj
@@ -526,25 +673,27 @@ def demo(ctx, cases, seed, report, demo_db):
             Path(db + suffix).unlink(missing_ok=True)
     root["db"] = db
     from engine.demo import run_demo
-    from engine.report import render_comparison
+    from engine.report import render_comparison, terminal_width
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     svc = _service(ctx)
     with Progress(TextColumn("simulating cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True, console=_stderr_console()) as bar:
+                  console=_stderr_console()) as bar:
         def factory(total):
             job = bar.add_task("cases", total=total)
             return lambda: bar.advance(job)
         result = run_demo(svc, cases, seed, report, progress_factory=factory)
-    click.echo(render_comparison(result.comparison, "table"), nl=False)
+    click.echo(render_comparison(result.comparison, "table", terminal_width()), nl=False)
     click.echo(f"{result.cases} cases, {result.completions} task completions simulated in "
                f"{result.seconds:.1f} s on {db}")
     if result.report:
-        click.echo(f"report written to {result.report}")
+        click.echo(term(f"report written to {result.report}"))
 
 
 def _stderr_console():
     from rich.console import Console
-    return Console(stderr=True)
+    console = Console(stderr=True)
+    console.on_broken_pipe = _quiet_broken_pipe
+    return console
 
 
 # ---------------------------------------------------------------- analysis
@@ -559,24 +708,35 @@ def process_analyze(ctx, targets, as_json):
     \b
     Example:
       onetrip process analyze bpmn/QYSLDJ.before.bpmn bpmn/QYSLDJ.after.bpmn
-      onetrip process analyze 3 --json        # a stored version
+      onetrip process analyze 1 --json        # a stored version
     """
-    rows = _service(ctx).analyze(list(targets))
+    rows = _service(ctx).analyze([_shipped(t) for t in targets])
     if as_json:
         return _print_json(rows)
     from engine.report import num
     for m in rows:
+        names = m.get("material_names") or {}
+
+        def named(ids):
+            return "、".join(names.get(i) or i for i in ids) or "—"
         where = m.get("file") or f"version {m.get('version')}"
-        click.echo(f"{m['name']} ({m['process_id']}{', ' + m['matter_code'] if m.get('matter_code') else ''}) — {where}")
+        click.echo(term(f"{m['name']} ({m['process_id']}{', ' + m['matter_code'] if m.get('matter_code') else ''})"
+                        f" — {where}"))
         click.echo(f"  steps {m['steps']}  materials {m['materials']}  visits {m['visits']}  "
                    f"promised {num(m['promised_workdays'])}{' (derived)' if m.get('promised_derived') else ''}  "
-                   f"statutory {num(m['statutory_workdays'])}  tasks {m['tasks_total']}  "
-                   f"{'online' if m['online'] else ''}")
-        click.echo(f"  departments: {', '.join(m['lanes']) or '—'}")
-        click.echo(f"  applicant materials: {', '.join(m['applicant_materials']) or '—'}"
-                   + (f"; shared: {', '.join(m['shared_materials'])}" if m.get("shared_materials") else ""))
+                   f"statutory {num(m['statutory_workdays'])}  tasks {m['tasks_total']}"
+                   f"{'  online' if m['online'] else ''}")
+        click.echo(term(f"  departments: {'、'.join(m['lanes']) or '—'}"))
+        click.echo(term(f"  applicant materials: {named(m['applicant_materials'])}"
+                        + (f"; shared: {named(m['shared_materials'])}" if m.get("shared_materials") else "")))
         for f in m["findings"]:
-            click.echo(f"  finding [{f['kind']}] {f['message']}")
+            click.echo(term(f"  finding [{f['kind']}] {_name_ids(f['message'], names)}"))
+
+
+def _name_ids(message: str, names: dict) -> str:
+    """Material ids in a finding read as their names (身份证 rather than DataRef_id_card)."""
+    import re
+    return re.sub(r"\b[A-Za-z_][\w.-]*\b", lambda m: names.get(m.group(0), m.group(0)), message)
 
 
 def _emit(ctx, text: str, output: str | None) -> None:
@@ -585,8 +745,8 @@ def _emit(ctx, text: str, output: str | None) -> None:
         try:
             Path(output).write_text(text, encoding="utf-8", newline="")
         except OSError as exc:
-            raise click.ClickException(f"{output}: cannot write: {exc.strerror}") from None
-        click.echo(f"wrote {output}", err=True)
+            raise click.ClickException(term(f"{output}: cannot write: {exc.strerror}")) from None
+        click.echo(term(f"wrote {output}"), err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
@@ -598,7 +758,9 @@ FORMAT_CHOICE = click.Choice(FORMATS)
 @click.argument("before", nargs=1, required=False, type=click.Path())
 @click.argument("after", nargs=1, required=False, type=click.Path())
 @click.option("--stored", is_flag=True, help="Compare the latest uploaded before/after version of every matter.")
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="table")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="table",
+              help="table (fits the terminal), json (machine names), csv (Excel: Chinese headers, "
+                   "percentages), markdown or html.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
@@ -606,15 +768,18 @@ def compare(ctx, before, after, stored, fmt, output, as_json):
     """Compare before and after: per matter and in the city's totals (四减一优).
 
     BEFORE and AFTER are BPMN files or folders, paired by matter_code; no
-    database needed.  With --stored, compares what was uploaded and adds the
-    measured figures of real cases.
+    database needed.  One folder alone holding *.before.bpmn and *.after.bpmn
+    is both sides.  With --stored, compares what was uploaded and adds the
+    measured figures of real cases.  一件事 bundles (known from the catalog's
+    processes/ manifests) are listed but left out of the totals either way.
 
     \b
     Examples:
-      onetrip compare bpmn/before/ bpmn/after/
+      onetrip compare bpmn/
+      onetrip compare bpmn/CJRZSL.before.bpmn bpmn/CJRZSL.after.bpmn
       onetrip compare --stored --format csv -o 对比.csv
     """
-    from engine.report import render_comparison
+    from engine.report import render_comparison, terminal_width
     fmt = "json" if as_json else fmt
     svc = _service(ctx)
     if stored:
@@ -622,18 +787,26 @@ def compare(ctx, before, after, stored, fmt, output, as_json):
             raise click.UsageError("give either --stored or BEFORE and AFTER, not both")
         data = svc.compare_stored()
     else:
-        if not (before and after):
-            raise click.UsageError("give BEFORE and AFTER (files or folders), or --stored")
+        if not before:
+            raise click.UsageError("give BEFORE and AFTER (files or folders), one folder of "
+                                   "*.before.bpmn/*.after.bpmn, or --stored")
+        before = _shipped(before)
+        after = _shipped(after) if after else before
+        from pathlib import Path
+        if not Path(after).is_dir() and after == before:
+            raise click.UsageError("give BEFORE and AFTER: one argument must be a folder")
         data = svc.compare_files([before], [after], diagrams=fmt == "html")
-    _emit(ctx, render_comparison(data, fmt), output)
+    _emit(ctx, render_comparison(data, fmt, 100_000 if output else terminal_width()), output)
 
 
 @main.command()
 @click.option("--matter", "matter_code", metavar="CODE")
 @click.option("--since", metavar="DATE", help="Cases accepted on or after YYYY-MM-DD.")
 @click.option("--until", metavar="DATE", help="Cases accepted on or before YYYY-MM-DD.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
-@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default="table",
+              help="table (fits the terminal), json (machine names), csv (Excel: Chinese headers, "
+                   "percentages), markdown or html.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.pass_context
 def metrics(ctx, matter_code, since, until, fmt, output, as_json):
@@ -644,11 +817,11 @@ def metrics(ctx, matter_code, since, until, fmt, output, as_json):
       onetrip metrics --matter JZZBL --since 2026-01-01 --format json
     """
     from engine.clock import parse_date
-    from engine.report import render_metrics
+    from engine.report import render_metrics, terminal_width
     fmt = "json" if as_json else fmt
     result = _service(ctx).metrics(matter_code, parse_date(since) if since else None,
                                    parse_date(until) if until else None)
-    _emit(ctx, render_metrics(result["matters"], fmt), output)
+    _emit(ctx, render_metrics(result["matters"], fmt, 100_000 if output else terminal_width()), output)
 
 
 @main.command()
@@ -661,11 +834,12 @@ def metrics(ctx, matter_code, since, until, fmt, output, as_json):
 def worker(ctx, once, interval, batch):
     """Run what no clerk runs: expired timers (escalations), and deadline reminders.
 
-    Several workers may share one PostgreSQL database; none does a case twice.
+    Several workers may share one PostgreSQL database (--db postgresql://…);
+    none does a case twice.
 
     \b
     Example:
-      onetrip --db postgresql://postgres@127.0.0.1/onetrip worker --interval 10
+      onetrip --as 管理员 worker --once
     """
     import time as _time
     svc = _service(ctx)
@@ -680,6 +854,10 @@ def worker(ctx, once, interval, batch):
         if once:
             break
         _time.sleep(interval)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @main.group()
@@ -705,7 +883,7 @@ def audit_verify(ctx, case_id, as_json):
         for f in r["findings"]:
             click.echo(f, err=True)
         if r["ok"]:
-            click.echo(f"ok: {r['events']} events of {r['cases']} cases verified")
+            click.echo(f"ok: {_count(r['events'], 'event')} of {_count(r['cases'], 'case')} verified")
     if not r["ok"]:
         ctx.exit(1)
 
@@ -723,7 +901,11 @@ def calendar_import(ctx, file, as_json):
     """Import a year's holidays and make-up working days (State Council notice).
 
     \b
-    File format (TOML):
+    Example:
+      onetrip --as 管理员 calendar import 2027.toml
+
+    \b
+    File format (TOML), e.g. 2027.toml:
       year = 2027
       holidays = ["2027-01-01", "2027-02-06..2027-02-12"]
       workdays = ["2027-02-14"]

@@ -61,6 +61,7 @@ class Simulation:
         self.returned: set[tuple[int, str]] = set()
         self.completions = 0
         self.cases = 0
+        self.finished = 0
 
     def _as(self, user: str):
         self.svc.settings.user = user
@@ -120,8 +121,10 @@ class Simulation:
                 task, version = payload
                 record = self._work(task, version)
                 self.completions += 1
-                if progress:
-                    progress()
+            if record["status"] == "completed":
+                self.finished += 1
+            if progress and record["status"] == "completed":
+                progress()          # the bar counts cases, as the summary line does
             self._schedule(record, version, at)
 
     def _work(self, task: dict, version: dict) -> dict:
@@ -151,8 +154,14 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     from . import catalog as catalog_mod
     manifests = catalog_mod.load_catalog(catalog_dir)
     service.settings.user = ADMIN
-    if not any(u["name"] == ADMIN for u in service.list_users()):
+    users = {u["name"]: u["role"] for u in service.list_users()}
+    if users.get(ADMIN, "admin") != "admin" or (ADMIN not in users and "admin" in users.values()):
+        raise InvalidInput(f"this database already has users but no admin named {ADMIN}, whom the demo "
+                           f"acts as: run `onetrip demo` without --db/ONETRIP_DB (a fresh onetrip-demo.db), "
+                           f"or add {ADMIN} as an admin first")
+    if ADMIN not in users:
         service.add_user(ADMIN, None, "admin")
+    if DESIGNER not in users:
         service.add_user(DESIGNER, None, "designer")
     service.settings.user = DESIGNER
     service.load_catalog(catalog_dir)
@@ -167,9 +176,11 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     for v in versions:
         v["front_desk"] = front.get(v["matter_code"], clerk_name(departments[0]))
     sim.setup(service.calendar(), versions)
-    total_steps = sum(v["expected_steps"] for v in versions) * cases_per_version
-    advance = progress_factory(total_steps) if progress_factory else None
+    total_cases = len(versions) * cases_per_version
+    advance = progress_factory(total_cases) if progress_factory else None
     sim.run(advance)
+    for _ in range(total_cases - sim.finished if advance else 0):
+        advance()           # cases still open (e.g. waiting on a timer): the simulation itself is done
     sim.clock.set(sim.clock.now() + timedelta(days=1))
     service.settings.user = ADMIN
     comparison = service.compare_stored()

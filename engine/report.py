@@ -10,6 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from dataclasses import dataclass
+
+from .safetext import clean, csv_cell, md_cell, rich_text
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -27,6 +31,94 @@ def num(x) -> str:
     if isinstance(x, float):
         return f"{x:.1f}".rstrip("0").rstrip(".") if not x.is_integer() else str(int(x))
     return str(x)
+
+
+# ------------------------------------------------------------------ terminal tables
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: ``kind`` id/date/num/flag never wrap (never cut), text wraps;
+    when a table cannot fit, the columns with the highest ``drop`` go first (0: never)."""
+    key: str
+    header: str
+    kind: str = "text"
+    drop: int = 0
+
+
+def terminal_width(stream=None) -> int:
+    """The terminal's width; 80 (or ``COLUMNS``) when the output is a pipe or a file."""
+    import shutil
+    import sys
+    stream = stream or sys.stdout
+    try:
+        if stream.isatty():
+            return max(20, shutil.get_terminal_size((80, 24)).columns)
+    except (AttributeError, ValueError, OSError):
+        pass
+    try:
+        return max(20, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return 80
+
+
+def build_table(rows: list[dict], cols: list[Col], width: int, title: str | None = None,
+                row_style=None):
+    """A rich ``Table`` that fits ``width``: text columns wrap, low-priority columns are dropped.
+
+    Every cell is a :func:`~engine.safetext.rich_text` (no markup, no control characters)."""
+    from rich import box
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    def make(columns):
+        table = Table(title=rich_text(title) if title else None, box=box.SIMPLE_HEAD, show_edge=False,
+                      header_style="bold", pad_edge=False, title_justify="left")
+        for c in columns:
+            fixed = c.kind in ("id", "date", "num", "flag")
+            longest = max([len(clean(r.get(c.key))) for r in rows] + [1])
+            table.add_column(_stack(c.header), no_wrap=fixed, overflow="fold",
+                             justify="right" if c.kind == "num" else "left",
+                             min_width=None if fixed else min(8, longest))
+        for r in rows:
+            style = row_style(r) if row_style else None
+            table.add_row(*[rich_text(_cell(r.get(c.key))) for c in columns], style=style)
+        return table
+
+    probe = Console(file=io.StringIO(), width=10_000)
+    columns = list(cols)
+    while True:
+        table = make(columns)
+        need = Measurement.get(probe, probe.options.update_width(10_000), table).minimum
+        droppable = [c for c in columns if c.drop]
+        if need <= width or not droppable:
+            return table
+        columns.remove(max(droppable, key=lambda c: (c.drop, columns.index(c))))
+
+
+def _stack(header: str):
+    """``事项 matter`` → two header lines, so a bilingual header is no wider than its words."""
+    from rich.text import Text
+    head, _, tail = header.partition(" ")
+    return Text(clean(head) + ("\n" + clean(tail) if tail else ""))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return num(value)
+    return str(value)
+
+
+def render_table(rows: list[dict], cols: list[Col], width: int = 80, title: str | None = None,
+                 row_style=None) -> str:
+    """The table as plain text (no colours) of at most ``width`` columns."""
+    from rich.console import Console
+    console = Console(file=io.StringIO(), width=width, force_terminal=False, no_color=True,
+                      highlight=False, emoji=False)
+    console.print(build_table(rows, cols, width, title, row_style))
+    return console.file.getvalue()
 
 
 def city_lines(totals: dict) -> list[str]:
@@ -76,7 +168,15 @@ def comparison_rows(data: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def render_comparison(data: dict, fmt: str) -> str:
+COMPARISON_COLS = [Col("0", "事项编码 code", "id"), Col("1", "事项名称 name"), Col("2", "环节 steps", "flag"),
+                   Col("3", "材料 materials", "flag", 6), Col("4", "跑动 visits", "flag"),
+                   Col("5", "承诺时限 promised", "flag", 5), Col("6", "法定时限 statutory", "flag", 7),
+                   Col("7", "实测中位(前) median before", "num", 4), Col("8", "实测中位(后) median after", "num", 3),
+                   Col("9", "按时率(后) on time", "num", 2)]
+
+
+def render_comparison(data: dict, fmt: str, width: int = 80) -> str:
+    """The comparison as ``fmt``; ``table`` fits ``width`` columns."""
     data = {k: v for k, v in data.items() if k != "diagrams"} if fmt != "html" else data
     if fmt == "json":
         return json.dumps(data, ensure_ascii=False, indent=2, default=str)
@@ -84,60 +184,65 @@ def render_comparison(data: dict, fmt: str) -> str:
         return _csv_comparison(data)
     if fmt == "markdown":
         header, rows = comparison_rows(data)
-        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        out += ["| " + " | ".join(r) + " |" for r in rows]
-        out += ["", *[f"- {line}" for line in city_lines(data["totals"])]]
+        out = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(md_cell(c) for c in r) + " |" for r in rows]
+        out += ["", *[f"- {md_cell(line)}" for line in city_lines(data["totals"])]]
+        if data["totals"]["unpaired"]:
+            out.append(f"- 仅一侧有模型、未计入合计 only on one side: {md_cell(', '.join(data['totals']['unpaired']))}")
         return "\n".join(out) + "\n"
     if fmt == "html":
         from .html_report import render_html
         data = dict(data)
         return render_html(data, data.pop("diagrams", None))
-    return _rich_text(data)
+    return _rich_text(data, width)
 
 
-def _rich_text(data: dict) -> str:
-    from rich.console import Console
-    from rich.table import Table
+def _rich_text(data: dict, width: int = 80) -> str:
     header, rows = comparison_rows(data)
-    table = Table(title="四减一优 before → after", header_style="bold")
-    for h in header:
-        table.add_column(h)
-    for r in rows:
-        table.add_row(*r)
-    console = Console(file=io.StringIO(), width=160, force_terminal=False, soft_wrap=True)
-    console.print(table)
-    for line in city_lines(data["totals"]):
-        console.print(line, highlight=False)
+    table = render_table([dict(zip(map(str, range(len(r))), r)) for r in rows],
+                         COMPARISON_COLS[:len(header)], width, title="四减一优 before → after")
+    lines = [table] + [clean(line) + "\n" for line in city_lines(data["totals"])]
     if data["totals"]["unpaired"]:
-        console.print(f"only on one side (not in the totals): {', '.join(data['totals']['unpaired'])}",
-                      highlight=False)
-    return console.file.getvalue()
+        lines.append(clean(f"only on one side (not in the totals): {', '.join(data['totals']['unpaired'])}") + "\n")
+    return "".join(lines)
+
+
+#: CSV columns for Excel: Chinese headers; JSON keeps the machine names.
+_CSV_KEYS = (("steps", "环节"), ("materials", "材料"), ("visits", "跑动"), ("promised_workdays", "承诺时限(工作日)"),
+             ("statutory_workdays", "法定时限(工作日)"))
 
 
 def _csv_comparison(data: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    keys = ("steps", "materials", "visits", "promised_workdays", "statutory_workdays")
-    w.writerow(["matter_code", "name", "kind"] + [f"{k}_{side}" for k in keys for side in ("before", "after")]
-               + [f"{k}_reduction" for k in keys[:4]]
-               + ["median_workdays_before", "median_workdays_after", "on_time_rate_after"])
+    keys = [k for k, _ in _CSV_KEYS]
+    w.writerow(["事项编码", "事项名称", "类型"]
+               + [f"{label}({side})" for _, label in _CSV_KEYS for side in ("改革前", "改革后")]
+               + [f"{label.split('(')[0]}{'压缩率' if k == 'promised_workdays' else '减少率' if k == 'visits' else '精简率'}"
+                  for k, label in _CSV_KEYS[:4]]
+               + ["实测办结中位数(改革前,工作日)", "实测办结中位数(改革后,工作日)", "按时办结率(改革后)"])
     for m in data["matters"]:
         change = m.get("change") or {}
-        w.writerow([m["matter_code"], m["name"], m.get("kind", "matter")]
-                   + [_csv_val((m.get(side) or {}).get(k)) for k in keys for side in ("before", "after")]
-                   + [_csv_val((change.get(k) or {}).get("reduction")) for k in keys[:4]]
-                   + [_csv_val(_measured(m, "before", "median_workdays")),
-                      _csv_val(_measured(m, "after", "median_workdays")),
-                      _csv_val(_measured(m, "after", "on_time_rate"))])
+        w.writerow([csv_cell(m["matter_code"]), csv_cell(m["name"]),
+                    "一件事" if m.get("kind") == "bundle" else "事项"]
+                   + [_csv_num((m.get(side) or {}).get(k)) for k in keys for side in ("before", "after")]
+                   + [_csv_pct((change.get(k) or {}).get("reduction")) for k in keys[:4]]
+                   + [_csv_num(_measured(m, "before", "median_workdays")),
+                      _csv_num(_measured(m, "after", "median_workdays")),
+                      _csv_pct(_measured(m, "after", "on_time_rate"))])
     t = data["totals"]
-    w.writerow(["TOTAL", f"{t['matters']} matters", ""]
-               + [_csv_val(t[side][k]) for k in keys for side in ("before", "after")]
-               + [_csv_val(t["reduction"][k]) for k in keys[:4]] + ["", "", ""])
+    w.writerow(["合计", f"{t['matters']} 个事项（不含一件事）", ""]
+               + [_csv_num(t[side][k]) for k in keys for side in ("before", "after")]
+               + [_csv_pct(t["reduction"][k]) for k in keys[:4]] + ["", "", ""])
     return "\ufeff" + buf.getvalue()
 
 
-def _csv_val(v) -> str:
-    return "" if v is None else str(v)
+def _csv_num(v) -> str:
+    return "" if v is None else csv_cell(num(v) if isinstance(v, (int, float)) else v)
+
+
+def _csv_pct(v) -> str:
+    return "" if v is None else pct(v)
 
 
 METRIC_COLUMNS = (("matter_code", "事项编码"), ("name", "事项名称"), ("label", "版本"), ("cases", "案件数"),
@@ -145,27 +250,44 @@ METRIC_COLUMNS = (("matter_code", "事项编码"), ("name", "事项名称"), ("l
                   ("p90_workdays", "P90"), ("promised_workdays", "承诺时限"), ("on_time_rate", "按时率"),
                   ("overdue", "超期"), ("mean_trips", "平均跑动"), ("mean_steps", "平均环节"),
                   ("mean_materials", "平均材料"), ("mean_returns", "平均补正"))
+#: Which metric columns leave a narrow table first (higher: sooner; 0: never).
+_METRIC_DROP = {"matter_code": 0, "name": 0, "label": 0, "cases": 0, "completed": 9, "mean_workdays": 7,
+                "median_workdays": 0, "p90_workdays": 5, "promised_workdays": 6, "on_time_rate": 0, "overdue": 3,
+                "mean_trips": 4, "mean_steps": 8, "mean_materials": 10, "mean_returns": 11}
+_METRIC_EN = {"matter_code": "code", "name": "name", "label": "version", "cases": "cases", "completed": "done",
+              "mean_workdays": "mean", "median_workdays": "median", "p90_workdays": "p90",
+              "promised_workdays": "promised", "on_time_rate": "on time", "overdue": "overdue",
+              "mean_trips": "trips", "mean_steps": "steps", "mean_materials": "materials", "mean_returns": "returns"}
 
 
-def render_metrics(rows: list[dict], fmt: str) -> str:
+def _metric_cell(r: dict, k: str) -> str:
+    v = r.get(k)
+    if k == "on_time_rate":
+        return pct(v)
+    return v if isinstance(v, str) else num(v)
+
+
+def render_metrics(rows: list[dict], fmt: str, width: int = 80) -> str:
     if fmt == "json":
         return json.dumps({"matters": rows}, ensure_ascii=False, indent=2, default=str)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow([k for k, _ in METRIC_COLUMNS])
+        w.writerow([h if k != "median_workdays" else "中位工作日" for k, h in METRIC_COLUMNS])
         for r in rows:
-            w.writerow([_csv_val(r.get(k)) for k, _ in METRIC_COLUMNS])
+            w.writerow([csv_cell(_metric_cell(r, k)) if r.get(k) is not None else "" for k, _ in METRIC_COLUMNS])
         return "\ufeff" + buf.getvalue()
-    from rich.console import Console
-    from rich.table import Table
-    table = Table(title="实测办理情况 measured cases", header_style="bold")
-    for _, h in METRIC_COLUMNS:
-        table.add_column(h)
-    for r in rows:
-        cells = [pct(r[k]) if k == "on_time_rate" else num(r.get(k)) if not isinstance(r.get(k), str)
-                 else r[k] for k, _ in METRIC_COLUMNS]
-        table.add_row(*cells, style="red" if r.get("overdue") else None)
-    console = Console(file=io.StringIO(), width=200, force_terminal=False)
-    console.print(table)
-    return console.file.getvalue()
+    if fmt == "markdown":
+        out = ["| " + " | ".join(md_cell(h) for _, h in METRIC_COLUMNS) + " |", "|" + "---|" * len(METRIC_COLUMNS)]
+        out += ["| " + " | ".join(md_cell(_metric_cell(r, k)) for k, _ in METRIC_COLUMNS) + " |" for r in rows]
+        return "\n".join(out) + "\n"
+    if fmt == "html":
+        from .html_report import render_metrics_html
+        return render_metrics_html(rows, [h for _, h in METRIC_COLUMNS],
+                                   [[_metric_cell(r, k) for k, _ in METRIC_COLUMNS] for r in rows])
+    cols = [Col(k, f"{h} {_METRIC_EN[k]}", "id" if k == "matter_code" else "text" if k == "name" else
+                "flag" if k == "label" else "num", _METRIC_DROP[k]) for k, h in METRIC_COLUMNS]
+    cells = [{k: _metric_cell(r, k) for k, _ in METRIC_COLUMNS} | {"_overdue": r.get("overdue")} for r in rows]
+    if not rows:
+        return "(no cases)\n"
+    return render_table(cells, cols, width, title="实测办理情况 measured cases")

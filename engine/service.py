@@ -60,6 +60,8 @@ class Service:
 
     def _open(self, create: bool = False):
         if self._engine is None or create:
+            if not create:
+                _refuse_missing_sqlite(self.settings.db_url)
             self._engine = store.open_database(self.settings.db_url, create=create)
             self._sessions = store.session_factory(self._engine)
             self._read_sessions = store.session_factory(self._engine, readonly=True)
@@ -142,7 +144,13 @@ class Service:
             user = User(name=name, role=role, department=dept, created_at=self.clock.now())
             s.add(user)
             s.flush()
-            return _user_record(user)
+            record = _user_record(user)
+            if role == "clerk":
+                known = _known_departments(s)
+                if known and department.strip() not in known:
+                    record["warning"] = (f"no uploaded model has a lane named {department.strip()!r}, so "
+                                         f"{name} will see no tasks until one does; lanes: {'、'.join(known)}")
+            return record
 
     def list_users(self) -> list[dict]:
         with self._tx(readonly=True) as s:
@@ -313,7 +321,8 @@ class Service:
 
         b = compare.metrics_by_matter([Path(p) for p in before], "before", analyze)
         a = compare.metrics_by_matter([Path(p) for p in after], "after", analyze)
-        data = compare.pair(b, a).to_dict()
+        names, kinds = _catalog_entries([Path(p) for p in before + after])
+        data = compare.pair(b, a, names, kinds).to_dict()
         if diagrams:
             data["diagrams"] = {code: {label: drawn[side[code]["_file"]] for label, side in
                                        (("before", b), ("after", a)) if code in side}
@@ -339,7 +348,7 @@ class Service:
         from . import measure
         with self._tx() as s:
             if matter_code:
-                store.get_matter(s, matter_code)
+                _matter(s, matter_code)
             rows = self._measured(s, measure.Filters(matter_code, since, until))
             return {"matters": rows}
 
@@ -522,7 +531,7 @@ class Service:
     def start_case(self, matter_code: str, label: str | None = None, data: dict | None = None) -> dict:
         with self._tx() as s:
             user = self._actor(s, CASE_ROLES, "start cases")
-            matter = store.get_matter(s, matter_code)
+            matter = _matter(s, matter_code)
             if label is not None and label not in LABELS:
                 raise InvalidInput(f"unknown label {label!r}: use before or after")
             version = None
@@ -594,13 +603,26 @@ class Service:
     def _case_record(self, s: Session, case: Case) -> dict:
         events = s.scalars(select(TaskEvent).where(TaskEvent.case_id == case.id).order_by(TaskEvent.seq))
         items = s.scalars(select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.seq))
+        defaults = self._onsite_defaults(s, case.version_id)
         return _case_summary(case, self.clock.today()) | {
             "applicant": case.applicant,
             "measured": {"steps": case.steps_done, "trips": case.trips, "returns": case.returns,
                          "materials": case.materials_submitted, "paused_workdays": case.paused_workdays},
             "ready": [_task_record(w, case) for w in items],
-            "events": [_event_record(e) for e in events],
+            "events": [_event_record(e) | {"onsite_default": defaults.get(e.task_name)} if e.task_name
+                       else _event_record(e) for e in events],
         }
+
+    def _onsite_defaults(self, s: Session, version_id: int) -> dict[str, bool]:
+        """Each human step's ``onsite`` annotation (the default when a clerk gives neither --onsite nor --online)."""
+        model = self._models.get(s, version_id)
+        specs = [model.spec, *model.subprocess_specs.values()]
+        return {t.bpmn_id: bool(as_bool((getattr(t, "extensions", None) or {}).get("onsite"), False))
+                for spec in specs for t in spec.task_specs.values() if getattr(t, "bpmn_id", None)}
+
+    def _returnable(self, s: Session, version_id: int) -> set[str]:
+        metrics = s.scalar(select(ProcessVersion.metrics).where(ProcessVersion.id == version_id)) or {}
+        return set(metrics.get("returnable_tasks") or ())
 
     # ------------------------------------------------------------ tasks
 
@@ -617,7 +639,9 @@ class Service:
                 dept = user.department_name
                 stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))
             stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, WorkItem.case_id, WorkItem.seq)
-            return [_task_record(w, c) for w, c in s.execute(stmt)]
+            today = self.clock.today()
+            return [_task_record(w, c) | {"overdue": c.due_date is not None and today > c.due_date}
+                    for w, c in s.execute(stmt)]
 
     def show_task(self, ref: str) -> dict:
         with self._tx(readonly=True) as s:
@@ -626,7 +650,8 @@ class Service:
             step = casework.open_step(s, casework.read_case(s, case.id), self._models, casework.NoCache())
             task = step.wf.get_task_from_id(UUID(item.task_uuid))
             data = {k: v for k, v in (task.data if task else {}).items() if k != "data_objects"}
-            return _task_record(item, case) | {"data": data}
+            return _task_record(item, case) | {"data": data,
+                                               "returnable": item.spec_name in self._returnable(s, case.version_id)}
 
     def _find_task(self, s: Session, ref: str) -> WorkItem:
         try:
@@ -661,6 +686,9 @@ class Service:
             if item["lane"] and item["lane"] != user.department:
                 raise PermissionDenied(f"task {ref} ({item['name']}) belongs to {item['lane']}; "
                                        f"{user.name} works for {user.department}")
+            if returned and item["spec_name"] not in self._returnable(s, case.version_id):
+                raise TaskStateError(f"task {ref} ({item['name']}) cannot be returned for correction: the model "
+                                     f"has no correction loop after this step; use `onetrip task complete {ref}`")
             version = self._versions.get(s, case.version_id)
             step = casework.open_step(s, case, self._models, self._workflows)
             before = casework.ready_uuids(step.wf)
@@ -689,6 +717,73 @@ class Service:
 
 
 # ---------------------------------------------------------------- records
+
+def _refuse_missing_sqlite(url: str) -> None:
+    """Only ``init`` creates a database: a mistyped --db path must not become a new empty one."""
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = make_url(url)
+    except Exception:      # a malformed URL: opening it says what is wrong
+        return
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).exists():
+        raise StoreError(f"no database at {path}: run `onetrip --db {path} init` to create it, "
+                         f"or check --db / ONETRIP_DB")
+
+
+def _catalog_entries(paths: list[Path]) -> tuple[dict[str, str], dict[str, str]]:
+    """Names and kinds (matter or 一件事 bundle) from the catalog manifests beside the compared
+    models (``processes/`` next to their folder), else the default catalog: a folder comparison
+    then leaves the bundles out of the totals exactly as ``compare --stored`` does."""
+    import tomllib
+    from . import catalog
+    folders = []
+    for p in paths:
+        p = p.resolve()
+        base = p if p.is_dir() else p.parent
+        folders += [base / "processes", base.parent / "processes"]
+    folders.append(catalog.default_dir())
+    names: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for folder in dict.fromkeys(folders):
+        if not folder.is_dir():
+            continue
+        for toml in sorted(folder.glob("*.toml")):
+            try:
+                data = tomllib.loads(toml.read_text(encoding="utf-8-sig"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            code = data.get("code")
+            if isinstance(code, str) and code not in kinds:
+                kinds[code] = data.get("kind") if data.get("kind") in ("matter", "bundle") else "matter"
+                if isinstance(data.get("name"), str):
+                    names[code] = data["name"]
+        break           # the first catalog found is the one that describes these models
+    return names, kinds
+
+
+def _known_departments(s: Session) -> list[str]:
+    """Lane names of every stored process version."""
+    lanes: set[str] = set()
+    for metrics in s.scalars(select(ProcessVersion.metrics)):
+        lanes.update((metrics or {}).get("lanes") or ())
+    return sorted(lanes)
+
+
+def _matter(s: Session, code: str) -> Matter:
+    """The matter, or one line with a "did you mean" (case-insensitive, close spellings)."""
+    try:
+        return store.get_matter(s, code)
+    except NotFound:
+        import difflib
+        codes = list(s.scalars(select(Matter.code)))
+        exact = [c for c in codes if c.casefold() == (code or "").casefold()]
+        close = exact or difflib.get_close_matches((code or "").upper(), [c.upper() for c in codes], n=3, cutoff=0.6)
+        close = [next(c for c in codes if c.upper() == m.upper()) for m in close]
+        if close:
+            raise NotFound("matter", f"{code}: did you mean {' or '.join(close)}?") from None
+        raise
 
 def _int_id(value, kind: str) -> int:
     parsed = store.parse_id(value)
