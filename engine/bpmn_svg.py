@@ -5,16 +5,24 @@ and data associations with their labels, at the positions the modeler saved.
 Onsite steps (the applicant must come: a trip) are drawn in orange with a
 "现场" badge; steps that ask for several applicant materials carry a badge
 with the count.  Models without diagram interchange get a short note instead.
+
+Readability: the SVG is drawn at the modeler's own scale (one unit = one CSS
+pixel; the report scrolls a wide diagram sideways), every text is at least
+:data:`MIN_TEXT` px, flows are drawn under the shapes, labels outside shapes
+carry a white halo so a crossing line does not cut through them, and a task's
+name keeps clear of its badges (the lines that fit the box, the rest in its
+tooltip).
 """
 from __future__ import annotations
 
-from html import escape
-
+from .safetext import html as escape
 from .bpmn_model import BPMNDI_NS, DC_NS, DI_NS, ModelDocument, Node, _local
 
 ONSITE_COLOR = "#e8590c"
 TASK_FILL = "#ffffff"
 MANY_MATERIALS = 3
+MIN_TEXT = 11
+HALO = 'stroke="#fff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
 
 
 def _bounds(shape) -> tuple[float, float, float, float] | None:
@@ -27,22 +35,27 @@ def _bounds(shape) -> tuple[float, float, float, float] | None:
         return None
 
 
-def _text(x: float, y: float, label: str | None, *, size: int = 11, anchor: str = "middle",
-          width: float = 90, weight: str = "normal", fill: str = "#222") -> str:
+def _text(x: float, y: float, label: str | None, *, size: int = 12, anchor: str = "middle",
+          width: float = 90, weight: str = "normal", fill: str = "#222", max_lines: int = 4,
+          halo: bool = False, cls: str = "") -> str:
     if not label:
         return ""
-    # wrap CJK/latin text by character budget
-    per_line = max(4, int(width / (size * 0.95)))
-    lines = [label[i:i + per_line] for i in range(0, len(label), per_line)][:4]
+    size = max(size, MIN_TEXT)
+    # wrap CJK/latin text by character budget (a CJK character is one em wide)
+    per_line = max(2, int(width / (size * 1.0)))
+    lines = [label[i:i + per_line] for i in range(0, len(label), per_line)]
+    if len(lines) > max(1, max_lines):
+        lines = lines[:max(1, max_lines)]
+        lines[-1] = lines[-1][:-1] + "…"
     start = y - (len(lines) - 1) * size * 0.6
     spans = "".join(f'<tspan x="{x:.1f}" y="{start + i * size * 1.2:.1f}">{escape(t)}</tspan>'
                     for i, t in enumerate(lines))
     return (f'<text font-size="{size}" text-anchor="{anchor}" font-weight="{weight}" fill="{fill}" '
-            f'dominant-baseline="middle">{spans}</text>')
+            f'dominant-baseline="middle"{" " + HALO if halo else ""}{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>'
+            f'{spans}</text>')
 
 
-def render_svg(doc: ModelDocument, task_materials: dict[str, list[str]] | None = None,
-               max_width: int = 1100) -> str:
+def render_svg(doc: ModelDocument, task_materials: dict[str, list[str]] | None = None) -> str:
     """SVG markup for the first diagram of a document."""
     root = doc.tree.getroot()
     plane = root.find(f".//{{{BPMNDI_NS}}}BPMNPlane")
@@ -77,15 +90,22 @@ def render_svg(doc: ModelDocument, task_materials: dict[str, list[str]] | None =
             ys += [p[1] for p in points]
     if not xs:
         return '<p class="nodi">(this model has no diagram interchange to draw)</p>'
-    x0, y0 = min(xs) - 20, min(ys) - 20
-    w, h = max(xs) - x0 + 20, max(ys) - y0 + 20
+    x0, y0 = min(xs) - 20, min(ys) - 30
+    w, h = max(xs) - x0 + 20, max(ys) - y0 + 40
     order = {"participant": 0, "lane": 1}
     shapes.sort(key=lambda s: order.get(_local(s[1].tag), 2))
-    body = [_shape(ref, el, b, nodes.get(ref), task_materials) for ref, el, b in shapes]
-    body += [_edge(el, pts) for _, el, pts in edges]
+    pools = [s for s in shapes if _local(s[1].tag) in order]
+    others = [s for s in shapes if _local(s[1].tag) not in order]
+    drawn = [_edge(el, pts) for _, el, pts in edges]
+    # pools and lanes, then flows, then shapes over the flows, then the outside labels over everything
+    body = [_shape(ref, el, b, nodes.get(ref), task_materials) for ref, el, b in pools]
+    body += [line for line, _ in drawn]
+    body += [_shape(ref, el, b, nodes.get(ref), task_materials) for ref, el, b in others]
+    body += [_outside_label(el, b) for _, el, b in others]
+    body += [label for _, label in drawn]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.0f} {y0:.0f} {w:.0f} {h:.0f}" '
-            f'width="{min(w, max_width):.0f}" class="bpmn" role="img" '
-            f'font-family="Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif">'
+            f'width="{w:.0f}" height="{h:.0f}" class="bpmn" role="img" '
+            f'font-family=\'{FONT_FAMILY}\'>'
             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>'
             + "".join(body) + "</svg>")
@@ -99,60 +119,91 @@ def _shape(ref: str, el, b, node: Node | None, task_materials: dict) -> str:
     if tag == "participant":
         return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#fbfbfb" stroke="#555"/>'
                 f'<rect x="{x}" y="{y}" width="30" height="{h}" fill="#eef2f7" stroke="#555"/>'
-                + _vertical(x + 15, cy, name))
+                + _vertical(x + 15, cy, name, h))
     if tag == "lane":
         return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="#888"/>'
-                + _vertical(x + 15, cy, name, size=10))
+                + _vertical(x + 15, cy, name, h, size=MIN_TEXT))
     if tag.endswith("Gateway"):
         mark = {"parallelGateway": "+", "exclusiveGateway": "×", "inclusiveGateway": "○",
                 "eventBasedGateway": "◇"}.get(tag, "")
-        return (f'<path d="M{cx},{y} L{x + w},{cy} L{cx},{y + h} L{x},{cy} z" fill="#fff8e1" stroke="#333"/>'
-                + _text(cx, cy, mark, size=16, weight="bold") + _text(cx, y + h + 12, name, size=10, width=120))
+        return (f'<path d="M{cx},{y} L{x + w},{cy} L{cx},{y + h} L{x},{cy} z" fill="#fff8e1" stroke="#333">'
+                f'<title>{escape(name or ref)}</title></path>' + _text(cx, cy, mark, size=16, weight="bold"))
     if tag.endswith("Event"):
         stroke = "3" if tag == "endEvent" else "1.5"
-        return (f'<circle cx="{cx}" cy="{cy}" r="{w / 2}" fill="#fff" stroke="#333" stroke-width="{stroke}"/>'
-                + _text(cx, y + h + 12, name, size=10, width=100))
+        return (f'<circle cx="{cx}" cy="{cy}" r="{w / 2}" fill="#fff" stroke="#333" stroke-width="{stroke}">'
+                f'<title>{escape(name or ref)}</title></circle>')
     if tag in ("dataObjectReference", "dataObject", "dataStoreReference"):
         fold = min(10, w / 3)
         return (f'<path d="M{x},{y} L{x + w - fold},{y} L{x + w},{y + fold} L{x + w},{y + h} L{x},{y + h} z" '
-                f'fill="#f1f3f5" stroke="#666"/>' + _text(cx, y + h + 11, name, size=9, width=90, fill="#555"))
+                f'fill="#f1f3f5" stroke="#666"><title>{escape(name or ref)}</title></path>')
     onsite = node is not None and node.onsite
     materials = len(task_materials.get(ref, []))
     stroke = ONSITE_COLOR if onsite else "#333"
     fill = "#fff4e6" if onsite else ("#f3f0ff" if tag in ("subProcess", "transaction") else TASK_FILL)
+    size = 12
+    many = materials >= MANY_MATERIALS
+    # badges sit inside the box's corners; the name is centred in the band between them
+    top, bottom = y + (22 if onsite else 5), y + h - (22 if many else 5)
+    lines = max(1, int((bottom - top) // (size * 1.2)))
     out = [f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" stroke="{stroke}" '
            f'stroke-width="{2.5 if onsite else 1.5}"><title>{escape(name or ref)}</title></rect>',
-           _text(cx, cy, name or ref, width=w - 8)]
+           _text(cx, (top + bottom) / 2, name or ref, size=size, width=w - 10, max_lines=lines, cls="tasklabel")]
     if tag in ("serviceTask", "scriptTask"):
         out.append(_text(x + 12, y + 12, "⚙", size=12))
     if onsite:
-        out.append(f'<rect x="{x + w - 34}" y="{y - 9}" width="34" height="16" rx="8" fill="{ONSITE_COLOR}"/>'
-                   + _text(x + w - 17, y - 1, "现场", size=10, fill="#fff", width=40))
-    if materials >= MANY_MATERIALS:
-        out.append(f'<circle cx="{x + 10}" cy="{y + h - 10}" r="9" fill="#1c7ed6"/>'
-                   + _text(x + 10, y + h - 10, str(materials), size=10, fill="#fff", width=20)
-                   + f'<title>{materials} applicant materials</title>')
+        out.append(f'<g class="badge"><rect x="{x + w - 39}" y="{y + 3}" width="35" height="17" rx="8" '
+                   f'fill="{ONSITE_COLOR}"/>' + _text(x + w - 21.5, y + 11.5, "现场", size=MIN_TEXT, fill="#fff",
+                                                     width=40) + "</g>")
+    if many:
+        out.append(f'<g class="badge"><circle cx="{x + w - 13}" cy="{y + h - 12}" r="9" fill="#1c7ed6"/>'
+                   + _text(x + w - 13, y + h - 12, str(materials), size=MIN_TEXT, fill="#fff", width=20)
+                   + f'<title>{materials} applicant materials</title></g>')
     return "".join(out)
 
 
-def _vertical(x: float, cy: float, label: str | None, size: int = 11) -> str:
+def _outside_label(el, b) -> str:
+    """Names of events, gateways and data objects, under the shape, over any crossing flow."""
+    x, y, w, h = b
+    tag = _local(el.tag)
+    name = el.get("name")
+    if tag.endswith("Gateway") or tag.endswith("Event"):
+        return _text(x + w / 2, y + h + 14, name, size=MIN_TEXT, width=110, halo=True, max_lines=3)
+    if tag in ("dataObjectReference", "dataObject", "dataStoreReference"):
+        return _text(x + w / 2, y + h + 13, name, size=MIN_TEXT, width=100, fill="#555", halo=True, max_lines=3)
+    return ""
+
+
+def _vertical(x: float, cy: float, label: str | None, length: float, size: int = 12) -> str:
     if not label:
         return ""
+    room = max(1, int((length - 8) // size))
+    text = label if len(label) <= room else label[:room - 1] + "…"
     return (f'<text transform="rotate(-90 {x:.1f} {cy:.1f})" x="{x:.1f}" y="{cy:.1f}" font-size="{size}" '
-            f'text-anchor="middle" dominant-baseline="middle">{escape(label)}</text>')
+            f'text-anchor="middle" dominant-baseline="middle"><title>{escape(label)}</title>{escape(text)}</text>')
 
 
-def _edge(el, points) -> str:
+def _edge(el, points) -> tuple[str, str]:
+    """The flow's line and, separately, its label (drawn last, with a halo)."""
     tag = _local(el.tag) if el is not None else "sequenceFlow"
     d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
     if tag in ("dataInputAssociation", "dataOutputAssociation", "association"):
-        return f'<path d="{d}" fill="none" stroke="#999" stroke-dasharray="4 3" marker-end="url(#arrow)"/>'
+        return f'<path d="{d}" fill="none" stroke="#999" stroke-dasharray="4 3" marker-end="url(#arrow)"/>', ""
     if tag == "messageFlow":
-        return f'<path d="{d}" fill="none" stroke="#555" stroke-dasharray="6 4" marker-end="url(#arrow)"/>'
+        return f'<path d="{d}" fill="none" stroke="#555" stroke-dasharray="6 4" marker-end="url(#arrow)"/>', ""
     label = el.get("name") if el is not None else None
-    mid = points[len(points) // 2 - 1] if len(points) > 2 else points[0]
-    nxt = points[len(points) // 2]
-    lx, ly = (mid[0] + nxt[0]) / 2, (mid[1] + nxt[1]) / 2 - 8
-    return (f'<path d="{d}" fill="none" stroke="#333" stroke-width="1.3" marker-end="url(#arrow)"/>'
-            + _text(lx, ly, label, size=9, width=80, fill="#444"))
+    # the label sits beside the longest segment, centred on it
+    seg = max(range(len(points) - 1), key=lambda i: abs(points[i + 1][0] - points[i][0])
+              + abs(points[i + 1][1] - points[i][1]))
+    (ax, ay), (bx, by) = points[seg], points[seg + 1]
+    lx, ly = (ax + bx) / 2, (ay + by) / 2
+    if abs(by - ay) < abs(bx - ax):      # horizontal: above the line
+        ly -= 10
+    else:                                # vertical: to the right of it
+        lx += 6
+    anchor = "middle" if abs(by - ay) < abs(bx - ax) else "start"
+    return (f'<path d="{d}" fill="none" stroke="#333" stroke-width="1.3" marker-end="url(#arrow)"/>',
+            _text(lx, ly, label, size=MIN_TEXT, width=90, fill="#444", halo=True, anchor=anchor, max_lines=2))
 
+
+FONT_FAMILY = ('Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, PingFang SC, Hiragino Sans GB, '
+               'Microsoft YaHei, WenQuanYi Micro Hei, sans-serif')

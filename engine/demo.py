@@ -190,5 +190,5 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
         out = Path(report)
         service.write_report(out, comparison,
                              subtitle=f"onetrip demo: {sim.cases} simulated cases, seed {seed}, "
-                                      f"{DEMO_START:%Y-%m-%d} onward")
+                                      f"{DEMO_START:%Y-%m-%d} onward", simulated=True)
     return DemoResult(comparison, out, sim.cases, sim.completions, time.perf_counter() - started, warnings)

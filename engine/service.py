@@ -392,12 +392,13 @@ class Service:
                 dist.setdefault(row.matter_code, {}).setdefault(row.label, []).append(int(row.elapsed))
             return details, dist
 
-    def write_report(self, path: str | Path, comparison: dict, subtitle: str = "") -> Path:
+    def write_report(self, path: str | Path, comparison: dict, subtitle: str = "", simulated: bool = False) -> Path:
         from .html_report import render_html
         details, dist = self.report_details()
         path = Path(path)
         try:
-            path.write_text(render_html(comparison, details, dist, subtitle=subtitle), encoding="utf-8")
+            path.write_text(render_html(comparison, details, dist, subtitle=subtitle, simulated=simulated),
+                            encoding="utf-8")
         except OSError as exc:
             raise InvalidInput(f"{path}: cannot write the report: {exc.strerror}") from None
         return path

@@ -61,7 +61,7 @@ def test_report_is_self_contained(demo):
     html = report.read_text(encoding="utf-8")
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in html and "<link" not in html and "src=" not in html
-    assert html.count('class="chart"') == 4 and html.count('class="chart hist"') >= 20
+    assert html.count('<figure class="chart"') == 4 and html.count('class="chart hist"') >= 20
     assert html.count('class="bpmn"') == ENTRIES * 2
     assert "现场" in html                                    # onsite steps are marked
 
@@ -78,7 +78,7 @@ def test_report_renders_in_headless_chromium(demo, tmp_path):
     dom = proc.stdout
     assert 'data-ready="1"' in dom                          # the report's script ran to the end
     assert not re.search(r"Uncaught|SyntaxError|ReferenceError|TypeError", proc.stderr), proc.stderr[-2000:]
-    assert dom.count('class="chart"') == 4 and dom.count("<svg") > 50
+    assert dom.count('<figure class="chart"') == 4 and dom.count("<svg") > 50
     shot = tmp_path / "report.png"
     subprocess.run(cmd[:-2] + [f"--screenshot={shot}", "--window-size=1300,2400", report.as_uri()],
                    capture_output=True, timeout=120)
@@ -90,3 +90,98 @@ def test_unwritable_report_is_refused_before_simulating(tmp_path):
     r = cli(["demo", "--cases", "1", "--report", str(tmp_path / "missing" / "r.html")])
     assert r.exit_code == 1 and "cannot write the report there" in r.stderr
     assert not (tmp_path / "d.db").exists()                 # nothing was simulated or stored
+
+
+# ---------------------------------------------------------------- the report as a reader sees it
+
+#: Run inside the page (a test copy of the report): opens every diagram and measures what a reader gets.
+PROBE = r"""
+<script>
+(function(){
+  document.querySelectorAll('details').forEach(function(d){d.open=true;});
+  function shot(text, font){var c=document.createElement('canvas');c.width=120;c.height=40;
+    var g=c.getContext('2d');g.font='28px '+font;g.fillStyle='#000';g.fillText(text,4,32);return c.toDataURL();}
+  var stack=getComputedStyle(document.body).fontFamily;
+  // with no CJK font every character is the same empty box (tofu): distinct characters must differ
+  var glyphs=['国','字','事','项'].map(function(t){return shot(t,stack);});
+  var cjk=new Set(glyphs).size===glyphs.length && glyphs[0]!==shot('\u0378',stack);
+  var smallest=1e9, crossed=[];
+  document.querySelectorAll('svg.bpmn').forEach(function(svg){
+    var scale=svg.getBoundingClientRect().width/svg.viewBox.baseVal.width;
+    svg.querySelectorAll('text').forEach(function(t){
+      smallest=Math.min(smallest, parseFloat(t.getAttribute('font-size'))*scale);});
+    var badges=Array.prototype.map.call(svg.querySelectorAll('.badge'),function(b){return b.getBoundingClientRect();});
+    svg.querySelectorAll('text.tasklabel').forEach(function(t){var r=t.getBoundingClientRect();
+      badges.forEach(function(b){if(r.left<b.right-1&&b.left<r.right-1&&r.top<b.bottom-1&&b.top<r.bottom-1)
+        crossed.push(t.textContent);});});
+  });
+  document.body.setAttribute('data-probe', JSON.stringify({cjk:cjk, font:stack, smallest:smallest,
+    crossed:crossed, overflow:document.documentElement.scrollWidth-window.innerWidth,
+    charts:Array.prototype.map.call(document.querySelectorAll('figure.chart'),function(f){
+      return f.getBoundingClientRect().right-window.innerWidth;})}));
+})();
+</script>
+"""
+
+
+def probe(report, tmp_path, width, env=None):
+    import html as html_mod
+    import json
+    import os
+    page = tmp_path / f"probe-{width}.html"
+    page.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+           "--disable-background-networking", "--disable-component-update", "--hide-scrollbars",
+           f"--user-data-dir={tmp_path / f'profile-{width}'}", f"--window-size={width},900",
+           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
+    found = re.search(r'data-probe="([^"]*)"', proc.stdout)
+    assert found, proc.stderr[-2000:]
+    return json.loads(html_mod.unescape(found.group(1)))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package chromium)")
+@pytest.mark.parametrize("width", [1400, 390])
+def test_report_reads_well_on_a_desktop_and_a_phone(demo, tmp_path, width):
+    _, _, report = demo
+    seen = probe(report, tmp_path, width)
+    assert seen["cjk"], f"Chinese characters render as empty boxes (fonts: {seen['font']}); " \
+                        "install a CJK font (Debian: fonts-noto-cjk)"
+    assert "Noto Sans CJK SC" in seen["font"] and "Microsoft YaHei" in seen["font"]
+    assert seen["smallest"] >= 11, f"diagram text {seen['smallest']:.1f} px"
+    assert seen["crossed"] == [], f"task names under a badge: {seen['crossed'][:5]}"
+    assert seen["overflow"] <= 0, "the page scrolls sideways"          # wide diagrams scroll in their own box
+    assert max(seen["charts"]) <= 0, "a chart runs off the screen"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package chromium)")
+def test_the_glyph_check_fails_without_a_cjk_font(demo, tmp_path):
+    """The check above is real: with fontconfig limited to DejaVu (no CJK), it sees tofu."""
+    _, _, report = demo
+    conf = tmp_path / "fonts.conf"
+    cache = tmp_path / "fc-cache"
+    conf.write_text(f"""<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{cache}</cachedir></fontconfig>""")
+    seen = probe(report, tmp_path, 1400, env={"FONTCONFIG_FILE": str(conf)})
+    assert seen["cjk"] is False
+
+
+def test_report_layout_rules(demo):
+    """Without a browser: diagrams at natural size with text >= 11 px, charts without bundles,
+    numeric columns sortable as numbers, the simulated-data banner and CJK fonts in the stack."""
+    _, r, report = demo
+    page = report.read_text(encoding="utf-8")
+    assert '<div class="banner" role="note"><b>模拟数据</b>' in page
+    assert '"Noto Sans CJK SC"' in page and '"Microsoft YaHei"' in page and '"PingFang SC"' in page
+    sizes = [float(x) for x in re.findall(r'<text[^>]*font-size="([\d.]+)"', page)]
+    assert sizes and min(sizes) >= 11
+    for svg in re.findall(r'<svg[^>]*class="bpmn"[^>]*>', page):
+        view_w = float(re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+)', svg).group(1))
+        assert float(re.search(r' width="([\d.]+)"', svg).group(1)) == view_w     # one unit = one pixel
+    charts = [c.split('</figure>')[0] for c in page.split('<figure class="chart"')[1:5]]
+    assert all("出生一件事" not in c and "企业开办一件事" not in c for c in charts)
+    assert all(c.count('class="name"') == 23 for c in charts)                 # the 23 matters of the totals
+    assert re.search(r'<th class=n[^>]*>按时率\(后\)</th>', page)
+    assert 'data-v="100.0">100.0%</td>' in page
+    hist = page.split('class="chart hist"')[1]
+    assert 'class="yaxis"' in hist and "改革前 before:" in hist and "改革后 after:" in hist
