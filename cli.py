@@ -48,6 +48,8 @@ class OnetripGroup(click.Group):
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
             raise OneLineUsageError(exc) from None
+        except BrokenPipeError:         # `onetrip --help | head -1`
+            _quiet_broken_pipe()
 
     def invoke(self, ctx):
         try:
@@ -441,8 +443,7 @@ def case_list(ctx, status, matter_code, as_json):
                   Col("due", "到期 due", "date")], row_style=_overdue_style)
 
 
-_ACTIONS = {"start": "受理 start", "complete": "办结 complete", "return": "退回补正 return", "remind": "提醒 remind",
-            "timer": "定时 timer"}
+_ACTIONS = {"start": "受理", "complete": "办结", "return": "退回补正", "remind": "提醒", "timer": "定时"}
 
 
 def _where(e: dict) -> str:
@@ -483,7 +484,7 @@ def case_show(ctx, case_id, as_json):
     _table(r["events"], [Col("seq", "#", "num"), Col("when", "时间 time", "date"), Col("what", "动作 action", "flag"),
                          Col("task", "任务 task", "id"), Col("name", "环节 step"),
                          Col("lane", "部门 department", drop=2), Col("actor", "经办人 actor", drop=1),
-                         Col("where", "现场 where", "flag", 3)])
+                         Col("where", "现场 where", "flag")])
     _print_ready(r)
 
 
@@ -677,7 +678,7 @@ def demo(ctx, cases, seed, report, demo_db):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     svc = _service(ctx)
     with Progress(TextColumn("simulating cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_stderr_console()) as bar:
+                  transient=True, console=_stderr_console()) as bar:
         def factory(total):
             job = bar.add_task("cases", total=total)
             return lambda: bar.advance(job)
@@ -736,7 +737,8 @@ def process_analyze(ctx, targets, as_json):
 def _name_ids(message: str, names: dict) -> str:
     """Material ids in a finding read as their names (身份证 rather than DataRef_id_card)."""
     import re
-    return re.sub(r"\b[A-Za-z_][\w.-]*\b", lambda m: names.get(m.group(0), m.group(0)), message)
+    named = re.sub(r"\b[A-Za-z_][\w.-]*\b", lambda m: names.get(m.group(0), m.group(0)), message)
+    return re.sub(r"(\S+) \(\1\)", r"\1", named)        # "身份证 (身份证)" once named
 
 
 def _emit(ctx, text: str, output: str | None) -> None:
