@@ -443,7 +443,8 @@ def case_list(ctx, status, matter_code, as_json):
                   Col("due", "到期 due", "date")], row_style=_overdue_style)
 
 
-_ACTIONS = {"start": "受理", "complete": "办结", "return": "退回补正", "remind": "提醒", "timer": "定时"}
+_ACTIONS = {"start": "受理", "complete": "办结", "return": "退回补正", "remind": "提醒", "timer": "定时",
+            "finish": "结案"}
 
 
 def _where(e: dict) -> str:
@@ -451,10 +452,9 @@ def _where(e: dict) -> str:
     if e.get("action") not in ("complete", "return"):
         return ""
     place = "现场" if e["onsite"] else "网上"
-    default = e.get("onsite_default")
-    if default is None:
-        return place
-    return place + (" (模型默认)" if bool(default) == bool(e["onsite"]) else " (经办人标记)")
+    if "onsite_marked" in (e.get("data") or {}):
+        return place + " (经办人标记)"
+    return place + (" (模型默认)" if e.get("onsite_default") is not None else "")
 
 
 @case.command("show")
@@ -465,8 +465,8 @@ def case_show(ctx, case_id, as_json):
     """Show a case with its history (every step, actor and time) and measured figures.
 
     The last column says where each step was done: 现场 (the applicant came in
-    person) or 网上, and whether that is the model's default for the step
-    (模型默认) or what the clerk recorded with --onsite/--online (经办人标记).
+    person) or 网上, and who said so: the clerk with --onsite/--online
+    (经办人标记) or, with neither, the step's annotation in the model (模型默认).
 
     \b
     Example:

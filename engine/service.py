@@ -701,8 +701,10 @@ class Service:
                 raise TaskStateError(f"task {ref} ({item['name']}) was completed by another clerk a moment ago; "
                                      f"see `onetrip task list`") from None
             was_onsite = as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
+            # the audit trail keeps whether the clerk said --onsite/--online or the model's default applied
             step.record(user.name, "return" if returned else "complete", now, item=item,
-                        onsite=bool(was_onsite), data=data, materials=materials)
+                        onsite=bool(was_onsite), data=data if onsite is None else data | {"onsite_marked": onsite},
+                        materials=materials)
             if (item["props"].get("clock") or "").lower() == "stop":
                 # The applicant's time (补正) does not count: the due date moves by the paused working days.
                 calendar = self._calendar(s)

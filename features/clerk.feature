@@ -50,3 +50,25 @@ Feature: Clerks advance cases in their own department's lane
     When "王窗口" completes "受理" with "=oops"
     Then the command fails with "bad --data key ''"
     And "王窗口" sees the tasks "受理"
+
+  Scenario: A step the model cannot send back is not returned, and nothing is counted
+    Given "王窗口" has started a case of "JZZSAMPLE"
+    When "王窗口" tries to return "受理" because "缺少材料"
+    Then the command fails with "(受理) cannot be returned for correction: the model has no correction loop"
+    And "王窗口" sees the tasks "受理"
+    And the case has no returns
+
+  Scenario: A mistyped matter code gets a suggestion
+    When "王窗口" tries to start a case of "jzzsampel"
+    Then the command fails with "no matter jzzsampel: did you mean JZZSAMPLE?"
+
+  Scenario: A clerk whose department no model has is warned at once
+    When a clerk "钱窗口" of "综合窗口" is added
+    Then the command succeeds
+    And it warns "no uploaded model has a lane named '综合窗口', so 钱窗口 will see no tasks"
+    And it warns "lanes: 公安局、政务服务中心综合窗口"
+
+  Scenario: The history says whether the applicant came in person, and who said so
+    Given "王窗口" has started a case of "JZZSAMPLE"
+    When "王窗口" completes "受理" online, though the model expects the applicant in person
+    Then the case history shows "受理" as "网上 (经办人标记)"

@@ -52,3 +52,42 @@ def history(world, datatable):
     assert [[e["name"], e["actor"], e["action"]] for e in events] == rows
     times = [e["at"] for e in events]
     assert times == sorted(times) and all(t.startswith("2026-03-02T") for t in times)
+
+
+@when(parsers.parse('"{user}" tries to return "{step}" because "{reason}"'))
+def try_return(world, user, step, reason):
+    world.run(["task", "return", _task_named(world, step), "--reason", reason], user=user)
+
+
+@when(parsers.parse('"{user}" tries to start a case of "{code}"'))
+def try_start(world, user, code):
+    world.run(["case", "start", code], user=user)
+
+
+@when(parsers.parse('a clerk "{name}" of "{department}" is added'))
+def add_clerk(world, name, department):
+    world.run(["user", "add", name, "--role", "clerk", "--department", department], user=world.admin)
+
+
+@when(parsers.parse('"{user}" completes "{step}" online, though the model expects the applicant in person'))
+def complete_online(world, user, step):
+    world.run(["task", "complete", _task_named(world, step), "--online"], user=user)
+    assert world.result.exit_code == 0, world.result.stderr
+
+
+@then(parsers.parse('it warns "{text}"'))
+def warns(world, text):
+    assert text in world.result.stderr, world.result.stderr
+
+
+@then("the case has no returns")
+def no_returns(world):
+    shown = world.cli.json(["case", "show", str(world.case)])
+    assert shown["measured"]["returns"] == 0 and [e["action"] for e in shown["events"]] == ["start"]
+
+
+@then(parsers.parse('the case history shows "{step}" as "{where}"'))
+def history_where(world, step, where):
+    out = world.cli.ok(["case", "show", str(world.case)]).stdout
+    line = next(line for line in out.splitlines() if step in line and "办结" in line)
+    assert where in line, out

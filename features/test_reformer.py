@@ -102,3 +102,36 @@ def matter_without_limit(world):
     for folder, steps, label in ((world.before, before, "before"), (world.after, after, "after")):
         model = linear_model("NOLIMIT", "无法定时限的事项", steps, label=label)
         (folder / "NOLIMIT.bpmn").write_text(model, encoding="utf-8")
+
+
+def _csv_rows(world, name):
+    import csv
+    import io
+    return list(csv.reader(io.StringIO((world.tmp / name).read_text(encoding="utf-8-sig"))))
+
+
+@then(parsers.parse('the file "{name}" has the columns "{columns}"'))
+def csv_columns(world, name, columns):
+    header = _csv_rows(world, name)[0]
+    assert all(c.strip() in header for c in columns.split(",")), header
+
+
+@then(parsers.parse('the file "{name}" gives the steps reduction of "{code}" as "{value}"'))
+def csv_reduction(world, name, code, value):
+    header, *rows = _csv_rows(world, name)
+    row = next(r for r in rows if r[0] == code)
+    assert row[header.index("环节精简率")] == value
+
+
+@given("the before and after models side by side in one folder")
+def one_folder(world):
+    both = world.tmp / "both"
+    both.mkdir()
+    shutil.copy(world.before / "JZZSAMPLE.bpmn", both / "JZZSAMPLE.before.bpmn")
+    shutil.copy(world.after / "JZZSAMPLE.bpmn", both / "JZZSAMPLE.after.bpmn")
+    world.both = both
+
+
+@when(parsers.parse('"{user}" compares that folder'))
+def compare_one_folder(world, user):
+    world.run(["compare", str(world.both)], user=user)
