@@ -27,7 +27,7 @@ class OneLineUsageError(click.UsageError):
     def show(self, file=None) -> None:
         where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
         message = " ".join(self.format_message().split())
-        click.echo(f"Error: {message[:1].lower() + message[1:]}{where}", file=file or sys.stderr)
+        click.echo(term(f"Error: {message[:1].lower() + message[1:]}{where}"), file=file or sys.stderr)
 
 
 def _quiet_broken_pipe() -> None:
@@ -57,7 +57,7 @@ class OnetripGroup(click.Group):
             sys.stdout.flush()
             return result
         except OnetripError as exc:
-            err = click.ClickException(str(exc))
+            err = click.ClickException(term(str(exc)))        # names from models: no control characters
             err.exit_code = exc.exit_code
             raise err from None
         except OneLineUsageError:
@@ -165,7 +165,7 @@ def init(ctx, as_json):
     result = _service(ctx).init()
     if as_json:
         return _print_json(result)
-    click.echo(f"database {result['database']} at schema revision {result['schema_revision']}")
+    click.echo(term(f"database {result['database']} at schema revision {result['schema_revision']}"))
 
 
 # ------------------------------------------------------------------ users
@@ -850,7 +850,7 @@ def worker(ctx, once, interval, batch):
         reminders = svc.send_reminders()
         for r in reminders:
             state = "OVERDUE" if r["overdue"] else "due"
-            click.echo(f"reminder: case {r['case']} {r['matter_code']} {state} {r['due_date']}")
+            click.echo(term(f"reminder: case {r['case']} {r['matter_code']} {state} {r['due_date']}"))
         click.echo(f"worker: {done['timers']} timers fired in {done['cases']} cases, "
                    f"{len(reminders)} reminders")
         if once:
@@ -883,7 +883,7 @@ def audit_verify(ctx, case_id, as_json):
         _print_json(r)
     else:
         for f in r["findings"]:
-            click.echo(f, err=True)
+            click.echo(term(f), err=True)
         if r["ok"]:
             click.echo(f"ok: {_count(r['events'], 'event')} of {_count(r['cases'], 'case')} verified")
     if not r["ok"]:
@@ -915,8 +915,8 @@ def calendar_import(ctx, file, as_json):
     r = _service(ctx).import_calendar(file)
     if as_json:
         return _print_json(r)
-    click.echo(f"imported {r['year']}: {r['holidays']} holidays, {r['workdays']} make-up working days "
-               f"from {r['source']}; {r['due_dates_moved']} open cases' due dates recomputed")
+    click.echo(term(f"imported {r['year']}: {r['holidays']} holidays, {r['workdays']} make-up working days "
+                    f"from {r['source']}; {r['due_dates_moved']} open cases' due dates recomputed"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,7 +34,8 @@ font-size:17px}.banner b{font-size:20px;color:#d9480f;margin-right:8px}
 border-radius:8px;padding:12px 16px;background:#f8f9fa}.card .big{font-size:24px;font-weight:bold;color:%(after)s}
 .card .label{color:#495057}.card .from{font-size:14px;color:#495057}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%%}
-table{border-collapse:collapse;width:100%%;font-size:13px}th,td{border:1px solid #dee2e6;padding:4px 8px;text-align:left}
+table{border-collapse:collapse;width:100%%;font-size:13px}
+th,td{border:1px solid #dee2e6;padding:4px 8px;text-align:left}
 td.n,th.n{text-align:right;white-space:nowrap}
 th{background:#f1f3f5;cursor:pointer;white-space:nowrap}th[aria-sort=ascending]::after{content:" ▲"}
 th[aria-sort=descending]::after{content:" ▼"}tr:nth-child(even){background:#fcfcfc}
@@ -48,7 +49,8 @@ figure{margin:0}figcaption{font-weight:bold;margin:8px 0}
 .bar{height:10px;min-width:1px;border-radius:2px}.v{font-size:12px;color:#495057;white-space:nowrap}
 .axis{display:flex;justify-content:space-between;width:80%%;font-size:12px;color:#868e96;
 border-top:1px solid #ced4da}
-details{border:1px solid #dee2e6;border-radius:8px;margin:10px 0;padding:8px 12px}summary{font-weight:bold;cursor:pointer}
+details{border:1px solid #dee2e6;border-radius:8px;margin:10px 0;padding:8px 12px}
+summary{font-weight:bold;cursor:pointer}
 .pair h4{margin:10px 0 4px}.diagram{overflow-x:auto;-webkit-overflow-scrolling:touch;border:1px solid #f1f3f5}
 .bpmn{display:block;max-width:none}
 .hist{max-width:640px;margin-top:12px}.hwrap{display:flex;height:150px;gap:6px}
@@ -195,7 +197,8 @@ def render_html(data: dict, details: dict | None = None, distributions: dict | N
                    f'{num(totals["after"][key])}</div></div>')
     out.append(f'<div class="card"><div class="label">承诺时限比法定时限</div><div class="big">压缩 '
                f'{pct(totals["time_compression"])}</div><div class="from">法定 '
-               f'{num((totals.get("time_compression_basis") or {}).get("statutory", totals["after"]["statutory_workdays"]))}'
+               f'{num((totals.get("time_compression_basis") or {}).get("statutory",
+                                                                         totals["after"]["statutory_workdays"]))}'
                f' 个工作日</div></div></div>')
     out.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in city_lines(totals)) + "</ul>")
     if totals.get("unpaired"):

@@ -30,8 +30,8 @@ def office(tmp_path):
     cli.ok("user add 李设计 --role designer", user="管理员")
     cli.ok("user add 周残联 --role clerk --department 残疾人联合会", user="管理员")
     cli.ok("user add 吴医生 --role clerk --department 卫生健康委员会", user="管理员")
-    cli.ok(["process", "upload", str(BPMN / "CJRZSL.before.bpmn")], user="李设计")     # --label from the name
-    cli.ok(["process", "upload", str(BPMN / "CJRZSL.after.bpmn")], user="李设计")
+    cli.ok(["process", "upload", str(BPMN / "CJRZSL.before.bpmn"), "--label", "before"], user="李设计")
+    cli.ok(["process", "upload", str(BPMN / "CJRZSL.after.bpmn"), "--label", "after"], user="李设计")
     cli.ok("case start CJRZSL --label before --data applicant=张三", user="周残联")
     return cli
 
@@ -124,9 +124,14 @@ def test_usage_errors_are_one_line(office, args, message):
     assert r.stderr.replace("main", "onetrip").strip() == message
 
 
-def test_label_is_inferred_from_the_file_name(office):
-    versions = office.json("process list")
-    assert [(v["matter_code"], v["label"]) for v in versions] == [("CJRZSL", "before"), ("CJRZSL", "after")]
+def test_label_is_inferred_from_the_file_name(tmp_path):
+    cli = CliHarness(f"sqlite:///{tmp_path / 'l.db'}")
+    cli.ok("init")
+    cli.ok("user add 李设计 --role designer")
+    for name in ("JZZBL.after.bpmn", "JZZBL.before.bpmn"):
+        cli.ok(["process", "upload", str(BPMN / name)], user="李设计")
+    versions = cli.json("process list")
+    assert [(v["matter_code"], v["label"]) for v in versions] == [("JZZBL", "after"), ("JZZBL", "before")]
 
 
 # ------------------------------------------------------------------ output

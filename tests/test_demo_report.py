@@ -115,7 +115,12 @@ PROBE = r"""
       badges.forEach(function(b){if(r.left<b.right-1&&b.left<r.right-1&&r.top<b.bottom-1&&b.top<r.bottom-1)
         crossed.push(t.textContent);});});
   });
-  document.body.setAttribute('data-probe', JSON.stringify({cjk:cjk, font:stack, smallest:smallest,
+  // click the last numeric header (按时率): the rows follow its numbers, not their text
+  var ths=document.querySelectorAll('#matters th.n');var th=ths[ths.length-1];th.click();
+  var col=Array.prototype.indexOf.call(th.parentNode.children,th);
+  var sorted=Array.prototype.map.call(document.querySelectorAll('#matters tbody tr'),function(r){
+    return r.cells[col].getAttribute('data-v');}).filter(function(v){return v!=='';}).map(parseFloat);
+  document.body.setAttribute('data-probe', JSON.stringify({cjk:cjk, font:stack, smallest:smallest, sorted:sorted,
     crossed:crossed, overflow:document.documentElement.scrollWidth-window.innerWidth,
     charts:Array.prototype.map.call(document.querySelectorAll('figure.chart'),function(f){
       return f.getBoundingClientRect().right-window.innerWidth;})}));
@@ -152,6 +157,7 @@ def test_report_reads_well_on_a_desktop_and_a_phone(demo, tmp_path, width):
     assert seen["crossed"] == [], f"task names under a badge: {seen['crossed'][:5]}"
     assert seen["overflow"] <= 0, "the page scrolls sideways"          # wide diagrams scroll in their own box
     assert max(seen["charts"]) <= 0, "a chart runs off the screen"
+    assert seen["sorted"] == sorted(seen["sorted"]) and len(set(seen["sorted"])) > 1
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package chromium)")

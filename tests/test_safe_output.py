@@ -7,7 +7,6 @@ import io
 
 import pytest
 
-from engine.safetext import clean, csv_cell, md_cell
 from onetrip_testing import CliHarness
 from onetrip_testing.bpmn_factory import Step, linear_model
 
@@ -23,8 +22,8 @@ LANE = "[/]公安局"
 
 @pytest.fixture()
 def hostile(tmp_path):
-    name = f"{FORMULA}{SCRIPT}{BIDI}{C1}"
-    steps = [Step(MARKUP, lane=LANE, onsite=True, workdays=1), Step(STYLED, lane=LANE, workdays=1),
+    name = f"{FORMULA}{SCRIPT}[/]{BIDI}{C1}"
+    steps = [Step(MARKUP + BIDI, lane=LANE, onsite=True, workdays=1), Step(STYLED, lane=LANE, workdays=1),
              Step(LINK, lane=LANE, workdays=1)]
     before, after = tmp_path / "before", tmp_path / "after"
     before.mkdir()
@@ -96,6 +95,7 @@ def test_markdown_and_html_carry_no_markup(hostile):
 
 
 def test_the_escaping_layer():
+    from engine.safetext import clean, csv_cell, md_cell
     assert clean("a\x1b[31mb\x9bc\u202ed\u2066e\u200bf\tg\nh") == "a[31mbcdef g h"
     assert csv_cell("=1+1") == "'=1+1" and csv_cell("+1x") == "'+1x" and csv_cell("@SUM(A1)") == "'@SUM(A1)"
     assert csv_cell("-2+3") == "'-2+3" and csv_cell("\t=1") == "'\t=1" and csv_cell("\r=1") == "'=1"
