@@ -168,11 +168,13 @@ def comparison_rows(data: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+#: In a narrow terminal the measured columns go first, then statutory limits; the four 四减一优
+#: figures (steps, materials, visits, promised days) stay longest.
 COMPARISON_COLS = [Col("0", "事项编码 code", "id"), Col("1", "事项名称 name"), Col("2", "环节 steps", "flag"),
-                   Col("3", "材料 materials", "flag", 6), Col("4", "跑动 visits", "flag"),
-                   Col("5", "承诺时限 promised", "flag", 5), Col("6", "法定时限 statutory", "flag", 7),
-                   Col("7", "实测中位(前) median before", "num", 4), Col("8", "实测中位(后) median after", "num", 3),
-                   Col("9", "按时率(后) on time", "num", 2)]
+                   Col("3", "材料 materials", "flag", 2), Col("4", "跑动 visits", "flag"),
+                   Col("5", "承诺时限 promised", "flag", 1), Col("6", "法定时限 statutory", "flag", 4),
+                   Col("7", "中位(前) median before", "num", 6), Col("8", "中位(后) median after", "num", 5),
+                   Col("9", "按时率(后) on time", "num", 3)]
 
 
 def render_comparison(data: dict, fmt: str, width: int = 80) -> str:

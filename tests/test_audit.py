@@ -32,7 +32,7 @@ def tamper(cli, sql):
 def test_untouched_trail_verifies(finished_case):
     cli, case = finished_case
     r = cli.ok("audit verify", user="审计")
-    assert r.stdout.strip() == "ok: 6 events of 1 cases verified"
+    assert r.stdout.strip() == "ok: 6 events of 1 case verified"
     assert cli.json(f"audit verify {case}", user="审计")["ok"] is True
 
 

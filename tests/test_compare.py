@@ -72,8 +72,9 @@ def test_csv_opens_in_excel_with_chinese(tmp_path, catalog):
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["matter_code", "name", "kind"] and rows[1][1] == "事项0"
-    assert rows[-1][0] == "TOTAL" and len(rows) == 102
+    assert rows[0][:3] == ["事项编码", "事项名称", "类型"] and rows[1][1] == "事项0"
+    assert rows[-1][0] == "合计" and len(rows) == 102
+    assert rows[-1][rows[0].index("环节精简率")] == "63.7%"
 
 
 def test_matters_on_one_side_are_listed_not_dropped(tmp_path, catalog):

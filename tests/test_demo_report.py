@@ -19,7 +19,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def run_demo(tmp_path, name, seed=7):
-    cli = CliHarness(f"sqlite:///{tmp_path / name}.db")
+    cli = CliHarness(f"sqlite:///{tmp_path / name}.db", env={"COLUMNS": "200"})     # every column
     report = tmp_path / f"{name}.html"
     r = cli.ok(["demo", "--cases", "2", "--seed", str(seed), "--report", str(report)])
     return r, report

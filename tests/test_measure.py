@@ -70,7 +70,7 @@ def test_metrics_filters_and_formats(four_cases):
     r = four_cases.ok("metrics --since 2026-03-03 --format json", now="2026-03-20T18:00")
     assert '"matters": []' in r.stdout
     csv_out = four_cases.ok("metrics --format csv", now="2026-03-20T18:00").stdout
-    assert csv_out.startswith("\ufeffmatter_code,") and "JZZSAMPLE,居住证办理,after,4,3" in csv_out
+    assert csv_out.startswith("\ufeff事项编码,") and "JZZSAMPLE,居住证办理,after,4,3" in csv_out
     table = four_cases.ok("metrics", now="2026-03-20T18:00").stdout
     assert "JZZSAMPLE" in table and "66.7%" in table
     bad = four_cases("metrics --matter NOPE")
