@@ -67,33 +67,38 @@ def build_table(rows: list[dict], cols: list[Col], width: int, title: str | None
 
     Every cell is a :func:`~engine.safetext.rich_text` (no markup, no control characters)."""
     from rich import box
-    from rich.console import Console
-    from rich.measure import Measurement
+    from rich.cells import cell_len
     from rich.table import Table
 
-    def make(columns):
+    def make(columns, squeeze=False):
         table = Table(title=rich_text(title) if title else None, box=box.SIMPLE_HEAD, show_edge=False,
                       header_style="bold", pad_edge=False, title_justify="left")
         for c in columns:
-            fixed = c.kind in ("id", "date", "num", "flag")
-            longest = max([len(clean(r.get(c.key))) for r in rows] + [1])
+            fixed = c.kind in ("id", "date", "num", "flag") and not squeeze
             table.add_column(_stack(c.header), no_wrap=fixed, overflow="fold",
                              justify="right" if c.kind == "num" else "left",
-                             min_width=None if fixed else min(8, longest))
+                             min_width=None if fixed or squeeze else least(c))
         for r in rows:
             style = row_style(r) if row_style else None
             table.add_row(*[rich_text(_cell(r.get(c.key))) for c in columns], style=style)
         return table
 
-    probe = Console(file=io.StringIO(), width=10_000)
+    def least(c: Col) -> int:
+        """A column's narrowest width: fixed columns whole, text wrapped to 8 cells (or its header word)."""
+        head = max(cell_len(part) for part in _stack(c.header).plain.split("\n"))
+        cells = max([cell_len(_cell(r.get(c.key))) for r in rows] or [0])
+        return max(head, cells) if c.kind in ("id", "date", "num", "flag") else max(head, min(8, cells), 1)
+
+    def need(columns) -> int:
+        return 3 * (len(columns) - 1) + sum(least(c) for c in columns)
+
     columns = list(cols)
-    while True:
-        table = make(columns)
-        need = Measurement.get(probe, probe.options.update_width(10_000), table).minimum
+    while need(columns) > width:
         droppable = [c for c in columns if c.drop]
-        if need <= width or not droppable:
-            return table
+        if not droppable:       # a very narrow terminal: ids and dates wrap onto a second line, never cut
+            return make(columns, squeeze=True)
         columns.remove(max(droppable, key=lambda c: (c.drop, columns.index(c))))
+    return make(columns)
 
 
 def _stack(header: str):

@@ -293,3 +293,15 @@ def test_demo_progress_counts_cases_to_the_end(tmp_path):
     finally:
         svc.dispose()
     assert seen["total"] == result.cases == 52 and seen["done"] == seen["total"]
+
+
+def test_colours_on_a_terminal_follow_the_conventions(office):
+    """On a terminal (FORCE_COLOR stands in for one) overdue rows are red, headers bold; in a pipe, no colour."""
+    office.env = {"FORCE_COLOR": "1", "COLUMNS": "100"}
+    late = office.ok("task list", user="周残联", now="2026-06-01T09:00").stdout
+    row = next(line for line in late.splitlines() if "1.1" in line)
+    assert "\x1b[31m" in row and "超期" in row                      # red, and marked in words too
+    assert "\x1b[1m" in late.splitlines()[0]                       # bold header
+    assert "\x1b[31m" not in office.ok("task list", user="周残联").stdout
+    office.env = {}
+    assert "\x1b" not in office.ok("task list", user="周残联", now="2026-06-01T09:00").stdout
