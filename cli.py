@@ -346,8 +346,8 @@ def process_list(ctx, matter_code, as_json):
         r["run"] = "yes" if r["executable"] else "no"
         r["when"] = _when(r["uploaded_at"])
     _table(rows, [Col("id", "版本 id", "id"), Col("matter_code", "事项 matter", "id"),
-                  Col("matter_name", "名称 name", drop=3), Col("label", "标签 label", "flag"),
-                  Col("process_id", "流程 process", drop=2), Col("run", "可运行 runs", "flag", 4),
+                  Col("matter_name", "名称 name", drop=2), Col("label", "标签 label", "flag"),
+                  Col("process_id", "流程 process", "id", 4), Col("run", "可运行 runs", "flag", 3),
                   Col("sha", "sha256", "id", 1), Col("when", "上传 uploaded", "date", 5)])
 
 
