@@ -68,6 +68,14 @@ def render_svg(doc: ModelDocument, task_materials: dict[str, list[str]] | None =
     elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     task_materials = task_materials or {}
     shapes, edges, xs, ys = [], [], [], []
+    labels: dict[str, tuple] = {}          # where the modeler put an element's label (BPMNLabel bounds)
+    for di in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape", f"{{{BPMNDI_NS}}}BPMNEdge"):
+        label = di.find(f"{{{BPMNDI_NS}}}BPMNLabel")
+        lb = _bounds(label) if label is not None else None
+        if lb is not None and lb[2] > 0 and lb[3] > 0:
+            labels[di.get("bpmnElement")] = lb
+            xs += [lb[0], lb[0] + lb[2]]
+            ys += [lb[1], lb[1] + lb[3]]
     for shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
         bounds = _bounds(shape)
         ref = shape.get("bpmnElement")
@@ -88,7 +96,7 @@ def render_svg(doc: ModelDocument, task_materials: dict[str, list[str]] | None =
             edges.append((ref, elements.get(ref), points))
             xs += [p[0] for p in points]
             ys += [p[1] for p in points]
-    if not xs:
+    if not shapes and not edges:
         return '<p class="nodi">(this model has no diagram interchange to draw)</p>'
     x0, y0 = min(xs) - 20, min(ys) - 30
     w, h = max(xs) - x0 + 20, max(ys) - y0 + 40
@@ -96,12 +104,12 @@ def render_svg(doc: ModelDocument, task_materials: dict[str, list[str]] | None =
     shapes.sort(key=lambda s: order.get(_local(s[1].tag), 2))
     pools = [s for s in shapes if _local(s[1].tag) in order]
     others = [s for s in shapes if _local(s[1].tag) not in order]
-    drawn = [_edge(el, pts) for _, el, pts in edges]
+    drawn = [_edge(el, pts, labels.get(ref)) for ref, el, pts in edges]
     # pools and lanes, then flows, then shapes over the flows, then the outside labels over everything
     body = [_shape(ref, el, b, nodes.get(ref), task_materials) for ref, el, b in pools]
     body += [line for line, _ in drawn]
     body += [_shape(ref, el, b, nodes.get(ref), task_materials) for ref, el, b in others]
-    body += [_outside_label(el, b) for _, el, b in others]
+    body += [_outside_label(el, b, labels.get(ref)) for ref, el, b in others]
     body += [label for _, label in drawn]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.0f} {y0:.0f} {w:.0f} {h:.0f}" '
             f'width="{w:.0f}" height="{h:.0f}" class="bpmn" role="img" '
@@ -161,11 +169,21 @@ def _shape(ref: str, el, b, node: Node | None, task_materials: dict) -> str:
     return "".join(out)
 
 
-def _outside_label(el, b) -> str:
-    """Names of events, gateways and data objects, under the shape, over any crossing flow."""
+def _in_box(label: str | None, box, fill: str = "#222") -> str:
+    """A label centred in the box the modeler gave it, with a halo over any crossing line."""
+    x, y, w, h = box
+    return _text(x + w / 2, y + h / 2, label, size=MIN_TEXT, width=max(w, 4 * MIN_TEXT), fill=fill, halo=True,
+                 max_lines=3)
+
+
+def _outside_label(el, b, box=None) -> str:
+    """Names of events, gateways and data objects: where the modeler put them, else under the
+    shape; over any crossing flow."""
     x, y, w, h = b
     tag = _local(el.tag)
     name = el.get("name")
+    if box is not None and (tag.endswith("Gateway") or tag.endswith("Event") or tag.startswith("data")):
+        return _in_box(name, box, "#555" if tag.startswith("data") else "#222")
     if tag.endswith("Gateway") or tag.endswith("Event"):
         return _text(x + w / 2, y + h + 14, name, size=MIN_TEXT, width=110, halo=True, max_lines=3)
     if tag in ("dataObjectReference", "dataObject", "dataStoreReference"):
@@ -182,7 +200,7 @@ def _vertical(x: float, cy: float, label: str | None, length: float, size: int =
             f'text-anchor="middle" dominant-baseline="middle"><title>{escape(label)}</title>{escape(text)}</text>')
 
 
-def _edge(el, points) -> tuple[str, str]:
+def _edge(el, points, box=None) -> tuple[str, str]:
     """The flow's line and, separately, its label (drawn last, with a halo)."""
     tag = _local(el.tag) if el is not None else "sequenceFlow"
     d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
@@ -191,6 +209,9 @@ def _edge(el, points) -> tuple[str, str]:
     if tag == "messageFlow":
         return f'<path d="{d}" fill="none" stroke="#555" stroke-dasharray="6 4" marker-end="url(#arrow)"/>', ""
     label = el.get("name") if el is not None else None
+    line = f'<path d="{d}" fill="none" stroke="#333" stroke-width="1.3" marker-end="url(#arrow)"/>'
+    if box is not None:
+        return line, _in_box(label, box, "#444")
     # the label sits beside the longest segment, centred on it
     seg = max(range(len(points) - 1), key=lambda i: abs(points[i + 1][0] - points[i][0])
               + abs(points[i + 1][1] - points[i][1]))

@@ -111,9 +111,16 @@ PROBE = r"""
     svg.querySelectorAll('text').forEach(function(t){
       smallest=Math.min(smallest, parseFloat(t.getAttribute('font-size'))*scale);});
     var badges=Array.prototype.map.call(svg.querySelectorAll('.badge'),function(b){return b.getBoundingClientRect();});
+    function hit(r,b){return r.left<b.right-1&&b.left<r.right-1&&r.top<b.bottom-1&&b.top<r.bottom-1;}
     svg.querySelectorAll('text.tasklabel').forEach(function(t){var r=t.getBoundingClientRect();
-      badges.forEach(function(b){if(r.left<b.right-1&&b.left<r.right-1&&r.top<b.bottom-1&&b.top<r.bottom-1)
-        crossed.push(t.textContent);});});
+      badges.forEach(function(b){if(hit(r,b))crossed.push(t.textContent);});});
+    // names outside shapes (events, gateways, data, flows) lie on no task box and no other name
+    var boxes=Array.prototype.map.call(svg.querySelectorAll('rect[rx="10"]'),function(b){
+      return b.getBoundingClientRect();});
+    var outside=Array.prototype.map.call(svg.querySelectorAll('text[paint-order]'),function(t){
+      return [t.textContent, t.getBoundingClientRect()];});
+    outside.forEach(function(o,i){boxes.forEach(function(b){if(hit(o[1],b))crossed.push(o[0]);});
+      outside.slice(i+1).forEach(function(p){if(hit(o[1],p[1]))crossed.push(o[0]+'/'+p[0]);});});
   });
   // click the last numeric header (按时率): the rows follow its numbers, not their text
   var ths=document.querySelectorAll('#matters th.n');var th=ths[ths.length-1];th.click();
@@ -154,7 +161,7 @@ def test_report_reads_well_on_a_desktop_and_a_phone(demo, tmp_path, width):
                         "install a CJK font (Debian: fonts-noto-cjk)"
     assert "Noto Sans CJK SC" in seen["font"] and "Microsoft YaHei" in seen["font"]
     assert seen["smallest"] >= 11, f"diagram text {seen['smallest']:.1f} px"
-    assert seen["crossed"] == [], f"task names under a badge: {seen['crossed'][:5]}"
+    assert seen["crossed"] == [], f"names under a badge, a box or another name: {seen['crossed'][:5]}"
     assert seen["overflow"] <= 0, "the page scrolls sideways"          # wide diagrams scroll in their own box
     assert max(seen["charts"]) <= 0, "a chart runs off the screen"
     assert seen["sorted"] == sorted(seen["sorted"]) and len(set(seen["sorted"])) > 1
