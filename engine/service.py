@@ -639,6 +639,10 @@ class Service:
                                            f"(use --all to see every ready task)")
                 dept = user.department_name
                 stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))
+                known = _known_departments(s)
+                if known and dept not in known:     # else this clerk would see nothing, silently, forever
+                    self.warnings.append(f"warning: no uploaded model has a lane named {dept!r}, so {user.name} "
+                                         f"sees no tasks; lanes: {'、'.join(known)}")
             stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, WorkItem.case_id, WorkItem.seq)
             today = self.clock.today()
             return [_task_record(w, c) | {"overdue": c.due_date is not None and today > c.due_date}

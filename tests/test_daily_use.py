@@ -86,6 +86,9 @@ def test_a_department_no_model_has_gets_a_warning(office):
     assert r.stderr.count("\n") == 1 and "warning: no uploaded model has a lane named '残联'" in r.stderr
     assert "残疾人联合会" in r.stderr and "卫生健康委员会" in r.stderr
     assert office.ok("user add 赵残联 --role clerk --department 残疾人联合会", user="管理员").stderr == ""
+    later = office.ok("task list", user="王残联")                 # and again wherever the clerk looks
+    assert later.stdout.strip() == "(none)" and "no uploaded model has a lane named '残联'" in later.stderr
+    assert office.ok("task list", user="赵残联").stderr == ""
 
 
 @pytest.mark.parametrize("typed, suggestion", [("cjrzsl", "CJRZSL"), ("CJRZS", "CJRZSL"), ("CJRZSI", "CJRZSL")])
