@@ -639,14 +639,16 @@ class Service:
                                            f"(use --all to see every ready task)")
                 dept = user.department_name
                 stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))
-                known = _known_departments(s)
-                if known and dept not in known:     # else this clerk would see nothing, silently, forever
-                    self.warnings.append(f"warning: no uploaded model has a lane named {dept!r}, so {user.name} "
-                                         f"sees no tasks; lanes: {'、'.join(known)}")
             stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, WorkItem.case_id, WorkItem.seq)
             today = self.clock.today()
-            return [_task_record(w, c) | {"overdue": c.due_date is not None and today > c.due_date}
+            rows = [_task_record(w, c) | {"overdue": c.due_date is not None and today > c.due_date}
                     for w, c in s.execute(stmt)]
+            if not rows and not show_all:      # say why, else this clerk sees nothing, silently, forever
+                known = _known_departments(s)
+                if known and dept not in known:
+                    self.warnings.append(f"warning: no uploaded model has a lane named {dept!r}, so {user.name} "
+                                         f"sees no tasks; lanes: {'、'.join(known)}")
+            return rows
 
     def show_task(self, ref: str) -> dict:
         with self._tx(readonly=True) as s:
@@ -791,6 +793,7 @@ def _matter(s: Session, code: str) -> Matter:
         if close:
             raise NotFound("matter", f"{code}: did you mean {' or '.join(close)}?") from None
         raise
+
 
 def _int_id(value, kind: str) -> int:
     parsed = store.parse_id(value)
