@@ -677,8 +677,9 @@ def demo(ctx, cases, seed, report, demo_db):
     from engine.report import render_comparison, terminal_width
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     svc = _service(ctx)
+    console = _stderr_console()
     with Progress(TextColumn("simulating cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True, console=_stderr_console()) as bar:
+                  transient=True, console=console, disable=not console.is_terminal) as bar:
         def factory(total):
             job = bar.add_task("cases", total=total)
             return lambda: bar.advance(job)

@@ -45,6 +45,7 @@ def test_demo_prints_the_city_totals(demo):
     assert "承诺时限比法定时限压缩" in out and "网上可办率" in out
     assert "企业开办一件事" in out and "出生一件事" in out
     assert re.search(rf"{ENTRIES * 2 * 2} cases, \d+ task completions simulated", out)   # 2 versions, --cases 2
+    assert r.stderr == ""                       # no progress bar (or its blank line) when stderr is a pipe
     assert report.exists() and report.stat().st_size > 50_000
 
 
