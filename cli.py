@@ -485,6 +485,12 @@ def case_show(ctx, case_id, as_json):
                          Col("task", "任务 task", "id"), Col("name", "环节 step"),
                          Col("lane", "部门 department", drop=2), Col("actor", "经办人 actor", drop=1),
                          Col("where", "现场 where", "flag")])
+    m = r.get("measured") or {}
+    if m:
+        click.echo(f"measured: {_count(m['steps'], 'step')}, {_count(m['trips'], 'trip')} (现场), "
+                   f"{_count(m['returns'], 'return')}, {_count(m['materials'], 'material')}"
+                   + (f", clock stopped {m['paused_workdays']} working day(s) for 补正" if m.get("paused_workdays")
+                      else ""))
     _print_ready(r)
 
 

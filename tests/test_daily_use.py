@@ -63,6 +63,7 @@ def test_case_show_says_who_decided_onsite(office):
     first = next(line for line in lines if " 1.1 " in line)
     second = next(line for line in lines if " 1.2 " in line)
     assert "现场 (模型默认)" in first and "网上 (经办人标记)" in second
+    assert "measured: 2 steps, 1 trip (现场), 0 returns, " in "\n".join(lines)
     events = office.json("case show 1")["events"]
     assert [e["onsite_default"] for e in events if e["action"] == "complete"] == [True, True]
 
