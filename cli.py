@@ -805,7 +805,12 @@ def compare(ctx, before, after, stored, fmt, output, as_json):
         if not Path(after).is_dir() and after == before:
             raise click.UsageError("give BEFORE and AFTER: one argument must be a folder")
         data = svc.compare_files([before], [after], diagrams=fmt == "html")
-    _emit(ctx, render_comparison(data, fmt, 100_000 if output else terminal_width()), output)
+    if fmt == "html":
+        from engine.html_report import render_html
+        text = render_html(data, data.pop("diagrams", None))
+    else:
+        text = render_comparison(data, fmt, 100_000 if output else terminal_width())
+    _emit(ctx, text, output)
 
 
 @main.command()
@@ -830,7 +835,12 @@ def metrics(ctx, matter_code, since, until, fmt, output, as_json):
     fmt = "json" if as_json else fmt
     result = _service(ctx).metrics(matter_code, parse_date(since) if since else None,
                                    parse_date(until) if until else None)
-    _emit(ctx, render_metrics(result["matters"], fmt, 100_000 if output else terminal_width()), output)
+    if fmt == "html":
+        from engine.html_report import render_metrics_html
+        text = render_metrics_html(result["matters"])
+    else:
+        text = render_metrics(result["matters"], fmt, 100_000 if output else terminal_width())
+    _emit(ctx, text, output)
 
 
 @main.command()

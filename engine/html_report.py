@@ -16,7 +16,7 @@ Layout rules (what a reader on a desktop or a phone gets):
 """
 from __future__ import annotations
 
-from .report import CITY_METRICS, city_lines, comparison_rows, num, pct
+from .report import CITY_METRICS, METRIC_COLUMNS, city_lines, comparison_rows, metric_cell, num, pct
 from .safetext import html as escape
 
 BEFORE_COLOR = "#868e96"
@@ -241,13 +241,13 @@ def render_html(data: dict, details: dict | None = None, distributions: dict | N
     return "".join(out)
 
 
-def render_metrics_html(rows: list[dict], header: list[str], cells: list[list[str]],
-                        title: str = "实测办理情况 · measured cases") -> str:
+def render_metrics_html(rows: list[dict], title: str = "实测办理情况 · measured cases") -> str:
     """``onetrip metrics --format html``: the measured figures as one sortable page."""
     out = [_head(title)]
     if not rows:
         out.append('<p class="note">(no cases)</p>')
     else:
-        out.append(sortable_table(header, cells, "metrics"))
+        out.append(sortable_table([h for _, h in METRIC_COLUMNS],
+                                  [[metric_cell(r, k) for k, _ in METRIC_COLUMNS] for r in rows], "metrics"))
     out.append(f"<script>{SCRIPT}</script></body></html>")
     return "".join(out)

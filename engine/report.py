@@ -1,4 +1,5 @@
-"""Renderers for comparisons and measured metrics: table, JSON, CSV, Markdown, HTML.
+"""Renderers for comparisons and measured metrics: table, JSON, CSV, Markdown (HTML is
+:mod:`engine.html_report`, which builds on this module; this one never imports it).
 
 All renderers take the plain dicts of :meth:`Comparison.to_dict` (and of
 ``measure.matter_metrics``), so a stored comparison and a folder comparison
@@ -198,9 +199,7 @@ def render_comparison(data: dict, fmt: str, width: int = 80) -> str:
             out.append(f"- 仅一侧有模型、未计入合计 only on one side: {md_cell(', '.join(data['totals']['unpaired']))}")
         return "\n".join(out) + "\n"
     if fmt == "html":
-        from .html_report import render_html
-        data = dict(data)
-        return render_html(data, data.pop("diagrams", None))
+        raise ValueError("HTML is rendered by engine.html_report.render_html")
     return _rich_text(data, width)
 
 
@@ -267,7 +266,7 @@ _METRIC_EN = {"matter_code": "code", "name": "name", "label": "version", "cases"
               "mean_trips": "trips", "mean_steps": "steps", "mean_materials": "materials", "mean_returns": "returns"}
 
 
-def _metric_cell(r: dict, k: str) -> str:
+def metric_cell(r: dict, k: str) -> str:
     v = r.get(k)
     if k == "on_time_rate":
         return pct(v)
@@ -282,19 +281,17 @@ def render_metrics(rows: list[dict], fmt: str, width: int = 80) -> str:
         w = csv.writer(buf, lineterminator="\r\n")
         w.writerow([h if k != "median_workdays" else "中位工作日" for k, h in METRIC_COLUMNS])
         for r in rows:
-            w.writerow([csv_cell(_metric_cell(r, k)) if r.get(k) is not None else "" for k, _ in METRIC_COLUMNS])
+            w.writerow([csv_cell(metric_cell(r, k)) if r.get(k) is not None else "" for k, _ in METRIC_COLUMNS])
         return "\ufeff" + buf.getvalue()
     if fmt == "markdown":
         out = ["| " + " | ".join(md_cell(h) for _, h in METRIC_COLUMNS) + " |", "|" + "---|" * len(METRIC_COLUMNS)]
-        out += ["| " + " | ".join(md_cell(_metric_cell(r, k)) for k, _ in METRIC_COLUMNS) + " |" for r in rows]
+        out += ["| " + " | ".join(md_cell(metric_cell(r, k)) for k, _ in METRIC_COLUMNS) + " |" for r in rows]
         return "\n".join(out) + "\n"
     if fmt == "html":
-        from .html_report import render_metrics_html
-        return render_metrics_html(rows, [h for _, h in METRIC_COLUMNS],
-                                   [[_metric_cell(r, k) for k, _ in METRIC_COLUMNS] for r in rows])
+        raise ValueError("HTML is rendered by engine.html_report.render_metrics_html")
     cols = [Col(k, f"{h} {_METRIC_EN[k]}", "id" if k == "matter_code" else "text" if k == "name" else
                 "flag" if k == "label" else "num", _METRIC_DROP[k]) for k, h in METRIC_COLUMNS]
-    cells = [{k: _metric_cell(r, k) for k, _ in METRIC_COLUMNS} | {"_overdue": r.get("overdue")} for r in rows]
+    cells = [{k: metric_cell(r, k) for k, _ in METRIC_COLUMNS} | {"_overdue": r.get("overdue")} for r in rows]
     if not rows:
         return "(no cases)\n"
     return render_table(cells, cols, width, title="实测办理情况 measured cases")
