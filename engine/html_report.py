@@ -195,10 +195,9 @@ def render_html(data: dict, details: dict | None = None, distributions: dict | N
         out.append(f'<div class="card"><div class="label">{label}</div><div class="big">{verb} '
                    f'{pct(totals["reduction"][key])}</div><div class="from">{num(totals["before"][key])} → '
                    f'{num(totals["after"][key])}</div></div>')
+    statutory = (totals.get("time_compression_basis") or {}).get("statutory", totals["after"]["statutory_workdays"])
     out.append(f'<div class="card"><div class="label">承诺时限比法定时限</div><div class="big">压缩 '
-               f'{pct(totals["time_compression"])}</div><div class="from">法定 '
-               f'{num((totals.get("time_compression_basis") or {}).get("statutory",
-                                                                         totals["after"]["statutory_workdays"]))}'
+               f'{pct(totals["time_compression"])}</div><div class="from">法定 {num(statutory)}'
                f' 个工作日</div></div></div>')
     out.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in city_lines(totals)) + "</ul>")
     if totals.get("unpaired"):

@@ -38,6 +38,7 @@ Feature: Reformers compare matters before and after re-engineering
     When "陈改革" compares the before and after folders
     Then the command succeeds
     And the output says "承诺时限比法定时限压缩 80.0%（1 个有法定时限的事项；1 个无法定时限，未计）"
+
   Scenario: The export for Excel speaks the reformer's language
     When "陈改革" exports the comparison as CSV to "对比.csv"
     Then the file "对比.csv" has the columns "事项编码, 事项名称, 环节(改革前), 环节(改革后), 环节精简率"
