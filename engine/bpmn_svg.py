@@ -104,7 +104,8 @@ def render_svg(doc: ModelDocument, task_materials: dict[str, list[str]] | None =
     shapes.sort(key=lambda s: order.get(_local(s[1].tag), 2))
     pools = [s for s in shapes if _local(s[1].tag) in order]
     others = [s for s in shapes if _local(s[1].tag) not in order]
-    drawn = [_edge(el, pts, labels.get(ref)) for ref, el, pts in edges]
+    taken = [b for _, _, b in others] + list(labels.values())
+    drawn = [_edge(el, pts, labels.get(ref), taken) for ref, el, pts in edges]
     # pools and lanes, then flows, then shapes over the flows, then the outside labels over everything
     body = [_shape(ref, el, b, nodes.get(ref), task_materials) for ref, el, b in pools]
     body += [line for line, _ in drawn]
@@ -200,8 +201,10 @@ def _vertical(x: float, cy: float, label: str | None, length: float, size: int =
             f'text-anchor="middle" dominant-baseline="middle"><title>{escape(label)}</title>{escape(text)}</text>')
 
 
-def _edge(el, points, box=None) -> tuple[str, str]:
-    """The flow's line and, separately, its label (drawn last, with a halo)."""
+def _edge(el, points, box=None, taken: list | None = None) -> tuple[str, str]:
+    """The flow's line and, separately, its label (drawn last, with a halo).  ``taken``: the
+    boxes of shapes and of labels already placed, which a label without a modeler's position avoids."""
+    taken = [] if taken is None else taken
     tag = _local(el.tag) if el is not None else "sequenceFlow"
     d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
     if tag in ("dataInputAssociation", "dataOutputAssociation", "association"):
@@ -212,18 +215,33 @@ def _edge(el, points, box=None) -> tuple[str, str]:
     line = f'<path d="{d}" fill="none" stroke="#333" stroke-width="1.3" marker-end="url(#arrow)"/>'
     if box is not None:
         return line, _in_box(label, box, "#444")
-    # the label sits beside the longest segment, centred on it
-    seg = max(range(len(points) - 1), key=lambda i: abs(points[i + 1][0] - points[i][0])
-              + abs(points[i + 1][1] - points[i][1]))
-    (ax, ay), (bx, by) = points[seg], points[seg + 1]
-    lx, ly = (ax + bx) / 2, (ay + by) / 2
-    if abs(by - ay) < abs(bx - ax):      # horizontal: above the line
-        ly -= 10
-    else:                                # vertical: to the right of it
-        lx += 6
-    anchor = "middle" if abs(by - ay) < abs(bx - ax) else "start"
-    return (f'<path d="{d}" fill="none" stroke="#333" stroke-width="1.3" marker-end="url(#arrow)"/>',
-            _text(lx, ly, label, size=MIN_TEXT, width=90, fill="#444", halo=True, anchor=anchor, max_lines=2))
+    if not label:
+        return line, ""
+    # no position from the modeler: beside a segment, the first (from the source) where the label
+    # covers no shape and no label placed before it
+    per_line = 8
+    w = min(len(label), per_line) * MIN_TEXT + 4
+    h = -(-len(label) // per_line) * MIN_TEXT * 1.2 + 2
+    candidates = []
+    for (ax, ay), (bx, by) in zip(points, points[1:]):
+        mx, my = (ax + bx) / 2, (ay + by) / 2
+        if abs(by - ay) < abs(bx - ax):          # horizontal: above, else below the line
+            candidates += [(mx, my - 4 - h / 2, "middle"), (mx, my + 4 + h / 2, "middle")]
+        else:                                    # vertical: right, else left of it
+            candidates += [(mx + 6, my, "start"), (mx - 6, my, "end")]
+
+    def area(c):
+        x, y, anchor = c
+        left = x - w / 2 if anchor == "middle" else x if anchor == "start" else x - w
+        return left, y - h / 2, w, h
+
+    def free(r):
+        return not any(r[0] < o[0] + o[2] and o[0] < r[0] + r[2] and r[1] < o[1] + o[3] and o[1] < r[1] + r[3]
+                       for o in taken)
+    x, y, anchor = next((c for c in candidates if free(area(c))), candidates[0])
+    taken.append(area((x, y, anchor)))
+    return line, _text(x, y, label, size=MIN_TEXT, width=per_line * MIN_TEXT, fill="#444", halo=True,
+                       anchor=anchor, max_lines=3)
 
 
 FONT_FAMILY = ('Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, PingFang SC, Hiragino Sans GB, '
