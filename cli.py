@@ -669,7 +669,7 @@ def demo(ctx, cases, seed, report, demo_db):
 
     \b
     Example:
-      onetrip demo --cases 2 --seed 7 --report 报告.html
+      onetrip demo --cases 1 --seed 7 --report 报告.html
     """
     from pathlib import Path
     root = ctx.find_root().obj
