@@ -120,8 +120,10 @@ def _when(value: str | None) -> str | None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
-data_option = click.option("--data", "data_items", multiple=True, metavar="KEY=VALUE",
-                           help="Typed data: true/false, numbers, JSON objects/lists, else strings. Repeatable.")
+data_option = click.option("--data", "data_items", multiple=True, metavar="KEY=TEXT|KEY:=JSON",
+                           help="Data for the case: KEY=TEXT is text exactly as typed (电话=013800138000 keeps "
+                                "its 0); KEY:=JSON is a JSON value (age:=30, ok:=true, items:='[1,2]'). "
+                                "Repeatable.")
 
 
 @click.group(cls=OnetripGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -395,7 +397,7 @@ def case_start(ctx, matter_code, label, data_items, as_json):
 
     \b
     Example:
-      onetrip --as 赵警官 case start JZZBL --data applicant=张三 --data age=30
+      onetrip --as 赵警官 case start JZZBL --data applicant=张三 --data age:=30
     """
     from engine.values import parse_items
     r = _service(ctx).start_case(matter_code, label, parse_items(data_items))
@@ -419,7 +421,7 @@ def _overdue_style(row: dict):
 
 
 @case.command("list")
-@click.option("--status", type=click.Choice(["open", "completed"]))
+@click.option("--status", type=click.Choice(["open", "completed", "quarantine", "cancelled"]))
 @click.option("--matter", "matter_code", metavar="CODE")
 @json_option
 @click.pass_context
@@ -477,6 +479,11 @@ def case_show(ctx, case_id, as_json):
         return _print_json(r)
     click.echo(term(f"case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']}) — {r['status']}"
                     + (f", due {r['due_date']}" if r["due_date"] else "") + (" 超期 OVERDUE" if r["overdue"] else "")))
+    if r.get("quarantine"):
+        q = r["quarantine"]
+        click.echo(term(f"QUARANTINED by the worker at {q['at']}: {q['reason']} — after fixing the cause, release "
+                        f"it with `{q['release']}`, or cancel it with `onetrip --as ADMIN case cancel {r['id']} "
+                        f"--reason ...`"))
     for e in r["events"]:
         e["where"] = _where(e)
         e["when"] = _when(e["at"])
@@ -492,6 +499,43 @@ def case_show(ctx, case_id, as_json):
                    + (f", clock stopped {m['paused_workdays']} working day(s) for 补正" if m.get("paused_workdays")
                       else ""))
     _print_ready(r)
+
+
+@case.command("cancel")
+@click.argument("case_id")
+@click.option("--reason", required=True, help="Why the case is cancelled (recorded in its history).")
+@json_option
+@click.pass_context
+def case_cancel(ctx, case_id, reason, as_json):
+    """Cancel a case (admins): none of its tasks stays ready.
+
+    Works on a case whose stored state can no longer be loaded.
+
+    \b
+    Example:
+      onetrip --as 管理员 case cancel 12 --reason 申请人撤回申请
+    """
+    r = _service(ctx).cancel_case(case_id, reason)
+    if as_json:
+        return _print_json(r)
+    click.echo(f"cancelled case {r['id']}: {r['matter_code']} {r['matter_name']}")
+
+
+@case.command("release")
+@click.argument("case_id")
+@json_option
+@click.pass_context
+def case_release(ctx, case_id, as_json):
+    """Release a case the worker quarantined (admins): the worker tries its timers again.
+
+    \b
+    Example:
+      onetrip --as 管理员 case release 12
+    """
+    r = _service(ctx).release_case(case_id)
+    if as_json:
+        return _print_json(r)
+    click.echo(f"released case {r['id']}: the worker will try its timers again")
 
 
 # ------------------------------------------------------------------- tasks
@@ -853,6 +897,8 @@ def metrics(ctx, matter_code, since, until, fmt, output, as_json):
 def worker(ctx, once, interval, batch):
     """Run what no clerk runs: expired timers (escalations), and deadline reminders.
 
+    Each due case runs on its own, within the step limits; a case that fails
+    3 times in a row is quarantined (see `case show`, `case release`).
     Several workers may share one PostgreSQL database (--db postgresql://…);
     none does a case twice.
 
@@ -868,8 +914,12 @@ def worker(ctx, once, interval, batch):
         for r in reminders:
             state = "OVERDUE" if r["overdue"] else "due"
             click.echo(term(f"reminder: case {r['case']} {r['matter_code']} {state} {r['due_date']}"))
+        for f in done.get("failures", ()):
+            state = "quarantined" if f["quarantined"] else "will retry"
+            click.echo(term(f"worker: case {f['case']} failed ({state}): {f['error']}"), err=True)
         click.echo(f"worker: {done['timers']} timers fired in {done['cases']} cases, "
-                   f"{len(reminders)} reminders")
+                   f"{len(reminders)} reminders"
+                   + (f", {len(done['failures'])} cases failed" if done.get("failures") else ""))
         if once:
             break
         _time.sleep(interval)

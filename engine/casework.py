@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, runtime
 from .annotations import as_bool
-from .errors import ConcurrentUpdate, NotFound
+from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
 from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
 
 CASES = Case.__table__
@@ -37,16 +37,17 @@ CACHE_SIZE = 256
 
 COUNTERS = ("steps_done", "trips", "returns", "materials_submitted", "paused_workdays")
 _CASE_FIELDS = ("version_id", "status", "revision", "task_seq", "event_seq", "last_hash", "accepted_at",
-                "promised_workdays", "due_date", "completed_at", "next_timer_at", "reminded_at") + COUNTERS
+                "promised_workdays", "due_date", "completed_at", "next_timer_at", "reminded_at") + COUNTERS \
+    + ("updated_at",)
 _ITEM_FIELDS = ("case_id", "seq", "task_uuid", "spec_name", "name", "lane", "props", "ready_at")
 _WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at",
              "next_timer_at", "reminded_at") + COUNTERS
 
 SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
+# Read without a lock: the step runs on what it read, and its write is guarded by the case's revision.
 SELECT_ITEM = (select(*[ITEMS.c[f] for f in _ITEM_FIELDS], *[CASES.c[f] for f in _CASE_FIELDS])
                .join(CASES, CASES.c.id == ITEMS.c.case_id)
-               .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.seq == bindparam("seq"))
-               .with_for_update(of=CASES))   # PostgreSQL: steps on one case take turns
+               .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.seq == bindparam("seq")))
 SELECT_ITEMS = select(ITEMS).where(ITEMS.c.case_id == bindparam("case_id")).order_by(ITEMS.c.seq)
 SELECT_STATE = select(CASES.c.state).where(CASES.c.id == bindparam("case_id"))
 SELECT_TASKS = (select(TASKS.c.task_id, TASKS.c.workflow, TASKS.c.pos, TASKS.c.body)
@@ -68,6 +69,12 @@ UPDATE_CASE = (update(CASES)
 UPDATE_REMINDED = (update(CASES).where(CASES.c.id == bindparam("b_id"))
                    .values(event_seq=bindparam("event_seq"), last_hash=bindparam("last_hash"),
                            reminded_at=bindparam("reminded_at"), revision=CASES.c.revision + 1))
+UPDATE_STATUS = (update(CASES)
+                 .where(CASES.c.id == bindparam("b_id"), CASES.c.revision == bindparam("b_revision"))
+                 .values(status=bindparam("status"), event_seq=bindparam("event_seq"),
+                         last_hash=bindparam("last_hash"), next_timer_at=bindparam("next_timer_at"),
+                         updated_at=bindparam("updated_at"), revision=CASES.c.revision + 1))
+DELETE_CASE_ITEMS = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"))
 UPDATE_DUE = (update(CASES).where(CASES.c.id == bindparam("b_id"))
               .values(due_date=bindparam("due_date"), reminded_at=None, revision=CASES.c.revision + 1))
 _UPSERTS: dict[str, object] = {}
@@ -109,10 +116,33 @@ class CaseRow:
     returns: int = 0
     materials_submitted: int = 0
     paused_workdays: int = 0
+    updated_at: datetime | None = None
 
     def set(self, **values) -> None:
         for key, value in values.items():
             setattr(self, key, value)
+
+    @property
+    def last_event_at(self) -> datetime:
+        """When the latest thing recorded on the case happened (start, step, timer, reminder)."""
+        return max(t for t in (self.accepted_at, self.updated_at, self.reminded_at) if t is not None)
+
+
+def stale() -> ConcurrentUpdate:
+    """The case's revision moved since the step read it (``.stale``: the step may be run again)."""
+    error = ConcurrentUpdate("another clerk changed this case at the same time; nothing was saved — "
+                             "run the command again")
+    error.stale = True
+    return error
+
+
+def check_time(case: CaseRow, now: datetime) -> None:
+    """Time only moves forward: refuse a step dated before the case's last event (e.g. a wrong --now)."""
+    last = case.last_event_at
+    if now < last:
+        raise InvalidInput(f"case {case.id}: the time of this step ({now:%Y-%m-%d %H:%M:%S}) is earlier than the "
+                           f"case's last event ({last:%Y-%m-%d %H:%M:%S}); time only moves forward — check --now "
+                           f"or the clock")
 
 
 def read_case(s: Session, case_id: int) -> CaseRow:
@@ -214,7 +244,9 @@ class Step:
     wf: object
     state: runtime.CaseState | None
     events: list[dict] = field(default_factory=list)
-    timers: dict = field(default_factory=dict)        # timer task id -> its task, waiting when the step began
+    fired: int = 0                                    # timers fired by the step (set when prepared)
+    timers: dict = field(default_factory=dict)        # timer task id -> (its task, children) when the step began
+    timers_done: set = field(default_factory=set)     # timer tasks already completed when the step began
 
     def record(self, actor: str, action: str, at: datetime, *, item: dict | None = None, onsite: bool = False,
                data: dict | None = None, materials: int = 0) -> None:
@@ -247,17 +279,40 @@ def open_step(s: Session, case: CaseRow, models: ModelCache, cache) -> Step:
         conn = s.connection()
         workflow_json = conn.execute(SELECT_STATE, {"case_id": case.id}).scalar()
         rows = conn.execute(SELECT_TASKS, {"case_id": case.id}).all()
-        wf, state = runtime.restore(workflow_json, rows, model)
-    timers = {t.id: t for t in runtime.waiting_timers(wf)} if model.has_timers else {}
-    return Step(s, case, model, wf, state, timers=timers)
+        try:
+            wf, state = runtime.restore(workflow_json, rows, model)
+        except runtime.Unloadable as exc:
+            raise StoreError(f"case {case.id} cannot be loaded: {exc}; an admin can still show it "
+                             f"(`onetrip case show {case.id}`) and cancel it (`onetrip --as ADMIN case cancel "
+                             f"{case.id} --reason ...`)") from None
+    step = Step(s, case, model, wf, state)
+    if model.has_timers:
+        for task in runtime.timer_tasks(wf):
+            if task.state == runtime.TaskState.WAITING:
+                step.timers[task.id] = (task, len(task._children))
+            elif task.state == runtime.TaskState.COMPLETED:
+                step.timers_done.add(task.id)
+    return step
 
 
-def claim_due_case(s: Session, now: datetime) -> CaseRow | None:
-    """Lock the open case whose timer is due first; workers on PostgreSQL skip cases another holds."""
-    stmt = (select(CASES.c.id).where(CASES.c.status == "open", CASES.c.next_timer_at <= now)
-            .order_by(CASES.c.next_timer_at, CASES.c.id).limit(1).with_for_update(skip_locked=True))
-    case_id = s.connection().execute(stmt).scalar()
-    return read_case(s, case_id) if case_id is not None else None
+def claim_due_case(s: Session, now: datetime, after: tuple | None = None, lock: bool = True):
+    """The open case whose timer is due first, after the key ``after`` = (next_timer_at, id) of the
+    case taken before in this pass; returns (case, its key), or None.
+
+    Walking the due cases in key order takes each at most once per pass (a case that failed keeps
+    its key behind the cursor).  With ``lock`` (PostgreSQL) the case row is locked and workers
+    skip cases another holds.
+    """
+    stmt = (select(CASES.c.id, CASES.c.next_timer_at)
+            .where(CASES.c.status == "open", CASES.c.next_timer_at <= now)
+            .order_by(CASES.c.next_timer_at, CASES.c.id).limit(1))
+    if after is not None:
+        at, last_id = after
+        stmt = stmt.where((CASES.c.next_timer_at > at) | ((CASES.c.next_timer_at == at) & (CASES.c.id > last_id)))
+    if lock:
+        stmt = stmt.with_for_update(skip_locked=True)
+    row = s.connection().execute(stmt).first()
+    return (read_case(s, row[0]), (row[1], row[0])) if row is not None else None
 
 
 def new_step(s: Session, case: CaseRow, model: runtime.CompiledModel, wf) -> Step:
@@ -282,34 +337,58 @@ def ready_uuids(wf) -> set[str]:
     return {str(t.id) for t in runtime.ready_tasks(wf)}
 
 
-def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
-    """Write what the step changed; return the case's ready work items after it.
+@dataclass
+class Plan:
+    """Everything a step writes, prepared before the write lock is taken."""
+    changes: runtime.StateChanges
+    gone: list[str]
+    new_items: list[dict]
+    ready_count: int
+    events: list[dict]
+    params: dict
+
+
+def _record_timers(step: Step, now: datetime) -> int:
+    """Append a ``timer`` event for every timer that fired during the step; return how many."""
+    wf, fired = step.wf, 0
+
+    def record(task) -> None:
+        spec = task.task_spec
+        step.record("timer", "timer", now, item={
+            "ref": None, "task_uuid": str(task.id), "spec_name": spec.bpmn_id or spec.name,
+            "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane, "props": {"step": "false"},
+            "ready_at": None})
+
+    for task, children in step.timers.values():
+        if task.state == runtime.TaskState.COMPLETED:
+            record(task)
+            fired += 1
+        elif len(task._children) > children:          # a cycle fired (each firing adds its path)
+            outputs = max(len(task.task_spec.outputs), 1)
+            for _ in range((len(task._children) - children + outputs - 1) // outputs):
+                record(task)
+                fired += 1
+    for task in runtime.timer_tasks(wf):               # reached and fired within this very step
+        if task.state == runtime.TaskState.COMPLETED and task.id not in step.timers \
+                and task.id not in step.timers_done:
+            record(task)
+            fired += 1
+    step.timers, step.timers_done = {}, set()
+    return fired
+
+
+def plan(step: Step, now: datetime, before: set[str]) -> Plan:
+    """Serialize what the step changed and prepare its rows; touches no database.
 
     ``before`` is the set of ready task ids when the step began (what
     ``work_items`` holds for the case).
     """
-    conn, case, wf = step.session.connection(), step.case, step.wf
-    for task in step.timers.values():
-        if task.state == runtime.TaskState.COMPLETED:
-            spec = task.task_spec
-            step.record("timer", "timer", now, item={
-                "ref": None, "task_uuid": str(task.id), "spec_name": spec.bpmn_id or spec.name,
-                "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane, "props": {"step": "false"},
-                "ready_at": None})
-    step.timers = {}
+    case, wf = step.case, step.wf
+    if step.model.has_timers:
+        step.fired = _record_timers(step, now)
     changes = runtime.save_changes(wf, step.state)
-    if changes.upserts:
-        conn.execute(_upsert_statement(conn.dialect.name),
-                     [{"case_id": case.id, "task_id": tid, "workflow": wkey, "pos": pos, "body": body}
-                      for tid, wkey, pos, body in changes.upserts])
-    if changes.deletes:
-        conn.execute(DELETE_TASKS, {"case_id": case.id, "task_ids": changes.deletes})
-    step.state = changes.state
-
     ready = {str(t.id): t for t in runtime.ready_tasks(wf)}
     gone = [uuid for uuid in before if uuid not in ready]
-    if gone:
-        conn.execute(DELETE_ITEM, [{"case_id": case.id, "uuid": uuid} for uuid in gone])
     new_items, seq = [], case.task_seq
     for uuid, t in ready.items():
         if uuid not in before:
@@ -317,26 +396,67 @@ def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
             new_items.append({"case_id": case.id, "seq": seq, "task_uuid": uuid, "spec_name": t.spec_name,
                               "name": t.name, "lane": t.lane, "props": t.props, "ready_at": now})
     if new_items:
-        conn.execute(INSERT_ITEMS, new_items)
         case.set(task_seq=seq)
     if wf.completed and case.status != "completed":
         case.set(status="completed", completed_at=now)
         step.record("system", "finish", now)
     if step.model.has_timers:
         case.set(next_timer_at=runtime.next_timer_at(wf))
-    if step.events:
-        conn.execute(INSERT_EVENTS, step.events)
-        step.events = []
     params = {f: getattr(case, f) for f in _WRITABLE}
     params.update(state=changes.workflow, updated_at=now, revision=case.revision + 1,
                   b_id=case.id, b_revision=case.revision)
-    if conn.execute(UPDATE_CASE, params).rowcount != 1:
-        raise ConcurrentUpdate("another clerk changed this case at the same time; nothing was saved — "
-                               "run the command again")
+    events, step.events = step.events, []
+    return Plan(changes, gone, new_items, len(ready), events, params)
+
+
+def write(conn, step: Step, p: Plan) -> list[dict]:
+    """Write a prepared step under the case's revision guard; return the case's ready work items."""
+    case = step.case
+    if conn.execute(UPDATE_CASE, p.params).rowcount != 1:
+        raise stale()
+    changes = p.changes
+    if changes.upserts:
+        conn.execute(_upsert_statement(conn.dialect.name),
+                     [{"case_id": case.id, "task_id": tid, "workflow": wkey, "pos": pos, "body": body}
+                      for tid, wkey, pos, body in changes.upserts])
+    if changes.deletes:
+        conn.execute(DELETE_TASKS, {"case_id": case.id, "task_ids": changes.deletes})
+    if p.gone:
+        conn.execute(DELETE_ITEM, [{"case_id": case.id, "uuid": uuid} for uuid in p.gone])
+    if p.new_items:
+        conn.execute(INSERT_ITEMS, p.new_items)
+    if p.events:
+        conn.execute(INSERT_EVENTS, p.events)
+    step.state = changes.state
     case.revision += 1
-    if len(ready) == len(new_items):
-        return new_items
+    case.updated_at = p.params["updated_at"]
+    if p.ready_count == len(p.new_items):
+        return p.new_items
     return [dict(r._mapping) for r in conn.execute(SELECT_ITEMS, {"case_id": case.id})]
+
+
+def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
+    """Prepare and write a step in the step's own session (both phases at once)."""
+    return write(step.session.connection(), step, plan(step, now, before))
+
+
+def set_status(s: Session, case: CaseRow, status: str, events: list[tuple[str, str, dict]], now: datetime,
+               *, drop_items: bool = False) -> None:
+    """Record administrative events (``(actor, action, data)``: cancel, error, quarantine, release) and the
+    case's new status, without loading its workflow (so it works on a case that cannot be loaded)."""
+    step = Step(s, case, None, None, None)
+    for actor, action, data in events:
+        step.record(actor, action, now, data=data)
+    conn = s.connection()
+    params = {"b_id": case.id, "b_revision": case.revision, "status": status, "event_seq": case.event_seq,
+              "last_hash": case.last_hash, "updated_at": now,
+              "next_timer_at": None if drop_items else case.next_timer_at}
+    if conn.execute(UPDATE_STATUS, params).rowcount != 1:
+        raise ConcurrentUpdate("the case changed at the same time; nothing was saved — run the command again")
+    conn.execute(INSERT_EVENTS, step.events)
+    if drop_items:
+        conn.execute(DELETE_CASE_ITEMS, {"case_id": case.id})
+    case.set(status=status, revision=case.revision + 1)
 
 
 def item_ref(item: dict) -> str:

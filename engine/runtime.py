@@ -9,6 +9,11 @@
 from __future__ import annotations
 
 import json
+import re
+import resource
+import signal
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -37,6 +42,7 @@ from SpiffWorkflow.util.task import TaskState
 from .annotations import as_bool
 from .clock import Clock
 from .errors import NotExecutable, ScriptError, TaskStateError
+from .values import DataError, check_value
 
 #: Stored with every case: the SpiffWorkflow serializer version and our own layout.
 STATE_FORMAT = f"spiff-{SPIFF_SERIALIZER_VERSION}/onetrip-1"
@@ -104,7 +110,14 @@ class SandboxScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task, expression, external_context=None):
         try:
-            return self.environment.evaluate(expression, task.data, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
+            spec = task.task_spec
+            definition = getattr(spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition) and expression == definition.expression:
+                return check_timer_value(definition, value)
+            if expression is not None and expression == getattr(spec, "cardinality", None):
+                return _check_cardinality(value)
+            return value
         except ScriptError as exc:
             raise self._locate(exc, task) from None
 
@@ -119,6 +132,306 @@ class SandboxScriptEngine(PythonScriptEngine):
 
 
 SCRIPT_ENGINE = SandboxScriptEngine()
+
+
+# ------------------------------------------------------------ step limits
+
+#: Limits of one step (a clerk's completion, a case start, a worker's timer pass on one case), around
+#: SpiffWorkflow itself: each condition or script also has its own limits (engine.sandbox).
+#: Wall-clock seconds the whole step may take (every script and condition in it included).
+STEP_SECONDS = 5.0
+#: Address space the whole step may allocate on top of what the process uses.
+STEP_MEMORY_BYTES = 512 * 1024 * 1024
+#: Automated steps one command may run before the engine gives up (a runaway model).
+MAX_ENGINE_STEPS = 5000
+#: Tasks a case may hold (its whole SpiffWorkflow task tree, loops and sub-processes included).
+MAX_TASKS = 10_000
+#: Instances of one multi-instance activity (cardinality or the size of its input collection).
+MAX_INSTANCES = 1_000
+#: Call activities / sub-processes nested inside each other (a process that calls itself).
+MAX_SUBPROCESS_DEPTH = 16
+#: Furthest a timer may point into the future (durations, dates and cycle intervals).
+TIMER_HORIZON_DAYS = 3653
+#: Shortest interval of a timer cycle.
+MIN_CYCLE_SECONDS = 1
+
+
+_SANDBOX = []
+
+
+def _sandbox():
+    """engine.sandbox, imported on first use (it loads RestrictedPython)."""
+    if not _SANDBOX:
+        from . import sandbox
+        _SANDBOX.append(sandbox)
+    return _SANDBOX[0]
+
+
+class _StepTimeout(BaseException):
+    """The step's wall clock ran out (raised by the alarm into SpiffWorkflow's own code)."""
+
+
+def _limit_error(message: str, task=None) -> ScriptError:
+    element = None
+    if task is not None:
+        element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+    return ScriptError(f"{message}; nothing was saved", element=element)
+
+
+class StepBudget:
+    """Wall clock, engine steps, task count, nesting and memory of one step, around SpiffWorkflow.
+
+    Used as ``with StepBudget(wf) as budget: ... wf.do_engine_steps(did_complete_task=budget)``.
+    In the main thread a ``SIGALRM`` interval timer stops SpiffWorkflow's own loops (the sandbox
+    saves and gives back this alarm around every condition and script, and caps each run by the
+    step's deadline); elsewhere the deadline is checked after every engine step.  The address-space
+    limit is ``RLIMIT_AS`` (Linux), restored afterwards.  Any limit hit is one
+    :class:`~engine.errors.ScriptError` naming the element and the limit; the caller saves nothing.
+    """
+
+    def __init__(self, wf, seconds: float = STEP_SECONDS, memory: int = STEP_MEMORY_BYTES):
+        self.wf, self.seconds, self.memory = wf, seconds, memory
+        self.steps = 0
+        self.deadline = 0.0
+        self.current = None          # the task being run (for the element in a message)
+        self._old_handler = self._old_timer = self._old_as = None
+        self._old_deadline = None
+        self._main = False
+        self._armed = False
+
+    # -- the callbacks SpiffWorkflow calls around every engine step
+    def will_run(self, task) -> None:
+        self.current = task
+
+    def __call__(self, task) -> None:
+        self.current = task
+        self.steps += 1
+        if self.steps > MAX_ENGINE_STEPS:
+            raise _limit_error(f"the model ran more than {MAX_ENGINE_STEPS} automated steps without "
+                               f"reaching a human task", task)
+        if not self._main and time.monotonic() > self.deadline:
+            raise _StepTimeout()
+        depth = getattr(task.workflow, "depth", 0)
+        if depth > MAX_SUBPROCESS_DEPTH:
+            raise _limit_error(f"sub-processes nested more than {MAX_SUBPROCESS_DEPTH} deep (does the "
+                               f"process call itself?)", task)
+        if self.steps % 16 == 0:
+            self.check_size(task)
+
+    def check_size(self, task=None) -> None:
+        wf = self.wf
+        count = len(wf.tasks) + sum(len(sp.tasks) for sp in wf.subprocesses.values())
+        if count > MAX_TASKS:
+            raise _limit_error(f"the case would hold more than {MAX_TASKS:,} tasks", task)
+
+    # -- arming
+    def _on_alarm(self, signum, frame):
+        if self._armed:                 # never once disarming has begun (a late alarm is ignored)
+            raise _StepTimeout()
+
+    def __enter__(self):
+        sandbox = _sandbox()
+        self._main = threading.current_thread() is threading.main_thread()
+        self.deadline = time.monotonic() + self.seconds
+        base = sandbox._vm_size()
+        if base:
+            self._old_as = sandbox._lower_soft_limit(resource.RLIMIT_AS, base + self.memory)
+        self._old_deadline = sandbox.set_step_deadline(self.deadline, self.seconds)
+        if self._main:
+            self._armed = True
+            self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+            self._old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)     # one shot
+        return self
+
+    def _disarm(self) -> None:
+        sandbox = _sandbox()
+        if self._main:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if self._old_handler is not None:
+                signal.signal(signal.SIGALRM, self._old_handler)
+            if self._old_timer and self._old_timer[0] > 0:      # someone else's alarm: give it back
+                elapsed = time.monotonic() - (self.deadline - self.seconds)
+                signal.setitimer(signal.ITIMER_REAL, max(self._old_timer[0] - elapsed, 0.001),
+                                 self._old_timer[1])
+        sandbox.set_step_deadline(self._old_deadline)
+        if self._old_as is not None:
+            resource.setrlimit(resource.RLIMIT_AS, self._old_as)
+
+    def __exit__(self, kind, exc, tb):
+        self._armed = False             # first: from here on the alarm raises nothing
+        failure = None
+        if kind is not None:
+            if issubclass(kind, _StepTimeout):
+                failure = "time"
+            elif issubclass(kind, MemoryError):
+                failure = "memory"
+            elif issubclass(kind, RecursionError):
+                failure = "depth"
+        self._disarm()
+        task = self.current
+        if failure == "time":
+            raise _limit_error(f"stopped: the step ran longer than {self.seconds:g} s "
+                               f"(the limit for one step)", task) from None
+        if failure == "memory":
+            raise _limit_error(f"stopped: the step tried to use more than "
+                               f"{self.memory // (1024 * 1024)} MB of memory", task) from None
+        if failure == "depth":
+            raise _limit_error("stopped: the data or the model is nested too deeply to run", task) from None
+        return False
+
+
+def _check_cardinality(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScriptError(f"multi-instance cardinality gave {_show(value)}: expected a whole number")
+    if value < 0 or value > MAX_INSTANCES:
+        raise ScriptError(f"multi-instance cardinality {value:,} is outside 0..{MAX_INSTANCES:,} "
+                          f"(the limit of instances of one activity)")
+    return value
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _guard_multi_instance():
+    """Refuse a data-driven multi-instance over more than MAX_INSTANCES items before any is created."""
+    from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
+
+    if "_update_hook" in MultiInstanceTask.__dict__:
+        return
+    inherited = LoopTask._update_hook
+
+    def _update_hook(self, my_task):
+        result = inherited(self, my_task)           # the task takes its data from its parent here
+        data_input = self.data_input
+        if data_input is not None and data_input.exists(my_task):
+            collection = data_input.get(my_task)
+            try:
+                size = len(collection)
+            except TypeError:
+                size = 0
+            if size > MAX_INSTANCES:
+                raise ScriptError(f"multi-instance over {size:,} items of {data_input.bpmn_id!r}: at most "
+                                  f"{MAX_INSTANCES:,} instances of one activity",
+                                  element=getattr(self, "bpmn_id", None) or self.name)
+        return result
+
+    MultiInstanceTask._update_hook = _update_hook
+
+
+_guard_multi_instance()
+
+
+def _coalesce_cycle_catch_up():
+    """A cycle timer far behind fires once, then waits for its next occurrence after now.
+
+    SpiffWorkflow fires a cycle whose next occurrence is in the past again and again within one
+    step (``R/PT1S`` an hour behind: 3,600 firings and paths).  Here the occurrences missed while
+    nobody ran the case are coalesced into that one firing.
+    """
+    from datetime import timedelta, timezone
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+
+    if getattr(CycleTimerEventDefinition.cycle_complete, "_onetrip", False):
+        return
+    original = CycleTimerEventDefinition.cycle_complete
+
+    def cycle_complete(self, my_task):
+        ready = original(self, my_task)
+        value = my_task._get_internal_data("event_value")
+        if ready and isinstance(value, dict) and value.get("cycles") != 0 and value.get("duration", 0) > 0:
+            now = _spiff_timer.datetime.now(timezone.utc)
+            following = datetime.fromisoformat(value["next"])
+            if following < now:
+                step = timedelta(seconds=value["duration"])
+                missed = (now - following) // step + 1
+                value["next"] = (following + missed * step).isoformat()
+                my_task._set_internal_data(event_value=value)
+        return ready
+
+    cycle_complete._onetrip = True
+    CycleTimerEventDefinition.cycle_complete = cycle_complete
+
+
+_coalesce_cycle_catch_up()
+
+
+_DURATION = re.compile(r"^P(?!$)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?"
+                       r"(?:(\d+(?:[.,]\d+)?)D)?(?:T(?=\d)(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?"
+                       r"(?:(\d+(?:[.,]\d+)?)S)?)?$", re.IGNORECASE)
+_DAYS_PER = (366, 31, 7, 1, 1 / 24, 1 / 1440, 1 / 86400)
+
+
+def duration_days(text: str) -> float | None:
+    """Upper bound of an ISO 8601 duration in days, or None when it is not one."""
+    m = _DURATION.match(text.strip())
+    if m is None or m.group(0).upper().endswith("T"):
+        return None
+    return sum(float(v.replace(",", ".")) * per for v, per in zip(m.groups(), _DAYS_PER) if v)
+
+
+def _timer_refusal(definition, value) -> str | None:
+    """Why a timer expression's value cannot be used (None: it can)."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+        CycleTimerEventDefinition, DurationTimerEventDefinition,
+    )
+    horizon = TIMER_HORIZON_DAYS
+    if not isinstance(value, str):
+        return f"gave {_show(value)}, not a text"
+    text = value.strip()
+    if isinstance(definition, DurationTimerEventDefinition):
+        days = duration_days(text)
+        if days is None:
+            return f"gave {_show(value)}: expected an ISO 8601 duration such as 'P3D' or 'PT2H'"
+        if days > horizon:
+            return f"gave {_show(value)}: more than {horizon // 365} years ahead"
+        return None
+    if isinstance(definition, CycleTimerEventDefinition):
+        parts = text.upper().split("/")
+        if len(parts) not in (2, 3) or not re.fullmatch(r"R\d{0,9}", parts[0]):
+            return f"gave {_show(value)}: expected an ISO 8601 cycle such as 'R3/PT1H'"
+        durations = [p for p in parts[1:] if p.startswith("P")]
+        instants = [p for p in parts[1:] if not p.startswith("P")]
+        if len(durations) != 1:
+            return f"gave {_show(value)}: a cycle needs exactly one interval such as 'PT1H'"
+        days = duration_days(durations[0])
+        if days is None:
+            return f"gave {_show(value)}: bad interval {durations[0]!r}"
+        if days > horizon:
+            return f"gave {_show(value)}: an interval of more than {horizon // 365} years"
+        if days * 86400 < MIN_CYCLE_SECONDS:
+            return f"gave {_show(value)}: an interval shorter than {MIN_CYCLE_SECONDS} s"
+        for instant in instants:
+            reason = _instant_refusal(instant, value, horizon)
+            if reason:
+                return reason
+        return None
+    return _instant_refusal(text, value, horizon)
+
+
+def _instant_refusal(text: str, value, horizon: int) -> str | None:
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as _T
+    try:
+        when = _T.parse_iso_week(text) if "W" in text.upper() else _T.get_datetime(text)
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        return f"gave {_show(value)}: expected an ISO 8601 date and time such as '2026-03-02T09:00'"
+    now = _clock.now()
+    try:
+        local = when.astimezone().replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        return f"gave {_show(value)}: out of range"
+    if abs((local - now).days) > horizon:
+        return f"gave {_show(value)}: more than {horizon // 365} years from now"
+    return None
+
+
+def check_timer_value(definition, value):
+    """A timer expression's value, checked before SpiffWorkflow parses it (ScriptError when unusable)."""
+    reason = _timer_refusal(definition, value)
+    if reason:
+        raise ScriptError(f"timer expression {reason}")
+    return value.strip()
 
 
 # ------------------------------------------------------------- serializer
@@ -242,10 +555,20 @@ _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
 
 def _json(value) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise ScriptError(f"task data must be JSON values (text, numbers, true/false, lists, objects): {exc}") \
-            from None
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ScriptError(f"task data must be JSON values (text, finite numbers, true/false, lists, objects): "
+                          f"{exc}; nothing was saved") from None
+    except UnicodeEncodeError:
+        raise ScriptError("task data holds text that is not valid Unicode; nothing was saved") from None
+
+
+def _check_task_data(task) -> None:
+    """The data a changed task would store must load again (bounded depth and size, finite numbers)."""
+    try:
+        check_value(task.data, "task data", typed=True)
+    except DataError as exc:
+        raise _limit_error(str(exc), task) from None
 
 
 def _workflow_fields(wf, top: bool) -> dict:
@@ -294,6 +617,7 @@ def save_changes(wf: BpmnWorkflow, state: CaseState | None) -> StateChanges:
         body = reg.convert(task)
         if old is not None and body == old:
             continue
+        _check_task_data(task)
         if tid not in positions:
             positions[tid] = next_pos
             next_pos += 1
@@ -307,8 +631,24 @@ def save_changes(wf: BpmnWorkflow, state: CaseState | None) -> StateChanges:
                         CaseState(bodies, positions, next_pos))
 
 
+class Unloadable(Exception):
+    """A stored case state that cannot be rebuilt (the reason is the message)."""
+
+
 def restore(workflow_json: str, rows, model: CompiledModel) -> tuple[BpmnWorkflow, CaseState]:
-    """Rebuild a workflow from ``cases.state`` and its task rows (task id, workflow key, pos, body)."""
+    """Rebuild a workflow from ``cases.state`` and its task rows; :class:`Unloadable` if it cannot be."""
+    try:
+        return _restore(workflow_json, rows, model)
+    except RecursionError:
+        raise Unloadable("its data is nested too deeply to load") from None
+    except MemoryError:
+        raise Unloadable("it is too large to load") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise Unloadable(f"its stored state is damaged ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:120]})") from None
+
+
+def _restore(workflow_json: str, rows, model: CompiledModel) -> tuple[BpmnWorkflow, CaseState]:
     top = json.loads(workflow_json)
     groups: dict[str, dict] = {"": {}}
     bodies, positions, next_pos = {}, {}, 0
@@ -389,30 +729,28 @@ def _info(task) -> ReadyTask:
                      spec.lane, dict(getattr(spec, "extensions", None) or {}))
 
 
-#: Automated steps one command may run before the engine gives up (a runaway model).
-MAX_ENGINE_STEPS = 5000
-
-
-class _Budget:
-    def __init__(self, limit: int):
-        self.left = limit
-
-    def __call__(self, task) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise ScriptError(f"the model ran more than {MAX_ENGINE_STEPS} automated steps without "
-                              f"reaching a human task; nothing was saved", element=task.task_spec.bpmn_id)
-
-
-def run_engine(wf: BpmnWorkflow) -> None:
-    """Advance everything that needs no human: gateways, scripts, service tasks, timers."""
+def _run_engine(wf: BpmnWorkflow, budget: StepBudget) -> None:
     try:
         wf.refresh_timers()
-        wf.do_engine_steps(did_complete_task=_Budget(MAX_ENGINE_STEPS))
+        wf.do_engine_steps(will_complete_task=budget.will_run, did_complete_task=budget)
+        budget.check_size()
     except ScriptError:
         raise
     except SpiffWorkflowException as exc:
-        raise ScriptError(f"the engine stopped: {exc}") from None
+        task = getattr(exc, "task", None) or budget.current
+        raise _limit_error(f"the engine stopped: {' '.join(str(exc).split())[:300]}", task) from None
+    except (MemoryError, RecursionError, _StepTimeout):
+        raise
+    except Exception as exc:  # SpiffWorkflow's own errors on odd models or data: one line
+        raise _limit_error(f"the engine stopped: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
+                           budget.current) from None
+
+
+def run_engine(wf: BpmnWorkflow) -> None:
+    """Advance everything that needs no human (gateways, scripts, service tasks, timers), within a step's
+    budget."""
+    with StepBudget(wf) as budget:
+        _run_engine(wf, budget)
 
 
 def start(model: CompiledModel, data: dict | None = None) -> BpmnWorkflow:
@@ -423,7 +761,8 @@ def start(model: CompiledModel, data: dict | None = None) -> BpmnWorkflow:
         wf.task_tree.data.update(data)
         for child in wf.task_tree.children:
             child.data.update(data)
-    run_engine(wf)
+    with StepBudget(wf) as budget:
+        _run_engine(wf, budget)
     return wf
 
 
@@ -439,10 +778,29 @@ def complete(wf: BpmnWorkflow, task_id: UUID, data: dict) -> ReadyTask:
     if task.state != TaskState.READY or not task.task_spec.manual:
         raise TaskStateError(f"task is {TaskState.get_name(task.state).lower()}, not ready")
     info = _info(task)
-    task.data.update(data)
-    task.run()
-    run_engine(wf)
+    with StepBudget(wf) as budget:
+        budget.current = task
+        task.data.update(data)
+        try:
+            task.run()
+        except ScriptError:
+            raise
+        except SpiffWorkflowException as exc:
+            raise _limit_error(f"the engine stopped: {' '.join(str(exc).split())[:300]}", task) from None
+        _run_engine(wf, budget)
     return info
+
+
+def _is_timer(spec) -> bool:
+    return isinstance(spec, CatchingEvent) and isinstance(getattr(spec, "event_definition", None),
+                                                          TimerEventDefinition)
+
+
+def timer_tasks(wf: BpmnWorkflow):
+    """Every timer event task of the case (any state), sub-processes included."""
+    for _, task in _all_tasks(wf):
+        if _is_timer(task.task_spec):
+            yield task
 
 
 def waiting_timers(wf: BpmnWorkflow) -> list:

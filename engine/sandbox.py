@@ -74,7 +74,12 @@ Limits of one condition or script run (:func:`limits`):
   past the time limit: the kernel then ends the whole process with
   ``SIGXCPU`` ("CPU time limit exceeded", no core dump).  Nothing was
   committed, so the case is unchanged.  A long-running embedding that cannot
-  afford to lose its process should run models in a worker process.
+  afford to lose its process should run models in a worker process, as
+  ``onetrip worker`` does (``Service.run_due_timers``).
+
+Inside a step (:class:`engine.runtime.StepBudget`) every run also ends by the
+step's own deadline: twenty scripts of 1.9 s each cannot make one step last
+longer than the step's limit.
 
 Every failure is one :class:`~engine.errors.ScriptError` line.
 """
@@ -98,6 +103,7 @@ from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequen
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from .errors import ScriptError
+from .values import DataError, check_value
 
 #: Seconds of wall-clock time one condition or script may run.
 TIME_LIMIT_SECONDS = 2.0
@@ -483,6 +489,9 @@ GUARDS = {
     "_catch_": _catch,
 }
 _RESERVED = frozenset(GUARDS) | frozenset(HELPERS)
+#: Names task data may not shadow in an expression (builtins and helpers; see engine.values).
+_SHADOWING = frozenset(_BUILTINS) | frozenset(HELPERS) | frozenset(GUARDS)
+_MISSING = object()
 
 
 # ------------------------------------------------------------------ compiling
@@ -534,11 +543,23 @@ def check_script(source: str) -> str | None:
 
 # ------------------------------------------------------------------ limits
 
+_STATM: list = [None, None]          # [pid, fd] of /proc/<pid>/statm, kept open (reopened after a fork)
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 def _vm_size() -> int:
+    """This process's address space in bytes (0 where /proc is not available)."""
     try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
+        pid = os.getpid()
+        if _STATM[0] != pid:
+            if _STATM[1] is not None:
+                try:
+                    os.close(_STATM[1])
+                except OSError:
+                    pass
+            _STATM[:] = [pid, os.open(f"/proc/{pid}/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))]
+        return int(os.pread(_STATM[1], 128, 0).split()[0]) * _PAGE_SIZE
+    except (OSError, ValueError, AttributeError):
         return 0
 
 
@@ -609,27 +630,58 @@ class _Limits:
             sys.settrace(_trace)
 
     def disarm(self) -> None:
+        # Order matters: an alarm already pending runs whatever SIGALRM handler is installed when Python
+        # gets to it, which may be the caller's (the step budget's, which raises).  So every limit is
+        # restored before that handler comes back, and the caller's timer is given back last.
         _state.armed = False
+        try:        # the CPU backstop first of all: left lowered, it would end the process later
+            for which, old in ((resource.RLIMIT_CPU, self.old_cpu), (resource.RLIMIT_CORE, self.old_core)):
+                if old is not None:
+                    resource.setrlimit(which, old)
+        finally:
+            if self.main:
+                signal.setitimer(signal.ITIMER_REAL, 0)
         if self.old_as is not None:
             resource.setrlimit(resource.RLIMIT_AS, self.old_as)
         if not self.main:
             sys.settrace(self.old_trace)
             return
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        if self.old_handler is not None:
-            signal.signal(signal.SIGALRM, self.old_handler)
         if self.old_xcpu is not None:
             signal.signal(signal.SIGXCPU, self.old_xcpu)
-        for which, old in ((resource.RLIMIT_CPU, self.old_cpu), (resource.RLIMIT_CORE, self.old_core)):
-            if old is not None:
-                resource.setrlimit(which, old)
+        if self.old_handler is not None:
+            signal.signal(signal.SIGALRM, self.old_handler)
         if self.old_timer and self.old_timer[0] > 0:     # someone else's alarm: give it back
             left = max(self.old_timer[0] - (time.monotonic() - self.started), 0.001)
             signal.setitimer(signal.ITIMER_REAL, left, self.old_timer[1])
 
 
+#: When the whole step must end (time.monotonic()), set by engine.runtime's step budget; None: no step.
+_step_deadline: float | None = None
+_step_limit_seconds: float = 0.0
+
+
+def set_step_deadline(deadline: float | None, seconds: float = 0.0) -> float | None:
+    """Cap every run by the step's own deadline; return the previous one (to restore)."""
+    global _step_deadline, _step_limit_seconds
+    previous = _step_deadline
+    _step_deadline, _step_limit_seconds = deadline, seconds
+    return previous
+
+
+def _step_stopped() -> ScriptError:
+    return ScriptError(f"stopped: the step ran longer than {_step_limit_seconds:g} s "
+                       f"(the limit for one step); nothing was saved")
+
+
 def limits(func, seconds: float = TIME_LIMIT_SECONDS, memory: int = MEMORY_LIMIT_BYTES):
     """Call ``func()`` within the time, memory and CPU limits; ScriptError when one is hit."""
+    by_step = False
+    if _step_deadline is not None:
+        left = _step_deadline - time.monotonic()
+        if left <= 0:
+            raise _step_stopped()
+        if left < seconds:
+            seconds, by_step = left, True
     with _RUN_LOCK:
         guard = _Limits(seconds, memory)
         failure = None
@@ -644,6 +696,8 @@ def limits(func, seconds: float = TIME_LIMIT_SECONDS, memory: int = MEMORY_LIMIT
             guard.disarm()
             _state.expired = False
     if failure == "time":
+        if by_step:
+            raise _step_stopped()
         raise ScriptError(f"stopped after {seconds:g} s: a condition or script ran too long")
     raise ScriptError(f"stopped: a condition or script tried to use more than "
                       f"{memory // (1024 * 1024)} MB of memory")
@@ -652,14 +706,22 @@ def limits(func, seconds: float = TIME_LIMIT_SECONDS, memory: int = MEMORY_LIMIT
 # ------------------------------------------------------------------ running
 
 def _namespace(data: dict, external: dict | None) -> dict:
-    clash = _RESERVED.intersection(data)
-    if clash:
-        raise ScriptError(f"task data uses reserved name(s): {', '.join(sorted(clash))}")
+    """The names an expression sees: the data, but never over a builtin, helper or guard.
+
+    Task data cannot name a helper (``--data`` and scripts refuse it); data stored before that
+    rule, or put there otherwise, is hidden rather than break every later condition of the case.
+    """
     ns = dict(GUARDS)
     ns.update(HELPERS)
     if external:
         ns.update(external)
     ns.update(data)
+    clash = _SHADOWING.intersection(data)
+    if clash:
+        for name in clash:
+            del ns[name]
+        ns.update(GUARDS)
+        ns.update(HELPERS)
     return ns
 
 
@@ -680,27 +742,12 @@ def _run(code, ns: dict, what: str, mode):
     return limits(body)
 
 
-_PLAIN_SCALARS = (str, int, float, bool, type(None), Decimal, _dt.date, _dt.datetime, _dt.time,
-                  _dt.timedelta)
-
-
 def _check_plain(name: str, value) -> int:
     """Size of a value a script leaves in the task data; ScriptError if it cannot be stored."""
-    size, stack = 0, [value]
-    while stack:
-        item = stack.pop()
-        size += 8 + (len(item) if isinstance(item, (str, bytes)) else 0)
-        if size > MAX_DATA_CHARS:
-            break
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif not isinstance(item, _PLAIN_SCALARS):
-            raise ScriptError(f"script: variable {name!r} holds a {type(item).__name__}; task data "
-                              f"can hold only text, numbers, booleans, None, lists and dicts")
-    return size
+    try:
+        return check_value(value, f"script: variable {name!r}", typed=True)
+    except DataError as exc:
+        raise ScriptError(str(exc)) from None
 
 
 def evaluate(source: str, data: dict, external: dict | None = None):
@@ -718,6 +765,10 @@ def execute(source: str, data: dict, external: dict | None = None) -> None:
     skip = _RESERVED | set(external or ()) | {"__builtins__"}
     result = {key: value for key, value in ns.items()
               if key not in skip and not key.startswith("_") and not callable(value)}
+    for key in _SHADOWING.intersection(ns):
+        if ns[key] is not GUARDS.get(key, HELPERS.get(key, _MISSING)):
+            raise ScriptError(f"script: {key!r} is the name of a helper conditions and scripts use; "
+                              f"store the value under another name")
     total = 0
     for key, value in result.items():
         total += _check_plain(key, value)

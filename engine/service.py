@@ -7,6 +7,11 @@ it was (its transaction is rolled back).
 """
 from __future__ import annotations
 
+import json
+import os
+import resource
+import signal
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,16 +21,25 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import audit, casework, runtime, store
+from . import audit, casework, runtime, store, values
 from .annotations import as_bool
 from .config import Settings
 from .errors import (
-    ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound,
-    PermissionDenied, StoreError, TaskStateError,
+    ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound, OnetripError,
+    PermissionDenied, StoreError, TaskStateError, one_line,
 )
 from .store import (
     LABELS, ROLES, Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User, WorkItem,
 )
+
+#: How often a step is run again when another step landed on the case meanwhile.
+STEP_ATTEMPTS = 3
+#: Failures in a row after which the worker quarantines a case.
+WORKER_MAX_FAILURES = 3
+#: Seconds one worker pass may take new cases for; what is left is due in the next pass (reminders and
+#: the next pass are not starved by a long queue of slow cases).
+WORKER_PASS_SECONDS = 60.0
+CASE_STATUSES = ("open", "completed", "quarantine", "cancelled")
 
 UPLOAD_ROLES = ("designer", "admin")
 CASE_ROLES = ("clerk", "admin")
@@ -68,20 +82,28 @@ class Service:
         return self._engine
 
     @contextmanager
-    def _tx(self, readonly: bool = False):
-        """One transaction: commit on success, roll back on any error."""
+    def _tx(self, readonly: bool = False, step: bool = False):
+        """One transaction: commit on success, roll back on any error.
+
+        ``step``: a step's transaction, which reads, runs SpiffWorkflow and then writes under the case's
+        revision guard; on SQLite it holds no lock until its first write (others are not kept waiting
+        while the step runs), and a case changed meanwhile makes it stale (retried by the caller)."""
         self._open()
         factory = self._read_sessions if readonly else self._sessions
         session: Session = factory()
         self._after_commit = []
         try:
             with session.begin():
+                if step:        # on SQLite: a plain BEGIN (store._sqlite_begin), the write lock comes later
+                    session.connection(execution_options=store.DEFERRED)
                 yield session
             for hook in self._after_commit:
                 hook()
         except OperationalError as exc:
             text = str(exc.orig).strip().splitlines()[0]
-            if "locked" in text or "could not serialize" in text or "deadlock" in text:
+            if store.is_stale_snapshot(exc):
+                raise casework.stale() from None
+            if store.is_busy(exc):
                 raise ConcurrentUpdate(f"the database is busy ({text}); nothing was saved — "
                                        f"run the command again") from None
             raise StoreError(f"database error: {text}") from None
@@ -103,6 +125,7 @@ class Service:
         name = self.settings.user
         if not name:
             raise PermissionDenied("no acting user: pass --as NAME or set ONETRIP_USER")
+        name = values.nfkc(values.check_text(name, "--as user name"))
         user = store.find_actor(session, name)
         if user is None:
             raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`")
@@ -129,18 +152,29 @@ class Service:
     def add_user(self, name: str, department: str | None, role: str) -> dict:
         if role not in ROLES:
             raise InvalidInput(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
-        name = (name or "").strip()
-        if not name or len(name) > 100:
-            raise InvalidInput("user name must be 1 to 100 characters")
-        if role == "clerk" and not (department or "").strip():
+        name = values.normalize_name(name or "", "user name")
+        if department is not None and not department.strip():
+            department = None
+        if department is not None:
+            department = values.normalize_name(department, "department name", max_chars=200)
+        if role == "clerk" and not department:
             raise InvalidInput("a clerk needs --department (the lane name of their department)")
         with self._tx() as s:
             has_admin = s.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
             if has_admin:
                 self._actor(s, ("admin",), "add users")
-            if s.scalar(select(User).where(User.name == name)) is not None:
-                raise InvalidInput(f"user {name!r} already exists")
-            dept = store.get_or_create_department(s, department.strip()) if department else None
+            key = values.name_key(name)
+            for existing in s.scalars(select(User.name)):
+                if values.name_key(existing) == key:
+                    raise InvalidInput(f"user {name!r} already exists" +
+                                       ("" if existing == name else f" (as {existing!r}, which reads the same)"))
+            if department:
+                key = values.name_key(department)
+                for existing in s.scalars(select(store.Department.name)):
+                    if values.name_key(existing) == key and existing != department:
+                        raise InvalidInput(f"department {department!r} reads the same as the existing "
+                                           f"{existing!r}: use that name")
+            dept = store.get_or_create_department(s, department) if department else None
             user = User(name=name, role=role, department=dept, created_at=self.clock.now())
             s.add(user)
             s.flush()
@@ -404,29 +438,215 @@ class Service:
         return path
 
     def run_due_timers(self, limit: int = 1000) -> dict:
-        """Fire the expired timers of up to ``limit`` cases, each case in its own transaction.
+        """Fire the expired timers of up to ``limit`` cases, each case on its own.
+
+        The cases run in a child process (where ``os.fork`` exists), each step under the step's
+        budget and a CPU backstop, so that a case which crashes or kills its process costs only its
+        own step: the worker records the failure on the case (an audited ``error`` event), starts a
+        new child and goes on with the others.  After :data:`WORKER_MAX_FAILURES` failures in a row
+        the case is quarantined: it leaves the worker's queue until an admin releases it
+        (``onetrip case release``).  Each case is taken at most once per pass, so a cycle timer far
+        behind fires once per pass, not once per missed interval, and a pass takes no new case after
+        :data:`WORKER_PASS_SECONDS`.
 
         Several workers may run at once: on PostgreSQL each claims a case with
-        ``FOR UPDATE SKIP LOCKED``; on SQLite writers take turns.  A worker
-        killed mid-case loses nothing: its transaction never committed and the
-        case stays due for the next pass.
+        ``FOR UPDATE SKIP LOCKED``; on SQLite the step runs before the write lock is taken and its
+        write is guarded by the case's revision (a case another worker or clerk changed meanwhile is
+        left for the next pass).  A worker killed mid-case loses nothing.
         """
         self._check_role(("admin",), "run the worker")
-        cases = fired = 0
-        while cases < limit:
-            with self._tx() as s:
-                now = self.clock.now()
-                case = casework.claim_due_case(s, now)
-                if case is None:
+        done: set[int] = set()
+        cursor: list = [None]           # (next_timer_at, id) of the last case taken this pass
+        deadline = time.monotonic() + WORKER_PASS_SECONDS
+        totals = {"cases": 0, "timers": 0, "failures": []}
+
+        def outcome(result: dict) -> None:
+            done.add(result["case"])
+            if result.get("ok"):
+                if result.get("fired") is not None:
+                    totals["cases"] += 1
+                    totals["timers"] += result["fired"]
+            elif not result.get("retry"):
+                quarantined = result.get("quarantined")
+                if quarantined is None:     # its process died: nothing was recorded on the case yet
+                    quarantined = self._record_failure(result["case"], result["error"])
+                totals["failures"].append({"case": result["case"], "error": result["error"],
+                                           "quarantined": quarantined})
+
+        if not hasattr(os, "fork") or os.environ.get("ONETRIP_WORKER_INPROCESS"):
+            while len(done) < limit and time.monotonic() < deadline:
+                claimed: list[int] = []
+
+                def report(case_id: int, key) -> None:
+                    claimed.append(case_id)
+                    cursor[0] = key
+                try:
+                    result = self._fire_next(cursor[0], report)
+                except OnetripError as exc:
+                    if not claimed:
+                        raise
+                    result = {"case": claimed[-1], "ok": False, "error": str(exc), "retry": exc.exit_code == 75}
+                if result is None:
                     break
-                step = casework.open_step(s, case, self._models, self._workflows)
-                before = casework.ready_uuids(step.wf)
-                runtime.run_engine(step.wf)
-                fired += sum(1 for t in step.timers.values() if t.state == runtime.TaskState.COMPLETED)
-                casework.persist(step, now, before)
-                self._keep(step)
-                cases += 1
-        return {"cases": cases, "timers": fired}
+                outcome(result)
+        else:
+            while len(done) < limit and time.monotonic() < deadline \
+                    and not self._worker_child(done, cursor, limit, deadline, outcome):
+                pass
+        return totals
+
+    def _worker_child(self, done: set[int], cursor: list, limit: int, deadline: float, outcome) -> bool:
+        """Fire due cases in a child process until none is due or ``limit`` cases were taken; feed each
+        result to ``outcome`` as it comes.  True when the child finished its pass, False when it died
+        in a case's step (that case's failure is recorded here; call again to go on)."""
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:                                    # the child: never returns
+            code = 0
+            try:
+                os.close(read_end)
+                self._after_fork()
+                taken = set(done)
+
+                def send(line: str) -> None:
+                    os.write(write_end, (line + "\n").encode("utf-8"))
+
+                def report(case_id: int, key) -> None:
+                    claimed.append(case_id)
+                    cursor[0] = key
+                    send(f"claim {case_id} {key[0].isoformat()}")
+
+                while len(taken) < limit and time.monotonic() < deadline:
+                    _cpu_backstop()
+                    claimed: list[int] = []
+                    try:
+                        result = self._fire_next(cursor[0], report)
+                    except OnetripError as exc:
+                        if not claimed:
+                            raise
+                        result = {"case": claimed[-1], "ok": False, "error": str(exc),
+                                  "retry": exc.exit_code == 75}
+                    if result is None:
+                        break
+                    taken.add(result["case"])
+                    send("done " + json.dumps(result, default=str))
+                send("end")
+            except OnetripError as exc:
+                os.write(write_end, ("fail " + json.dumps({"error": str(exc), "retry": exc.exit_code == 75})
+                                     + "\n").encode("utf-8"))
+                code = 1
+            except BaseException as exc:  # noqa: BLE001
+                os.write(write_end, ("fail " + json.dumps({"error": one_line(
+                    f"internal error ({type(exc).__name__}: {exc})")}) + "\n").encode("utf-8"))
+                code = 70
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        claimed_case, finished, failure = None, False, None
+        with os.fdopen(read_end, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                if line.startswith("claim "):
+                    _, case_id, at = line.split()
+                    claimed_case = int(case_id)
+                    cursor[0] = (datetime.fromisoformat(at), claimed_case)
+                elif line.startswith("done "):
+                    claimed_case = None
+                    outcome(json.loads(line[5:]))
+                elif line == "end":
+                    finished = True
+                elif line.startswith("fail "):
+                    failure = json.loads(line[5:])
+        _, status = os.waitpid(pid, 0)
+        if finished:
+            return True
+        if claimed_case is not None:           # it died inside this case's step
+            outcome({"case": claimed_case, "ok": False,
+                     "error": f"its step was ended by the system ({_exit_description(status)}); nothing was saved"})
+            return False
+        if failure is not None:
+            error = StoreError(failure["error"])
+            if failure.get("retry"):
+                error.exit_code = 75
+            raise error
+        raise StoreError(f"the worker's process ended ({_exit_description(status)}) before it took a case")
+
+    def _fire_next(self, after, report) -> dict | None:
+        """Claim the first due case after the cursor ``after``, fire its timers, write; None: none is due.
+        ``report(case_id, key)`` is told which case was taken before its step runs.  A step that another
+        write made stale is run again; a step that fails is recorded on its case (:meth:`_record_failure`).
+        """
+        claimed: list[int] = []
+
+        def told(case_id, key):
+            claimed.append(case_id)
+            report(case_id, key)
+        try:
+            return self._retried(lambda: self._fire_once(after, told))
+        except OnetripError as exc:
+            if not claimed or exc.exit_code == 75:
+                raise
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line on the case, and the worker goes on
+            if not claimed:
+                raise
+            error = one_line(f"internal error ({type(exc).__name__}: {exc})")
+        return {"case": claimed[-1], "ok": False, "error": error,
+                "quarantined": self._record_failure(claimed[-1], error)}
+
+    def _fire_once(self, after, report) -> dict | None:
+        now = self.clock.now()
+        locking = self._open().dialect.name == "postgresql"
+
+        def claim(s):
+            found = casework.claim_due_case(s, now, after=after, lock=locking)
+            if found is None:
+                return None
+            case, key = found
+            report(case.id, key)
+            if now < case.last_event_at:        # the clock is behind the case: nothing is due for it yet
+                return {"case": case.id, "ok": True, "fired": None}
+            return casework.open_step(s, case, self._models, casework.NoCache())
+
+        def fire(step):
+            before = casework.ready_uuids(step.wf)
+            runtime.run_engine(step.wf)
+            return casework.plan(step, now, before)
+
+        # PostgreSQL: the row lock holds this one case only; SQLite: no lock until the write.
+        with self._tx(step=True) as s:
+            step = claim(s)
+            if step is None or isinstance(step, dict):
+                return step
+            casework.write(s.connection(), step, fire(step))
+        return {"case": step.case.id, "ok": True, "fired": step.fired}
+
+    def _after_fork(self) -> None:
+        """In a worker's child: its own database connections; SIGXCPU ends it (the CPU backstop)."""
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+        signal.signal(signal.SIGXCPU, signal.SIG_DFL)
+
+    def _record_failure(self, case_id: int, error: str) -> bool:
+        """Record a worker's failure on a case (an audited event); quarantine it after too many in a row."""
+        with self._tx() as s:
+            case = casework.read_case(s, case_id)
+            if case.status != "open":
+                return False
+            recent = s.scalars(select(TaskEvent.action).where(TaskEvent.case_id == case_id)
+                               .order_by(TaskEvent.seq.desc()).limit(WORKER_MAX_FAILURES)).all()
+            streak = 0
+            for action in recent:
+                if action != "error":
+                    break
+                streak += 1
+            now = max(self.clock.now(), case.last_event_at)
+            events = [("worker", "error", {"reason": error})]
+            quarantine = streak + 1 >= WORKER_MAX_FAILURES
+            if quarantine:
+                events.append(("worker", "quarantine", {"reason": error, "failures": streak + 1}))
+            casework.set_status(s, case, "quarantine" if quarantine else "open", events, now)
+            return quarantine
 
     def send_reminders(self) -> list[dict]:
         """Record a reminder on every open case due by the next working day (once per case)."""
@@ -440,7 +660,8 @@ class Service:
                              .join(ProcessVersion, Case.version_id == ProcessVersion.id)
                              .join(Matter, ProcessVersion.matter_id == Matter.id)
                              .where(Case.status == "open", Case.due_date.isnot(None),
-                                    Case.due_date <= horizon, Case.reminded_at.is_(None))
+                                    Case.due_date <= horizon, Case.reminded_at.is_(None),
+                                    Case.updated_at <= now)      # time only moves forward
                              .order_by(Case.due_date, Case.id)
                              .with_for_update(skip_locked=True, of=Case.__table__)).all()
             conn = s.connection()
@@ -530,7 +751,21 @@ class Service:
                                          y.source or "") for y in years])
 
     def start_case(self, matter_code: str, label: str | None = None, data: dict | None = None) -> dict:
-        with self._tx() as s:
+        data = values.check_data(dict(data or {}))
+        return self._retried(lambda: self._start_once(matter_code, label, data))
+
+    def _retried(self, attempt):
+        """Run a step again when another write made what it read stale (at most STEP_ATTEMPTS times)."""
+        for n in range(STEP_ATTEMPTS):
+            try:
+                return attempt()
+            except ConcurrentUpdate as exc:
+                if not getattr(exc, "stale", False) or n == STEP_ATTEMPTS - 1:
+                    raise           # a busy database is retried by the clerk (exit 75), not here
+        raise AssertionError("unreachable")
+
+    def _start_once(self, matter_code: str, label: str | None, data: dict) -> dict:
+        with self._tx(step=True) as s:
             user = self._actor(s, CASE_ROLES, "start cases")
             matter = _matter(s, matter_code)
             if label is not None and label not in LABELS:
@@ -547,24 +782,26 @@ class Service:
                 reasons = "; ".join(version.problems[:3]) or "descriptive model"
                 raise NotExecutable(f"version {version.id} of {matter_code} is stored for analysis only "
                                     f"and cannot run: {reasons}")
-            model = self._models.get(s, version.id)
-            wf = runtime.start(model, data or {})
-            now = self.clock.now()
+            version_id = version.id
+            model = self._models.get(s, version_id)
             promised = (version.metrics or {}).get("promised_workdays")
             promised = int(promised) if promised is not None else None
             calendar = self._calendar(s)
+            # The first step runs before anything is written: a slow or hostile model blocks no one.
+            wf = runtime.start(model, data)
+            now = self.clock.now()
             due = calendar.add_workdays(now.date(), promised) if promised is not None else None
             self._note_calendar(calendar)
             case_id = s.execute(insert(Case.__table__).values(
-                version_id=version.id, status="open", applicant=data or {}, state="",
+                version_id=version_id, status="open", applicant=data, state="",
                 state_format=runtime.STATE_FORMAT, accepted_at=now, updated_at=now, started_by=user.id,
                 promised_workdays=promised, due_date=due, revision=1, task_seq=0,
                 event_seq=0)).inserted_primary_key[0]
             step = casework.new_step(s, casework.read_case(s, case_id), model, wf)
-            step.record(user.name, "start", now, data=data or {})
+            step.record(user.name, "start", now, data=data)
             items = casework.persist(step, now, set())
             self._keep(step)
-            return self._step_record(step, items, self._versions.get(s, version.id))
+            return self._step_record(step, items, self._versions.get(s, version_id))
 
     def _keep(self, step) -> None:
         """After the commit, keep the live workflow for the next step of this process."""
@@ -583,8 +820,8 @@ class Service:
                 "ready": [_item_record(i, version) | {"due_date": _iso(case.due_date)} for i in items]}
 
     def list_cases(self, status: str | None = None, matter_code: str | None = None) -> list[dict]:
-        if status not in (None, "open", "completed"):
-            raise InvalidInput(f"unknown status {status!r}: use open or completed")
+        if status not in (None, *CASE_STATUSES):
+            raise InvalidInput(f"unknown status {status!r}: use {', '.join(CASE_STATUSES)}")
         with self._tx(readonly=True) as s:
             stmt = select(Case).join(ProcessVersion).join(Matter)
             if status:
@@ -605,7 +842,14 @@ class Service:
         events = s.scalars(select(TaskEvent).where(TaskEvent.case_id == case.id).order_by(TaskEvent.seq))
         items = s.scalars(select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.seq))
         defaults = self._onsite_defaults(s, case.version_id)
-        return _case_summary(case, self.clock.today()) | {
+        record = _case_summary(case, self.clock.today())
+        if case.status == "quarantine":
+            last = s.scalar(select(TaskEvent).where(TaskEvent.case_id == case.id, TaskEvent.action == "quarantine")
+                            .order_by(TaskEvent.seq.desc()).limit(1))
+            record["quarantine"] = {"reason": (last.data or {}).get("reason") if last else None,
+                                    "at": _iso(last.at) if last else None,
+                                    "release": f"onetrip --as ADMIN case release {case.id}"}
+        return record | {
             "applicant": case.applicant,
             "measured": {"steps": case.steps_done, "trips": case.trips, "returns": case.returns,
                          "materials": case.materials_submitted, "paused_workdays": case.paused_workdays},
@@ -675,16 +919,21 @@ class Service:
 
     def complete_task(self, ref: str, data: dict | None = None, onsite: bool | None = None,
                       returned: bool = False, reason: str | None = None) -> dict:
-        """Complete (or return for correction) one ready task of the acting clerk's department."""
-        data = dict(data or {})
-        reserved = {"returned", "return_reason"} & set(data)
-        if reserved:
-            raise InvalidInput(f"--data {sorted(reserved)[0]} is set by onetrip: `task complete` sets returned=false, "
-                               f"`task return TASK --reason ...` sets returned=true")
+        """Complete (or return for correction) one ready task of the acting clerk's department.
+
+        The step runs on the case as read, outside any write lock; its write is guarded by the
+        case's revision.  Should another step land on the case meanwhile, the step is run again
+        on the new state (up to :data:`STEP_ATTEMPTS` times) — so two clerks finishing parallel
+        tasks of one case both succeed, and the second of two on the same task is told it is done.
+        """
+        data = values.check_data(dict(data or {}))
         data["returned"] = returned
         if returned:
-            data["return_reason"] = reason or ""
-        with self._tx() as s:
+            data["return_reason"] = values.check_text(reason or "", "--reason")
+        return self._retried(lambda: self._complete_once(ref, data, onsite, returned))
+
+    def _complete_once(self, ref: str, data: dict, onsite: bool | None, returned: bool) -> dict:
+        with self._tx(step=True) as s:
             user = self._actor(s, TASK_ROLES, "complete tasks")
             item, case = casework.read_item(s, ref)
             if item is None:
@@ -697,32 +946,70 @@ class Service:
                 raise TaskStateError(f"task {ref} ({item['name']}) cannot be returned for correction: the model "
                                      f"has no correction loop after this step; use `onetrip task complete {ref}`")
             version = self._versions.get(s, case.version_id)
+            clock_stop = (item["props"].get("clock") or "").lower() == "stop"
+            calendar = self._calendar(s) if clock_stop else None
             step = casework.open_step(s, case, self._models, self._workflows)
-            before = casework.ready_uuids(step.wf)
+            # The step itself runs holding no lock (on SQLite a read snapshot, on PostgreSQL no row lock).
             now = self.clock.now()
+            casework.check_time(case, now)
+            before = casework.ready_uuids(step.wf)
             materials = casework.new_materials(step.wf, version.task_materials, item["spec_name"])
             try:
                 runtime.complete(step.wf, UUID(item["task_uuid"]), data)
             except TaskStateError:
-                raise TaskStateError(f"task {ref} ({item['name']}) was completed by another clerk a moment ago; "
-                                     f"see `onetrip task list`") from None
+                raise TaskStateError(f"task {ref} ({item['name']}) was completed by another clerk a moment "
+                                     f"ago; see `onetrip task list`") from None
             was_onsite = as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
             # the audit trail keeps whether the clerk said --onsite/--online or the model's default applied
             step.record(user.name, "return" if returned else "complete", now, item=item,
                         onsite=bool(was_onsite), data=data if onsite is None else data | {"onsite_marked": onsite},
                         materials=materials)
-            if (item["props"].get("clock") or "").lower() == "stop":
+            if clock_stop:
                 # The applicant's time (补正) does not count: the due date moves by the paused working days.
-                calendar = self._calendar(s)
                 paused = calendar.workdays_between(item["ready_at"].date(), now.date())
                 if paused:
                     case.set(paused_workdays=case.paused_workdays + paused)
                     if case.due_date is not None:
                         case.set(due_date=calendar.add_workdays(case.due_date, paused), reminded_at=None)
                 self._note_calendar(calendar)
-            items = casework.persist(step, now, before)
+            prepared = casework.plan(step, now, before)
+            # The write: the case row first, guarded by the revision the step read.
+            items = casework.write(s.connection(), step, prepared)
             self._keep(step)
-            return self._step_record(step, items, version)
+        return self._step_record(step, items, version)
+
+    # ------------------------------------------------------------ administration of cases
+
+    def cancel_case(self, case_id: str | int, reason: str) -> dict:
+        """Cancel a case (admin): no task of it stays ready; works on a case that cannot be loaded."""
+        cid = _int_id(case_id, "case")
+        reason = values.check_text((reason or "").strip(), "--reason")
+        if not reason:
+            raise InvalidInput("say why the case is cancelled: --reason ...")
+        with self._tx() as s:
+            user = self._actor(s, ("admin",), "cancel cases")
+            case = casework.read_case(s, cid)
+            if case.status in ("completed", "cancelled"):
+                raise TaskStateError(f"case {cid} is already {case.status}")
+            now = self.clock.now()
+            casework.check_time(case, now)
+            casework.set_status(s, case, "cancelled", [(user.name, "cancel", {"reason": reason})], now,
+                                drop_items=True)
+            self._workflows.take(cid, -1)
+            return self._case_record(s, store.get_case(s, cid))
+
+    def release_case(self, case_id: str | int) -> dict:
+        """Release a case the worker quarantined (admin): the worker tries its timers again."""
+        cid = _int_id(case_id, "case")
+        with self._tx() as s:
+            user = self._actor(s, ("admin",), "release quarantined cases")
+            case = casework.read_case(s, cid)
+            if case.status != "quarantine":
+                raise InvalidInput(f"case {cid} is not quarantined (it is {case.status})")
+            now = self.clock.now()
+            casework.check_time(case, now)
+            casework.set_status(s, case, "open", [(user.name, "release", {})], now)
+            return self._case_record(s, store.get_case(s, cid))
 
 
 # ---------------------------------------------------------------- records
@@ -793,6 +1080,31 @@ def _matter(s: Session, code: str) -> Matter:
         if close:
             raise NotFound("matter", f"{code}: did you mean {' or '.join(close)}?") from None
         raise
+
+
+def _cpu_backstop() -> None:
+    """In a worker's child, before each case: the kernel ends the child if the step burns more CPU than
+    its wall-clock budget allows (a call no alarm can interrupt)."""
+    try:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = int(usage.ru_utime + usage.ru_stime + 2 * runtime.STEP_SECONDS) + 2
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard == resource.RLIM_INFINITY or cpu <= hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _exit_description(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        text = signal.strsignal(sig) or ""
+        return f"{name}: {text}" if text else name
+    return f"exit status {os.WEXITSTATUS(status)}"
 
 
 def _int_id(value, kind: str) -> int:

@@ -8,6 +8,7 @@ refuses a database whose schema is older or newer than this code.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint, bindparam, create_engine, event, func, select, text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from .errors import NotFound, StoreError
@@ -200,19 +201,49 @@ class CalendarDay(Base):
 
 # ------------------------------------------------------------------ engine
 
+#: Milliseconds a command waits for another's SQLite write lock before it gives up (exit 75).  Steps
+#: run before they take the lock and hold it only to write, so a writer waits milliseconds, not seconds.
+BUSY_TIMEOUT_MS = 5000
+
+
 def _sqlite_pragmas(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+    except Exception as exc:  # noqa: BLE001 - a read-only file keeps its journal mode; reads still work
+        if "readonly" not in str(exc) and "read-only" not in str(exc):
+            raise
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit for an error line: never its password."""
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not even a URL: hide whatever sits between ':' and '@'
+        import re
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file of a plain ``sqlite:///path`` URL (not a URI filename, not memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
 
 
 def _sqlite_begin(conn):
     # Writers take the lock up front so two clerks serialize instead of failing on
     # an upgraded read lock; read-only sessions (``readonly`` option) do not block.
-    if conn.get_execution_options().get("readonly"):
+    options = conn.get_execution_options()
+    if options.get("readonly") or options.get("deferred"):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -222,23 +253,55 @@ def make_engine(url: str) -> Engine:
     """Create (not connect) an engine for a URL, with our SQLite settings."""
     try:
         if url.startswith("sqlite"):
-            eng = create_engine(url, connect_args={"timeout": 10, "isolation_level": None})
+            path = _sqlite_path(url)
+            if path and os.path.exists(path) and not os.access(path, os.W_OK):
+                # A read-only file: open it read-only, so that reading commands work.
+                url = f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
+            eng = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None})
             event.listen(eng, "connect", _sqlite_pragmas)
             event.listen(eng, "begin", _sqlite_begin)
         else:
             eng = create_engine(url, pool_pre_ping=False)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StoreError(f"cannot use database URL {url!r}: {exc}") from None
+        reason = " ".join(str(exc).replace(url, hide_password(url)).split())[:200]
+        raise StoreError(f"cannot use database URL {hide_password(url)!r}: {reason}") from None
     return eng
 
 
 def current_revision(eng: Engine) -> str | None:
-    """The Alembic revision of the database, None when it has no schema yet."""
+    """The Alembic revision of the database, None when it has no schema yet (a read: takes no write lock)."""
     with eng.connect() as conn:
+        conn = conn.execution_options(readonly=True)
         try:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except (OperationalError, ProgrammingError):
+        except (OperationalError, ProgrammingError) as exc:
+            if is_busy(exc):
+                raise
             return None       # no schema yet
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error says another connection holds a lock (worth retrying)."""
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return any(word in text_ for word in ("database is locked", "database table is locked", "busy",
+                                          "could not serialize", "deadlock", "lock timeout",
+                                          "could not obtain lock"))
+
+
+def _schema_error(eng: Engine, exc: BaseException) -> StoreError:
+    where = hide_password(eng.url.render_as_string(hide_password=True))
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
+    if is_busy(exc):
+        error = StoreError(f"the database {where} is busy ({reason}); nothing was changed — run the command "
+                           f"again")
+        error.exit_code = 75
+        return error
+    if "not a database" in reason or "malformed" in reason or "file is encrypted" in reason:
+        return StoreError(f"{where} is not a onetrip database (not an SQLite file, or its header is damaged): "
+                          f"{reason}")
+    if "readonly" in reason or "read-only" in reason:
+        return StoreError(f"the database {where} is read-only: reading commands work, this one writes")
+    return StoreError(f"cannot open database {where}: {reason}")
 
 
 def migrate(eng: Engine) -> str:
@@ -249,8 +312,17 @@ def migrate(eng: Engine) -> str:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with eng.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        from alembic.util.exc import CommandError
+
+    before = current_revision(eng)
+    try:
+        with eng.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except CommandError as exc:
+        raise StoreError(f"database schema is at revision {before}, which this onetrip does not know (it "
+                         f"needs {SCHEMA_REVISION}): is it from a newer onetrip? "
+                         f"({' '.join(str(exc).split())[:120]})") from None
     return current_revision(eng)
 
 
@@ -264,6 +336,9 @@ def open_database(url: str, *, create: bool = False) -> Engine:
     try:
         rev = current_revision(eng)
         if rev != SCHEMA_REVISION:
+            if rev is not None and rev > SCHEMA_REVISION:
+                raise StoreError(f"database schema is at revision {rev}, newer than this onetrip "
+                                 f"(it needs {SCHEMA_REVISION}): upgrade onetrip")
             if create or (rev is None and url.startswith("sqlite")):
                 migrate(eng)
             elif rev is None:
@@ -272,16 +347,32 @@ def open_database(url: str, *, create: bool = False) -> Engine:
             else:
                 raise StoreError(f"database schema is at revision {rev}, this onetrip needs "
                                  f"{SCHEMA_REVISION}: run `onetrip init` to upgrade")
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0]
-        raise StoreError(f"cannot open database {eng.url.render_as_string(hide_password=True)}: "
-                         f"{reason}") from None
+    except DBAPIError as exc:
+        eng.dispose()
+        raise _schema_error(eng, exc) from None
     return eng
 
 
 def session_factory(eng: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``eng``.  On SQLite ``readonly`` ones begin with a plain ``BEGIN``: they take no lock."""
     bind = eng.execution_options(readonly=True) if readonly else eng
     return sessionmaker(bind, expire_on_commit=False)
+
+
+#: Connection options of a step's transaction (``Session.connection(execution_options=DEFERRED)``, before
+#: anything else): on SQLite it begins with a plain ``BEGIN`` and takes the write lock at its first write,
+#: so the step reads and runs SpiffWorkflow holding no lock, then writes under the case's revision guard.
+#: (Options on the connection, not an engine with options: those double the cost of every event dispatch.)
+DEFERRED = {"deferred": True}
+
+
+#: SQLite's extended result code for a read transaction that cannot become a write transaction because
+#: another connection committed since it began: the step read a case that has changed since.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def is_stale_snapshot(exc: BaseException) -> bool:
+    return getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
 
 
 # ------------------------------------------------------------ repositories

@@ -43,3 +43,34 @@ Feature: Administrators keep the office running
     When someone changes the actor of the case's first event in the database
     And "管理员" verifies the audit trail
     Then the command fails with "case 1 event 1: content changed after it was recorded"
+
+  Scenario: A case whose timer keeps failing is quarantined, shown with the reason, and released
+    Given a designer "李设计"
+    And "李设计" has uploaded "failing_timer.bpmn" as "after"
+    And "李设计" has uploaded "timers.bpmn" as "after"
+    And a clerk "王窗口" of "综合窗口"
+    And "王窗口" accepts a case of "FAILTIMER" on "2026-03-02T08:00"
+    And "王窗口" accepts a case of "TIMERS" on "2026-03-02T08:00"
+    When the worker runs at "2026-03-02T10:30"
+    Then the worker reports "case 1 failed (will retry): Notify: script: ZeroDivisionError"
+    And "王窗口" sees the tasks "审核"
+    When the worker runs at "2026-03-02T10:31"
+    And the worker runs at "2026-03-02T10:32"
+    Then the worker reports "case 1 failed (quarantined)"
+    And case 1 is listed as "quarantine"
+    And case 1 shows "QUARANTINED by the worker" and "case release 1"
+    When "管理员" releases case 1 at "2026-03-02T11:00"
+    Then the command succeeds
+    And case 1 is listed as "open"
+
+  Scenario: An administrator cancels a case
+    Given a designer "李设计"
+    And "李设计" has uploaded "residence_permit.bpmn" as "after"
+    And a clerk "王窗口" of "政务服务中心综合窗口"
+    And "王窗口" accepts a case of "JZZSAMPLE" on "2026-03-02T09:00"
+    When "王窗口" cancels case 1 because "申请人撤回申请" at "2026-03-02T10:00"
+    Then the command fails with "王窗口 is a clerk; only admins may cancel cases"
+    When "管理员" cancels case 1 because "申请人撤回申请" at "2026-03-02T10:00"
+    Then the command succeeds
+    And case 1 is listed as "cancelled"
+    And "王窗口" sees no tasks

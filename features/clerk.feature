@@ -72,3 +72,19 @@ Feature: Clerks advance cases in their own department's lane
     Given "王窗口" has started a case of "JZZSAMPLE"
     When "王窗口" completes "受理" online, though the model expects the applicant in person
     Then the case history shows "受理" as "网上 (经办人标记)"
+
+  Scenario: Text stays text; a JSON value only when asked with :=
+    Given "王窗口" has started a case of "JZZSAMPLE"
+    When "王窗口" completes "受理" with "电话=013800138000"
+    Then the command succeeds
+    And the last step recorded "电话" as the text "013800138000"
+    When "赵警官" completes "审核" with "份数:=2"
+    Then the last step recorded "份数" as the number 2
+
+  Scenario: Data that would break the case is refused and nothing changes
+    Given "王窗口" has started a case of "JZZSAMPLE"
+    When "王窗口" completes "受理" with "材料:=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+    Then the command fails with "--data 材料: nested deeper than 32 levels"
+    When "王窗口" completes "受理" with "len=0"
+    Then the command fails with "'len' is the name of a helper conditions and scripts use"
+    And "王窗口" sees the tasks "受理"

@@ -54,3 +54,30 @@ def tamper(world):
 @when(parsers.parse('"{user}" verifies the audit trail'))
 def verify(world, user):
     world.run(["audit", "verify"], user=user)
+
+
+@then(parsers.parse('the worker reports "{text}"'))
+def worker_reports(world, text):
+    assert text in world.result.stderr + world.result.stdout, world.result.stderr
+
+
+@then(parsers.parse('case {case_id:d} is listed as "{status}"'))
+def listed_as(world, case_id, status):
+    rows = world.cli.json(["case", "list", "--status", status])
+    assert case_id in [r["id"] for r in rows], rows
+
+
+@then(parsers.parse('case {case_id:d} shows "{first}" and "{second}"'))
+def case_shows(world, case_id, first, second):
+    out = world.cli(["case", "show", str(case_id)]).stdout
+    assert first in out and second in out, out
+
+
+@when(parsers.parse('"{user}" releases case {case_id:d} at "{at}"'))
+def release(world, user, case_id, at):
+    world.result = world.cli(["case", "release", str(case_id)], user=user, now=at)
+
+
+@when(parsers.parse('"{user}" cancels case {case_id:d} because "{reason}" at "{at}"'))
+def cancel(world, user, case_id, reason, at):
+    world.result = world.cli(["case", "cancel", str(case_id), "--reason", reason], user=user, now=at)

@@ -91,3 +91,18 @@ def history_where(world, step, where):
     out = world.cli.ok(["case", "show", str(world.case)]).stdout
     line = next(line for line in out.splitlines() if step in line and "办结" in line)
     assert where in line, out
+
+
+def _last_step_data(world) -> dict:
+    return world.cli.json(["case", "show", str(world.case)])["events"][-1]["data"]
+
+
+@then(parsers.parse('the last step recorded "{key}" as the text "{value}"'))
+def recorded_text(world, key, value):
+    assert _last_step_data(world)[key] == value
+
+
+@then(parsers.parse('the last step recorded "{key}" as the number {value:d}'))
+def recorded_number(world, key, value):
+    stored = _last_step_data(world)[key]
+    assert stored == value and not isinstance(stored, str), stored

@@ -935,7 +935,7 @@ def test_generated_models_analyze_upload_and_run(fresh, tmp_path, g, data):
     u = run(cli, ["process", "upload", str(path), "--label", "after", "--matter", code, "--json"], user=DESIGNER)
     assert u.ok and u.json()["created"] and u.json()["matter_code"] == code
 
-    routes = [f"route_{b.n}={b.route}" for b in blocks(g.tree) if b.kind == "xor"]
+    routes = [f"route_{b.n}:={b.route}" for b in blocks(g.tree) if b.kind == "xor"]
     if g.missing_route and routes:
         routes.pop(data.draw(st.integers(0, len(routes) - 1)))
     before = snapshot(db)
