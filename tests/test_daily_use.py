@@ -125,7 +125,7 @@ def test_a_mistyped_database_path_is_not_created(tmp_path, monkeypatch):
 @pytest.mark.parametrize("args, message", [
     ("task return 1.1", "Error: missing option '--reason'. (see: onetrip task return --help)"),
     ("case start", "Error: missing argument 'MATTER_CODE'. (see: onetrip case start --help)"),
-    ("case list --status later", "Error: invalid value for '--status': 'later' is not one of 'open', 'completed'. "
+    ("case list --status later", "Error: invalid value for '--status': 'later' is not one of 'open', 'completed', 'quarantine', 'cancelled'. "
                                  "(see: onetrip case list --help)"),
     ("case lst", "Error: no such command 'lst'. Did you mean 'list'? (see: onetrip case --help)"),
     ("--bogus", "Error: no such option '--bogus'. (see: onetrip --help)"),
