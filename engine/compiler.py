@@ -15,9 +15,10 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import sandbox
+from . import juel, sandbox
 from .bpmn_model import ModelDocument, Node, ProcessModel, as_bool, properties
 from .errors import ModelError
+from . import runtime
 from .runtime import AutoServiceTask, CompiledModel
 
 
@@ -49,11 +50,69 @@ def _problem(doc: ModelDocument, node_or_line, element: str | None, message: str
     return ModelError(message, file=doc.filename, line=line, element=element)
 
 
-def semantic_problems(doc: ModelDocument, process: ProcessModel) -> list[ModelError]:
-    """Reasons the engine would run ``process`` differently from how it is drawn."""
+def semantic_problems(main: ModelDocument, process: ProcessModel) -> list[ModelError]:
+    """Reasons the engine would run ``process`` (and what it calls) differently from how it is drawn."""
     problems: list[ModelError] = []
-    known = {p.id for p in doc.processes}
+    scope = called_scope(main, process)
+    problems.extend(_recursion_problems(main, process))
+    for proc in scope:
+        problems.extend(_process_problems(main.file_of(proc.id), proc, main, scope))
+    return problems
+
+
+def called_scope(main: ModelDocument, process: ProcessModel) -> list[ProcessModel]:
+    """``process`` and every process it calls, directly or not, found in ``main`` or its library."""
+    by_id = {p.id: p for p in main.all_processes()}
+    out, seen, todo = [], {process.id}, [process]
+    while todo:
+        proc = todo.pop(0)
+        out.append(proc)
+        for node in proc.walk():
+            target = by_id.get(node.called_element or "") if node.tag == "callActivity" else None
+            if target is not None and target.id not in seen:
+                seen.add(target.id)
+                todo.append(target)
+    return out
+
+
+def _recursion_problems(main: ModelDocument, process: ProcessModel) -> list[ModelError]:
+    """A process that calls itself, directly or through others, would start copies without end."""
+    by_id = {p.id: p for p in main.all_processes()}
+    calls = {pid: [n for n in p.walk() if n.tag == "callActivity" and n.called_element in by_id]
+             for pid, p in by_id.items()}
+    succ = {pid: sorted({n.called_element for n in nodes}) for pid, nodes in calls.items()}
+    reachable = {p.id for p in called_scope(main, process)}
+    out = []
+    for cycle in _cycles({k: v for k, v in succ.items() if k in reachable}):
+        first = cycle[0]
+        node = next(n for n in calls[first] if n.called_element in cycle)
+        chain = " → ".join([first, *cycle[1:], first]) if len(cycle) > 1 else f"{first} → {first}"
+        out.append(_problem(main.file_of(first), node, node.id,
+                            f"call activity {node.label!r} makes process {first!r} call itself ({chain}): "
+                            f"the engine would start copies without end; break the recursion"))
+    return out
+
+
+def _available_data(main: ModelDocument) -> set[str]:
+    """Names a task's data can hold before it runs: data objects, data outputs, names scripts use."""
+    names: set[str] = set()
+    for doc in [main, *main.library]:
+        for p in doc.processes:
+            for g in [p, *(n.graph for n in p.walk() if n.graph)]:
+                names.update(g.data)
+            for n in p.walk():
+                names.update(n.data_outputs)
+                if n.script:
+                    names.update(re.findall(r"[A-Za-z_]\w*", n.script))
+    return names
+
+
+def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocument,
+                      scope: list[ProcessModel]) -> list[ModelError]:
+    problems: list[ModelError] = []
+    known = {p.id for p in main.all_processes()}
     data_ids = {d for p in doc.processes for g in [p, *(n.graph for n in p.walk() if n.graph)] for d in g.data}
+    available: dict[str, set[str]] = {}
 
     def check_graph(graph, top: bool):
         starts = [n for n in graph.nodes.values() if n.tag == "startEvent"]
@@ -70,6 +129,17 @@ def semantic_problems(doc: ModelDocument, process: ProcessModel) -> list[ModelEr
                 if ref not in data_ids:
                     problems.append(_problem(doc, node, node.id, f"data association refers to {ref!r}, "
                                                                  f"which is no data object of this file"))
+            if node.data_inputs and node.loop != "multiInstance":
+                if not available:
+                    available["names"] = _available_data(main)
+                for name in node.data_inputs:
+                    if name not in available["names"]:
+                        problems.append(_problem(
+                            doc, node, node.id,
+                            f"data input {name!r} of {node.label!r} is never set, so the task could not "
+                            f"start (the engine ignores <assignment>): name a data object, a script "
+                            f"variable or an earlier data output {name!r}, or remove it from the "
+                            f"ioSpecification"))
             if node.graph is not None:
                 check_graph(node.graph, False)
         for flow in graph.flows.values():
@@ -77,14 +147,23 @@ def semantic_problems(doc: ModelDocument, process: ProcessModel) -> list[ModelEr
                 missing = flow.source if flow.source not in graph.nodes else flow.target
                 problems.append(_problem(doc, flow.line, flow.id,
                                          f"sequence flow refers to unknown element {missing!r}"))
-            if flow.condition is not None:
+            if flow.condition is not None and not juel.is_el(flow.condition):   # else refused untranslated
                 reason = sandbox.check_expression(flow.condition)
                 if reason:
                     problems.append(_problem(doc, flow.line, flow.id,
-                                             f"condition is not a sandboxed Python expression: {reason}"))
+                                             f"condition is not a sandboxed Python expression: {reason} "
+                                             f"(conditions are Python over the task data, e.g. "
+                                             f"amount > 1000 and level == 'A', or JUEL ${{...}})"))
 
     check_graph(process, True)
     problems.extend(_automated_cycles(doc, process))
+    for node in process.walk():
+        for attr, ref in node.event_refs:
+            kind = attr[:-3]
+            if doc.definitions.get(ref) != kind:
+                problems.append(_problem(doc, node, node.id,
+                                         f"{attr} {ref!r} names no <bpmn:{kind}> of this file: add "
+                                         f"<bpmn:{kind} id=\"{ref}\"/> under <bpmn:definitions> or fix the reference"))
     reserved = {"Start", "End", f"{process.id}.EndJoin"}
     for node in process.walk():
         if node.id in reserved or node.id.endswith(".EndJoin") or node.id.endswith(".BoundaryEventSplit") \
@@ -116,7 +195,8 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[Mo
                             "put an exclusive gateway after the activity"))
     if node.tag == "complexGateway":
         out.append(_problem(doc, node, node.id, "complex gateways are not supported"))
-    if node.tag not in ("startEvent", "boundaryEvent") and not node.incoming and not node.attached_to:
+    if node.tag not in ("startEvent", "boundaryEvent") and not node.incoming and not node.attached_to \
+            and not node.triggered_by_event and not node.for_compensation:
         out.append(_problem(doc, node, node.id, f"{node.label!r} has no incoming flow: it would never run"))
     if not node.outgoing and (node.tag == "startEvent" or node.tag in ("exclusiveGateway", "parallelGateway",
                                                                         "inclusiveGateway", "eventBasedGateway")):
@@ -130,13 +210,19 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[Mo
             reason = sandbox.check_script(node.script)
             if reason:
                 out.append(_problem(doc, node, node.id, reason))
-    if node.timer is not None:
-        reason = sandbox.check_expression(node.timer)
+    if node.timer is not None and not juel.is_el(node.timer):
+        reason = timer_problem(node.timer, node.timer_kind)
         if reason:
-            out.append(_problem(doc, node, node.id, f"timer expression is not a sandboxed Python expression "
-                                                    f"(write ISO 8601 text in quotes, e.g. \"P3D\"): {reason}"))
+            out.append(_problem(doc, node, node.id, reason))
+    if node.loop == "multiInstance" and not node.mi_source:
+        out.append(_problem(doc, node, node.id,
+                            f"multi-instance {node.label!r} has neither a loopCardinality nor an input "
+                            f"collection (loopDataInputRef), so the engine cannot tell how many instances "
+                            f"to run: add one (a camunda:collection attribute is not read)"))
     if node.tag == "callActivity" and node.called_element not in known_processes:
-        out.append(_problem(doc, node, node.id, f"called process {node.called_element!r} is not in this file"))
+        out.append(_problem(doc, node, node.id,
+                            f"called process {node.called_element!r} is not in this file: give its file too "
+                            f"(process upload MAIN.bpmn CALLED.bpmn) or upload it first"))
     for key in ("onsite", "step"):
         if key in node.props and as_bool(node.props[key]) is None:
             out.append(_problem(doc, node, node.id, f"property {key}={node.props[key]!r} is not true/false"))
@@ -202,10 +288,26 @@ def _cycles(succ: dict[str, list[str]]) -> list[list[str]]:
     return comps
 
 
-def choose_process(doc: ModelDocument) -> ProcessModel:
-    """The process a file stands for: the executable one (or the one with ``matter_code``)."""
+def _roots(pool: list[ProcessModel]) -> list[ProcessModel]:
+    called = {n.called_element for p in pool for n in p.walk() if n.tag == "callActivity"}
+    return [p for p in pool if p.id not in called]
+
+
+def choose_process(doc: ModelDocument, process_id: str | None = None) -> ProcessModel:
+    """The process a file stands for.
+
+    ``process_id`` when given; else the only executable process (a
+    collaboration with one executable pool), the only one with ``matter_code``,
+    or the only one no other process calls.
+    """
     if not doc.processes:
         raise ModelError("no bpmn:process in file", file=doc.filename)
+    if process_id:
+        found = doc.process(process_id)
+        if found is None:
+            raise ModelError(f"no process {process_id!r} in this file (it has "
+                             f"{', '.join(p.id for p in doc.processes)})", file=doc.filename)
+        return found
     executable = [p for p in doc.processes if p.executable]
     pool = executable or doc.processes
     if len(pool) == 1:
@@ -213,26 +315,108 @@ def choose_process(doc: ModelDocument) -> ProcessModel:
     coded = [p for p in pool if p.matter_code]
     if len(coded) == 1:
         return coded[0]
-    called = {n.called_element for p in pool for n in p.walk() if n.tag == "callActivity"}
-    roots = [p for p in pool if p.id not in called]
+    roots = _roots(pool)
     if len(roots) == 1:
         return roots[0]
-    raise ModelError(f"several processes ({', '.join(p.id for p in pool)}): give the main one the "
-                     f"property matter_code", file=doc.filename)
+    raise ModelError(f"several processes ({', '.join(p.id for p in pool)}): choose the one to run with "
+                     f"--process ID (or give it the property matter_code)", file=doc.filename)
 
 
-def compile_model(doc: ModelDocument) -> tuple[ProcessModel, CompiledModel | None, list[ModelError]]:
-    """Parse a model for execution.  Returns (process, compiled or None, problems)."""
-    process = choose_process(doc)
-    problems: list[ModelError] = []
+def choose_leniently(doc: ModelDocument, process_id: str | None = None) -> tuple[ProcessModel, ModelError | None]:
+    """:func:`choose_process`, or (the first uncalled process, the reason) when the file cannot tell."""
+    try:
+        return choose_process(doc, process_id), None
+    except ModelError as exc:
+        if not doc.processes or process_id:
+            raise
+        pool = [p for p in doc.processes if p.executable] or doc.processes
+        return (_roots(pool) or pool)[0], exc
+
+
+_HORIZON_DAYS = 3653          # ten years: a timer further away is a typo, not a plan
+
+
+def timer_problem(expression: str, kind: str | None) -> str | None:
+    """Why a timer would fail when the case reaches it, or None.
+
+    Checked at upload: the expression is sandboxed Python (ISO literals and
+    JUEL were already translated); a constant value must be ISO 8601 text of
+    the right kind (a duration ``PT10M``, a date-time ``2026-05-01T09:00:00``,
+    a cycle ``R3/PT1H``) and at most ten years away.  A value computed from
+    task data is checked when it is computed.
+    """
+    import ast
+    from datetime import datetime, timedelta, timezone
+
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as T
+
+    example = "write ISO 8601 text, e.g. PT10M (10 minutes), P3D, R3/PT1H (3 times hourly) or 2026-05-01T09:00:00"
+    reason = sandbox.check_expression(expression)
+    if reason:
+        return f"timer {expression!r} is neither ISO 8601 nor a Python expression ({reason}): {example}"
+    try:
+        value = ast.literal_eval(expression)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None                  # computed from task data: checked when it runs
+    what = {"timeDate": "a date-time", "timeCycle": "a cycle"}.get(kind or "", "a duration")
+    if not isinstance(value, str):
+        return f"timer value {value!r} is not ISO 8601 text ({what}): {example}"
+    now = runtime.current_clock().now().astimezone(timezone.utc)
+    try:
+        if kind == "timeDate":
+            when = T.parse_time_or_duration(value)
+            if not isinstance(when, datetime):
+                raise ValueError
+            delta = when - now
+        elif kind == "timeCycle":
+            cycles, start, duration = T.parse_iso_recurring_interval(value)
+            delta = max(start - now, duration)
+        else:
+            if not value.strip().upper().startswith("P"):
+                raise ValueError
+            delta = T.get_timedelta_from_start(T.parse_iso_duration(value), now)
+    except Exception:                # SpiffWorkflow raises bare Exception, ValueError, AttributeError...
+        return f"timer value {value!r} is not ISO 8601 {what.split(' ', 1)[1]}: {example}"
+    if delta > timedelta(days=_HORIZON_DAYS):
+        return f"timer value {value!r} is more than 10 years away: check the value ({example})"
+    return None
+
+
+def _untranslatable(doc: ModelDocument, scope: list[ProcessModel]) -> list[ModelError]:
+    docs = {id(doc.file_of(p.id)): doc.file_of(p.id) for p in scope}
+    docs.setdefault(id(doc), doc)
+    return [ModelError(message, file=d.filename, line=line, element=element or None)
+            for d in docs.values() for line, element, message in d.untranslatable]
+
+
+def compile_model(doc: ModelDocument, process_id: str | None = None
+                  ) -> tuple[ProcessModel, CompiledModel | None, list[ModelError]]:
+    """Parse a model for execution.  Returns (process, compiled or None, problems).
+
+    Call activities resolve to the processes of ``doc`` and of ``doc.library``
+    (the other files uploaded with it, or stored versions).  When the file
+    cannot tell which process to run, the first uncalled one stands in and the
+    reason is the first problem (so a descriptive upload still works).
+    """
+    process, ambiguity = choose_leniently(doc, process_id)
+    problems: list[ModelError] = [ambiguity] if ambiguity else []
     if not process.executable:
-        problems.append(ModelError("process is not executable (isExecutable=\"true\" is not set)",
-                                   file=doc.filename, line=process.line, element=process.id))
+        problems.append(ModelError("process is not executable (isExecutable=\"false\"): remove the attribute "
+                                   "or set it to true", file=doc.filename, line=process.line, element=process.id))
+    scope = called_scope(doc, process)
+    problems.extend(_untranslatable(doc, scope))
     problems.extend(semantic_problems(doc, process))
+    if problems and any(p.element and "makes process" in str(p) for p in problems):
+        return process, None, problems      # SpiffWorkflow itself would recurse while parsing
     compiled = None
     parser = OnetripParser()
     try:
         parser.add_bpmn_xml(doc.tree, filename=doc.filename)
+        needed = {p.id for p in scope} - {p.id for p in doc.processes}
+        for other in doc.library:
+            if needed & {p.id for p in other.processes}:
+                needed -= {p.id for p in other.processes}
+                parser.add_bpmn_xml(other.tree, filename=other.filename)
         spec = parser.get_spec(process.id)
         subs = parser.get_subprocess_specs(process.id)
         compiled = CompiledModel(process.id, spec, subs)
@@ -243,10 +427,11 @@ def compile_model(doc: ModelDocument) -> tuple[ProcessModel, CompiledModel | Non
         message = str(exc.args[0]) if exc.args else "invalid model"
         # SpiffWorkflow sometimes quotes lxml objects ("<Element {ns}sourceRef at 0x7f...>"): name them.
         message = re.sub(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>", r"<\1>", message)
-        problems.append(ModelError(message, file=doc.filename, line=line, element=exc.id or None))
+        problems.append(ModelError(message, file=exc.file_name or doc.filename, line=line,
+                                   element=exc.id or None))
     except SpiffWorkflowException as exc:
         problems.append(ModelError(str(exc), file=doc.filename))
-    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+    except (KeyError, AttributeError, TypeError, ValueError, IndexError, RecursionError) as exc:
         problems.append(ModelError(f"the engine cannot read this model ({type(exc).__name__}: {exc})",
                                    file=doc.filename))
     return process, (compiled if not problems else None), problems
