@@ -198,8 +198,8 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[Mo
     if node.tag not in ("startEvent", "boundaryEvent") and not node.incoming and not node.attached_to \
             and not node.triggered_by_event and not node.for_compensation:
         out.append(_problem(doc, node, node.id, f"{node.label!r} has no incoming flow: it would never run"))
-    if not node.outgoing and (node.tag == "startEvent" or node.tag in ("exclusiveGateway", "parallelGateway",
-                                                                        "inclusiveGateway", "eventBasedGateway")):
+    if not node.outgoing and node.tag in ("exclusiveGateway", "parallelGateway", "inclusiveGateway",
+                                          "eventBasedGateway"):
         out.append(_problem(doc, node, node.id, f"{node.label!r} has no outgoing flow"))
     if node.tag == "scriptTask":
         fmt = (node.script_format or "python").lower()
