@@ -531,7 +531,8 @@ def normalize(doc: ModelDocument) -> None:
     """Rewrite the tree in place the way the engine reads it; record every translation.
 
     * a sequence flow without ``id`` gets ``Flow__SOURCE__TARGET`` (``__2``...
-      when there are several), stable across uploads of the same file;
+      when there are several), a flow node without one ``TAG__N`` (N-th in
+      document order), stable across uploads of the same file;
     * ``${...}``/``#{...}`` in a condition, timer, loop cardinality or
       completion condition becomes Python (:mod:`engine.juel`);
     * a timer written as bare ISO 8601 text (``PT10M``) becomes the string
@@ -541,9 +542,21 @@ def normalize(doc: ModelDocument) -> None:
     root = doc.tree.getroot()
     bpmn = f"{{{BPMN_NS}}}"
     taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
-    for el in root.iter(f"{bpmn}sequenceFlow"):
-        if not (el.get("id") or "").strip():
+    counters: dict[str, int] = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str) or _ns(el.tag) != BPMN_NS or (el.get("id") or "").strip():
+            continue
+        tag = _local(el.tag)
+        if tag == "sequenceFlow":
             el.set("id", _synthetic_flow_id(el, taken))
+        elif tag in FLOW_NODE_TAGS:          # e.g. an event sub-process drawn without an id
+            while True:
+                counters[tag] = counters.get(tag, 0) + 1
+                nid = f"{tag}__{counters[tag]}"
+                if nid not in taken:
+                    break
+            taken.add(nid)
+            el.set("id", nid)
 
     def owner(el):
         while el is not None and not el.get("id"):

@@ -389,6 +389,22 @@ def _untranslatable(doc: ModelDocument, scope: list[ProcessModel]) -> list[Model
             for d in docs.values() for line, element, message in d.untranslatable]
 
 
+def _dry_run(compiled: CompiledModel) -> str | None:
+    """Start a throw-away case with no data: the engine failing by itself (not for want of data) is a refusal."""
+    from .errors import OnetripError
+    try:
+        runtime.start(compiled)
+    except RecursionError:
+        pass
+    except OnetripError as exc:
+        if "RecursionError" not in str(exc):
+            return None              # a condition or script wanted data this empty case lacks
+    else:
+        return None
+    return ("the engine recurses without end when it starts this model (its flow keeps predicting itself): "
+            "simplify the loop or the events around it")
+
+
 def compile_model(doc: ModelDocument, process_id: str | None = None
                   ) -> tuple[ProcessModel, CompiledModel | None, list[ModelError]]:
     """Parse a model for execution.  Returns (process, compiled or None, problems).
@@ -420,6 +436,11 @@ def compile_model(doc: ModelDocument, process_id: str | None = None
         spec = parser.get_spec(process.id)
         subs = parser.get_subprocess_specs(process.id)
         compiled = CompiledModel(process.id, spec, subs)
+        if not problems:           # a version is stored serialized: what cannot round-trip cannot run
+            runtime.spec_from_json(runtime.spec_to_json(compiled))
+            reason = _dry_run(compiled)
+            if reason:
+                problems.append(ModelError(reason, file=doc.filename, line=process.line, element=process.id))
     except ValidationException as exc:
         line = exc.line_number if isinstance(exc.line_number, int) else None
         if exc.id and any(p.element == exc.id for p in problems):
@@ -427,6 +448,10 @@ def compile_model(doc: ModelDocument, process_id: str | None = None
         message = str(exc.args[0]) if exc.args else "invalid model"
         # SpiffWorkflow sometimes quotes lxml objects ("<Element {ns}sourceRef at 0x7f...>"): name them.
         message = re.sub(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>", r"<\1>", message)
+        if "Unsupported Catch Event" in message:
+            message = ("this kind of boundary event (compensation, variable listener or a vendor event) is "
+                       "not supported by the engine: remove it, or use a timer, error, escalation, message, "
+                       "signal, conditional or cancel event")
         problems.append(ModelError(message, file=exc.file_name or doc.filename, line=line,
                                    element=exc.id or None))
     except SpiffWorkflowException as exc:

@@ -413,7 +413,7 @@ def run_engine(wf: BpmnWorkflow) -> None:
         raise
     except SpiffWorkflowException as exc:
         raise ScriptError(f"the engine stopped: {exc}") from None
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
         # SpiffWorkflow's own hooks on data the model expected (a missing multi-instance collection...)
         raise ScriptError(f"the engine stopped: {type(exc).__name__}: {exc} (is the data the model "
                           f"expects there?); nothing was saved") from None
