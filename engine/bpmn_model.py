@@ -350,6 +350,8 @@ class ModelDocument:
     untranslatable: list[tuple[int | None, str, str]] = field(default_factory=list)
     #: ids of root elements (error, message, signal, escalation, ...) -> their tag
     definitions: dict[str, str] = field(default_factory=dict)
+    #: ids of root elements without a name (a signal or message is matched by its name)
+    unnamed: set[str] = field(default_factory=set)
     #: other files uploaded or validated with this one (their processes may be called)
     library: list["ModelDocument"] = field(default_factory=list)
 
@@ -500,6 +502,8 @@ def read_model(tree: etree._ElementTree, filename: str, data: bytes | None = Non
         _read_graph(el, pm, lanes, None)
         doc.processes.append(pm)
     doc.definitions = {el.get("id"): _local(el.tag) for el in root if _ns(el.tag) == BPMN_NS and el.get("id")}
+    doc.unnamed = {el.get("id") for el in root if _ns(el.tag) == BPMN_NS and el.get("id")
+                   and not (el.get("name") or "").strip()}
     return doc
 
 

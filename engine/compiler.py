@@ -164,6 +164,10 @@ def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocu
                 problems.append(_problem(doc, node, node.id,
                                          f"{attr} {ref!r} names no <bpmn:{kind}> of this file: add "
                                          f"<bpmn:{kind} id=\"{ref}\"/> under <bpmn:definitions> or fix the reference"))
+            elif kind in ("signal", "message") and ref in doc.unnamed:
+                problems.append(_problem(doc, node, node.id,
+                                         f"<bpmn:{kind} id=\"{ref}\"> has no name, and the engine matches "
+                                         f"{kind}s by name: add name=\"...\" to it"))
     reserved = {"Start", "End", f"{process.id}.EndJoin"}
     for node in process.walk():
         if node.id in reserved or node.id.endswith(".EndJoin") or node.id.endswith(".BoundaryEventSplit") \
@@ -214,6 +218,13 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[Mo
         reason = timer_problem(node.timer, node.timer_kind)
         if reason:
             out.append(_problem(doc, node, node.id, reason))
+    if node.tag == "eventBasedGateway":
+        for fid in node.outgoing:
+            target = graph.nodes.get(flows[fid].target) if fid in flows else None
+            if target is not None and target.tag not in ("intermediateCatchEvent", "receiveTask"):
+                out.append(_problem(doc, node, node.id,
+                                    f"event-based gateway {node.label!r} leads to {target.label!r}, which is not "
+                                    f"a catch event or receive task: the gateway waits for events only"))
     if node.loop == "multiInstance" and not node.mi_source:
         out.append(_problem(doc, node, node.id,
                             f"multi-instance {node.label!r} has neither a loopCardinality nor an input "
@@ -422,8 +433,8 @@ def compile_model(doc: ModelDocument, process_id: str | None = None
     scope = called_scope(doc, process)
     problems.extend(_untranslatable(doc, scope))
     problems.extend(semantic_problems(doc, process))
-    if problems and any(p.element and "makes process" in str(p) for p in problems):
-        return process, None, problems      # SpiffWorkflow itself would recurse while parsing
+    if any("makes process" in str(p) or "called process" in str(p) for p in problems):
+        return process, None, problems      # SpiffWorkflow would recurse, or fail to find the called process
     compiled = None
     parser = OnetripParser()
     try:

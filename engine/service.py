@@ -187,6 +187,8 @@ class Service:
                 loaded[path] = self._load(path)[1]
             except ModelError as exc:
                 loaded[path] = exc
+        anywhere = process_id and any(not isinstance(d, ModelError) and d.process(process_id)
+                                      for d in loaded.values())
         for path in paths:
             doc = loaded[path]
             if isinstance(doc, ModelError):
@@ -195,7 +197,7 @@ class Service:
                 continue
             doc.library = [d for p, d in loaded.items() if p != path and not isinstance(d, ModelError)]
             try:
-                chosen = process_id if process_id and doc.process(process_id) else None
+                chosen = process_id if process_id and (doc.process(process_id) or not anywhere) else None
                 process, _, problems = _compiler().compile_model(doc, chosen)
                 results.append({"file": str(path), "process_id": process.id,
                                 "matter_code": process.matter_code, "valid": not problems,

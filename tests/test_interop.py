@@ -1,0 +1,424 @@
+"""Models as other engines and modelers write them (issue 9).
+
+Each test writes the construct as Flowable, jBPM, Camunda Modeler or
+SpiffWorkflow's own test models do, and checks onetrip reads it the way the
+BPMN specification and SpiffWorkflow do: validate, analyze (hand-counted
+steps), upload and case start through the real CLI on a real SQLite file.
+"""
+from __future__ import annotations
+
+import pytest
+
+from engine import bpmn_model, compiler, juel, runtime
+from engine.analysis import analyze_document
+from onetrip_testing import CliHarness
+
+NS = 'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+
+
+def definitions(body: str, extra: str = "") -> str:
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<definitions {NS} targetNamespace="t">{extra}\n{body}\n</definitions>\n'
+
+
+def process(pid: str, body: str, attrs: str = "") -> str:
+    return f'<process id="{pid}"{attrs}>\n{body}\n</process>'
+
+
+def write(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path, process_id=None, library=()) -> list[str]:
+    _, doc = bpmn_model.load_document(path)
+    doc.library = [bpmn_model.load_document(p)[1] for p in library]
+    _, compiled, found = compiler.compile_model(doc, process_id)
+    assert (compiled is None) == bool(found)
+    return [str(p) for p in found]
+
+
+def steps(path, process_id=None) -> list[int]:
+    _, doc = bpmn_model.load_document(path)
+    return [m.steps for m in analyze_document(doc, process_id)]
+
+
+@pytest.fixture
+def office(tmp_path):
+    cli = CliHarness(f"sqlite:///{tmp_path / 'onetrip.db'}")
+    cli.ok("init")
+    cli.ok("user add admin --role admin")
+    cli.ok("user add 李设计 --role designer", user="admin")
+    cli.ok("user add 王窗口 --role clerk --department 窗口", user="admin")
+    return cli
+
+
+# ------------------------------------------------------------ id-less sequence flows
+
+# Flowable test-resource style: no ids on flows, no isExecutable.
+IDLESS = process("idless", """
+  <startEvent id="start"/>
+  <sequenceFlow sourceRef="start" targetRef="accept"/>
+  <userTask id="accept" name="受理"/>
+  <sequenceFlow sourceRef="accept" targetRef="fork"/>
+  <parallelGateway id="fork"/>
+  <sequenceFlow sourceRef="fork" targetRef="checkA"/>
+  <sequenceFlow sourceRef="fork" targetRef="checkB"/>
+  <userTask id="checkA" name="核查甲"/>
+  <userTask id="checkB" name="核查乙"/>
+  <sequenceFlow sourceRef="checkA" targetRef="join"/>
+  <sequenceFlow sourceRef="checkB" targetRef="join"/>
+  <parallelGateway id="join"/>
+  <sequenceFlow sourceRef="join" targetRef="decide"/>
+  <exclusiveGateway id="decide" default="toIssue"/>
+  <sequenceFlow id="toIssue" sourceRef="decide" targetRef="issue"/>
+  <sequenceFlow sourceRef="decide" targetRef="refuse">
+    <conditionExpression xsi:type="tFormalExpression">${!approved}</conditionExpression>
+  </sequenceFlow>
+  <userTask id="issue" name="发证"/>
+  <userTask id="refuse" name="告知"/>
+  <sequenceFlow sourceRef="issue" targetRef="end"/>
+  <sequenceFlow sourceRef="refuse" targetRef="end"/>
+  <endEvent id="end"/>
+""")
+
+
+def test_id_less_flows_are_read_and_counted_by_hand(tmp_path):
+    path = write(tmp_path, "idless.bpmn20.xml", definitions(IDLESS))
+    assert problems(path) == []
+    # accept (1) + parallel checkA + checkB (2) + worst of issue / refuse (1) = 4
+    assert steps(path) == [4]
+
+
+def test_synthetic_flow_ids_are_stable_and_distinct(tmp_path):
+    twice = IDLESS.replace('<sequenceFlow sourceRef="checkA" targetRef="join"/>',
+                           '<sequenceFlow sourceRef="checkA" targetRef="join"/>'
+                           '<sequenceFlow sourceRef="checkA" targetRef="join"/>')
+    path = write(tmp_path, "twice.bpmn", definitions(twice))
+    ids = [sorted(bpmn_model.load_document(path)[1].processes[0].flows) for _ in range(2)]
+    assert ids[0] == ids[1]
+    assert "Flow__checkA__join" in ids[0] and "Flow__checkA__join__2" in ids[0]
+    assert len(ids[0]) == 12
+
+
+def test_plain_start_task_end_without_flow_ids_runs(tmp_path):
+    path = write(tmp_path, "plain.bpmn", definitions(process("plain", """
+      <startEvent id="s"/><userTask id="t" name="办理"/><endEvent id="e"/>
+      <sequenceFlow sourceRef="s" targetRef="t"/><sequenceFlow sourceRef="t" targetRef="e"/>""")))
+    assert problems(path) == [] and steps(path) == [1]
+    _, doc = bpmn_model.load_document(path)
+    _, compiled, _ = compiler.compile_model(doc)
+    model = runtime.spec_from_json(runtime.spec_to_json(compiled))
+    wf = runtime.load_state(runtime.dump_state(runtime.start(model)), model)
+    [task] = runtime.ready_tasks(wf)
+    runtime.complete(wf, task.id, {})
+    assert wf.completed
+
+
+def test_missing_is_executable_means_executable_and_false_is_refused(tmp_path):
+    path = write(tmp_path, "x.bpmn", definitions(IDLESS))
+    assert bpmn_model.load_document(path)[1].processes[0].executable
+    off = write(tmp_path, "off.bpmn", definitions(IDLESS.replace('id="idless"', 'id="idless" isExecutable="false"')))
+    assert any('process is not executable (isExecutable="false")' in p for p in problems(off))
+
+
+# ------------------------------------------------------ event sub-processes, compensation
+
+def test_event_subprocess_and_compensation_handler_are_entry_points_not_steps(tmp_path):
+    path = write(tmp_path, "esp.bpmn", definitions(process("esp", """
+      <startEvent id="s"/><userTask id="work" name="办理"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="work"/><sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+      <subProcess id="onCancel" triggeredByEvent="true">
+        <startEvent id="cs"><messageEventDefinition messageRef="cancel"/></startEvent>
+        <userTask id="undo" name="撤回"/><endEvent id="ce"/>
+        <sequenceFlow id="c1" sourceRef="cs" targetRef="undo"/><sequenceFlow id="c2" sourceRef="undo" targetRef="ce"/>
+      </subProcess>
+      <serviceTask id="compensate" isForCompensation="true"/>"""),
+        extra='<message id="cancel" name="cancel"/>'))
+    assert problems(path) == []
+    assert steps(path) == [1]          # only 办理: the event sub-process is exceptional
+
+
+# -------------------------------------------------------------- several processes
+
+def _pools(a_exec: str, b_exec: str) -> str:
+    return definitions(
+        '<collaboration id="c"><participant id="pa" processRef="A"/><participant id="pb" processRef="B"/></collaboration>'
+        + process("A", '<startEvent id="a0"/><userTask id="a1"/><endEvent id="a2"/>'
+                       '<sequenceFlow id="fa1" sourceRef="a0" targetRef="a1"/><sequenceFlow id="fa2" sourceRef="a1" targetRef="a2"/>',
+                  a_exec)
+        + process("B", '<startEvent id="b0"/><userTask id="b1"/><userTask id="b2"/><endEvent id="b3"/>'
+                       '<sequenceFlow id="fb1" sourceRef="b0" targetRef="b1"/><sequenceFlow id="fb2" sourceRef="b1" targetRef="b2"/>'
+                       '<sequenceFlow id="fb3" sourceRef="b2" targetRef="b3"/>', b_exec))
+
+
+def test_a_collaboration_with_one_executable_pool_runs_that_one(tmp_path):
+    path = write(tmp_path, "collab.bpmn", _pools(' isExecutable="false"', ' isExecutable="true"'))
+    _, doc = bpmn_model.load_document(path)
+    assert compiler.compile_model(doc)[0].id == "B" and problems(path) == []
+
+
+def test_several_executable_pools_need_process_and_never_block_analysis(tmp_path, office):
+    path = write(tmp_path, "pools.bpmn", _pools("", ""))
+    [reason] = problems(path)
+    assert reason == (f"{path}: several processes (A, B): choose the one to run with --process ID "
+                      f"(or give it the property matter_code)")
+    assert problems(path, "A") == []
+    assert sorted(steps(path)) == [1, 2] and steps(path, "B") == [2]       # each pool analysed
+    r = office(["process", "validate", str(path), "--process", "B"])
+    assert r.exit_code == 0 and "ok (B)" in r.stdout
+    r = office(["process", "upload", str(path), "--label", "after", "--matter", "POOLS"], user="李设计")
+    assert r.exit_code == 1 and "--process ID" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    desc = office.json(["process", "upload", str(path), "--label", "before", "--matter", "POOLS", "--descriptive"],
+                       user="李设计")
+    assert not desc["executable"]
+    run = office.json(["process", "upload", str(path), "--label", "after", "--matter", "POOLS", "--process", "B"],
+                      user="李设计")
+    assert run["executable"] and run["process_id"] == "B"
+    assert office.json(["process", "analyze", str(path), "--process", "A"])[0]["steps"] == 1
+    r = office(["process", "validate", str(path), "--process", "Nope"])
+    assert r.exit_code == 1 and "no process 'Nope' in this file (it has A, B)" in r.stderr
+
+
+# ---------------------------------------------------------- several files, one model
+
+MAIN = definitions(process("Main", """
+  <startEvent id="s"/><userTask id="accept" name="受理"/><callActivity id="callCheck" name="核查" calledElement="Check"/>
+  <endEvent id="e"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="accept"/><sequenceFlow id="f2" sourceRef="accept" targetRef="callCheck"/>
+  <sequenceFlow id="f3" sourceRef="callCheck" targetRef="e"/>"""))
+CALLED = definitions(process("Check", """
+  <startEvent id="cs"/><userTask id="check1" name="核查一"/><userTask id="check2" name="核查二"/><endEvent id="ce"/>
+  <sequenceFlow id="c1" sourceRef="cs" targetRef="check1"/><sequenceFlow id="c2" sourceRef="check1" targetRef="check2"/>
+  <sequenceFlow id="c3" sourceRef="check2" targetRef="ce"/>"""))
+
+
+def test_a_call_to_another_file_resolves_when_the_file_is_given(tmp_path, office):
+    main, called = write(tmp_path, "main.bpmn", MAIN), write(tmp_path, "called.bpmn", CALLED)
+    [alone] = problems(main)
+    assert "called process 'Check' is not in this file: give its file too" in alone
+    assert problems(main, library=[called]) == []
+    r = office(["process", "validate", str(main), str(called)])
+    assert r.exit_code == 0, r.stderr
+    rows = office.json(["process", "analyze", str(main), str(called)])
+    assert [m["steps"] for m in rows] == [3, 2]                 # 受理 + 核查一 + 核查二; Check alone
+    v = office.json(["process", "upload", str(main), str(called), "--label", "after", "--matter", "MAIN"],
+                    user="李设计")
+    assert v["executable"] and v["process_id"] == "Main"
+    shown = office.json(["process", "show", str(v["id"])])
+    assert shown["files"] == ["main.bpmn", "called.bpmn"] and shown["metrics"]["steps"] == 3
+    assert shown["bindings"] == [{"process_id": "Check", "version": None, "file": "called.bpmn"}]
+    assert "calls Check: bound to called.bpmn of this upload" in office.ok(["process", "show", str(v["id"])]).stdout
+    case = office.json(["case", "start", "MAIN"], user="王窗口")
+    for name in ("受理", "核查一", "核查二"):
+        [task] = office.json(["task", "list", "--case", str(case["id"])], user="王窗口")
+        assert task["name"] == name
+        office.ok(["task", "complete", task["id"]], user="王窗口")
+    assert office.json(["case", "show", str(case["id"])])["status"] == "completed"
+
+
+def test_a_call_binds_to_the_current_stored_version_of_the_called_process(tmp_path, office):
+    main, called = write(tmp_path, "main.bpmn", MAIN), write(tmp_path, "called.bpmn", CALLED)
+    r = office(["process", "upload", str(main), "--label", "after", "--matter", "MAIN"], user="李设计")
+    assert r.exit_code == 1 and "called process 'Check' is not in this file" in r.stderr
+    first = office.json(["process", "upload", str(called), "--label", "after", "--matter", "CHECK"], user="李设计")
+    second = office.json(["process", "upload", str(called).replace("called", "called"), "--label", "before",
+                          "--matter", "CHECK2"], user="李设计")
+    v = office.json(["process", "upload", str(main), "--label", "after", "--matter", "MAIN"], user="李设计")
+    shown = office.json(["process", "show", str(v["id"])])
+    assert shown["bindings"] == [{"process_id": "Check", "version": second["id"], "file": "called.bpmn",
+                                  "matter_code": "CHECK2", "label": "before"}] and first["id"] != second["id"]
+    assert shown["metrics"]["steps"] == 3
+    out = office.ok(["process", "show", str(v["id"])]).stdout
+    assert f"calls Check: bound to stored version {second['id']} (CHECK2 before, called.bpmn)" in out
+    case = office.json(["case", "start", "MAIN"], user="王窗口")
+    [task] = office.json(["task", "list", "--case", str(case["id"])], user="王窗口")
+    office.ok(["task", "complete", task["id"]], user="王窗口")
+    [task] = office.json(["task", "list", "--case", str(case["id"])], user="王窗口")
+    assert task["name"] == "核查一"
+
+
+# ------------------------------------------------------------------------ JUEL
+
+@pytest.mark.parametrize("el, python", [
+    ("${approved}", "approved"),
+    ("${!approved}", "not approved"),
+    ("#{not approved}", "not approved"),
+    ("${amount > 1000 && level == 'A'}", "(amount > 1000) and (level == 'A')"),
+    ("${x eq 'y' or x ne \"z\"}", "(x == 'y') or (x != 'z')"),
+    ("${a lt 1 || a gt 2 || a le 3 || a ge 4}", "(((a < 1) or (a > 2)) or (a <= 3)) or (a >= 4)"),
+    ("${a.b.c == 1}", "a['b']['c'] == 1"),
+    ("${items[0] != null}", "items[0] != None"),
+    ("${order['total'] >= 1.5e3}", "order['total'] >= 1.5e3"),
+    ("${empty list}", "list is None or list == '' or list == [] or list == {}"),
+    ("${not empty(x)}", "not (x is None or x == '' or x == [] or x == {})"),
+    ("${a < b < c}", "(a < b) < c"),
+    ("${x == '}'}", "x == '}'"),
+    ("${ok == true && (n == -1 || done == false)}", "(ok == True) and ((n == -1) or (done == False))"),
+    ("  ${approved}  ", "approved"),
+])
+def test_juel_translation(el, python):
+    assert juel.translate(el) == python
+
+
+@pytest.mark.parametrize("el, why", [
+    ("${execution.getVariable('x')}", "a method call (.getVariable(...)) is outside the JUEL subset"),
+    ("${amount + 1 > 2}", "arithmetic ('+') is outside the JUEL subset"),
+    ("${a ? b : c}", "the conditional operator (a ? b : c) is outside"),
+    ("approved ${x}", "text around ${...} (a composite expression) is outside"),
+    ("${x} and ${y}", "text after the closing '}' (a composite expression) is outside"),
+    ("${size(list) > 0}", "a method or function call (size(...)) is outside"),
+    ("${a[b]}", "a computed index (a[expr]) is outside"),
+    ("${x == 'open", "unterminated string"),
+    ("${x", "expression is not closed"),
+    ("${}", "empty expression"),
+    ("${class == 1}", "variable name 'class' cannot be used"),
+    ("${_secret}", "variable name '_secret' cannot be used"),
+    ("${a ==}", "expected a value at the end"),
+])
+def test_juel_outside_the_subset_says_how_to_write_it(el, why):
+    with pytest.raises(juel.JuelError) as err:
+        juel.translate(el)
+    assert why in str(err.value)
+    if "outside" in why:
+        assert "write the condition as a Python expression over the task data" in str(err.value)
+
+
+def test_translated_conditions_choose_the_branch_and_the_original_stays_stored(tmp_path, office):
+    path = write(tmp_path, "idless.bpmn20.xml", definitions(IDLESS))
+    v = office.json(["process", "upload", str(path), "--label", "after", "--matter", "IDL"], user="李设计")
+    shown = office.json(["process", "show", str(v["id"])])
+    assert shown["translations"] == [{"element": "Flow__decide__refuse", "what": "conditionExpression",
+                                      "original": "${!approved}", "python": "not approved", "line": 20,
+                                      "file": "idless.bpmn20.xml"}]
+    from engine.store import ProcessVersion, make_engine
+    from sqlalchemy.orm import Session
+    with Session(make_engine(office.db_url)) as s:
+        assert "${!approved}" in s.get(ProcessVersion, v["id"]).bpmn_xml
+    case = office.json(["case", "start", "IDL"], user="王窗口")
+
+    def ready():
+        return sorted(t["name"] for t in office.json(["task", "list", "--case", str(case["id"])], user="王窗口"))
+
+    def complete(name, *data):
+        [task] = [t for t in office.json(["task", "list", "--case", str(case["id"])], user="王窗口") if t["name"] == name]
+        office.ok(["task", "complete", task["id"], *[x for d in data for x in ("--data", d)]], user="王窗口")
+
+    complete("受理")
+    assert ready() == ["核查乙", "核查甲"]
+    complete("核查甲")
+    complete("核查乙", "approved=false")
+    assert ready() == ["告知"]
+
+
+# ----------------------------------------------------------------------- timers
+
+def _timer(kind: str, value: str) -> str:
+    return definitions(process("timed", f"""
+      <startEvent id="s"/><intermediateCatchEvent id="wait"><timerEventDefinition>
+      <{kind} xsi:type="tFormalExpression">{value}</{kind}></timerEventDefinition></intermediateCatchEvent>
+      <userTask id="t" name="办理"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><sequenceFlow id="f2" sourceRef="wait" targetRef="t"/>
+      <sequenceFlow id="f3" sourceRef="t" targetRef="e"/>"""))
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("timeDuration", "PT10M"), ("timeDuration", "P3D"), ("timeDuration", "P1Y2M3DT4H5M6S"),
+    ("timeDuration", '"PT1H"'), ("timeDuration", "${wait}"), ("timeDuration", "wait_for"),
+    ("timeCycle", "R3/PT1H"), ("timeDate", "2026-05-01T09:00:00"), ("timeDate", "2026-05-01T09:00:00+08:00"),
+])
+def test_literal_and_computed_iso_timers_are_accepted(tmp_path, kind, value):
+    assert problems(write(tmp_path, "t.bpmn", _timer(kind, value))) == []
+
+
+@pytest.mark.parametrize("kind, value, why", [
+    ("timeDuration", "5", "timer value 5 is not ISO 8601 text (a duration)"),
+    ("timeDuration", "'soon'", "timer value 'soon' is not ISO 8601 duration"),
+    ("timeDuration", "P20Y", "timer value 'P20Y' is more than 10 years away"),
+    ("timeDate", "2099-01-01T00:00:00", "is more than 10 years away"),
+    ("timeDate", "PT1H", "timer value 'PT1H' is not ISO 8601 date-time"),
+    ("timeCycle", "PT1H", "timer value 'PT1H' is not ISO 8601 cycle"),
+    ("timeCycle", "0 0/5 * * * ?", "timer '0 0/5 * * * ?' is neither ISO 8601 nor a Python expression"),
+])
+def test_timers_that_would_fail_are_refused_at_validate(tmp_path, kind, value, why):
+    [problem] = problems(write(tmp_path, "t.bpmn", _timer(kind, value)))
+    assert why in problem and ": wait: " in problem and "PT10M" in problem
+
+
+# --------------------------------------------------- validate is the whole truth
+
+def test_a_process_calling_itself_is_refused(tmp_path):
+    path = write(tmp_path, "self.bpmn", definitions(process("Loop", """
+      <startEvent id="s"/><callActivity id="again" calledElement="Loop"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="again"/><sequenceFlow id="f2" sourceRef="again" targetRef="e"/>""")))
+    [problem] = problems(path)
+    assert problem == (f"{path}:5: again: call activity 'again' makes process 'Loop' call itself (Loop → Loop): "
+                       f"the engine would start copies without end; break the recursion")
+
+
+def test_mutual_recursion_across_files_is_refused(tmp_path):
+    a = write(tmp_path, "a.bpmn", definitions(process("A", """
+      <startEvent id="s"/><callActivity id="toB" calledElement="B"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="toB"/><sequenceFlow id="f2" sourceRef="toB" targetRef="e"/>""")))
+    b = write(tmp_path, "b.bpmn", definitions(process("B", """
+      <startEvent id="s"/><userTask id="t"/><callActivity id="toA" calledElement="A"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="toA"/>
+      <sequenceFlow id="f3" sourceRef="toA" targetRef="e"/>""")))
+    [problem] = problems(a, library=[b])
+    assert "toB: call activity 'toB' makes process 'A' call itself (A → B → A)" in problem
+
+
+def test_unset_data_input_is_refused_and_a_script_variable_is_fine(tmp_path):
+    io = """<ioSpecification><dataInput id="TaskName"/><inputSet><dataInputRefs>TaskName</dataInputRefs></inputSet>
+            <outputSet/></ioSpecification>"""
+    body = f"""<startEvent id="s"/>{{pre}}<userTask id="t" name="审批">{io}
+      <dataInputAssociation><targetRef>TaskName</targetRef><assignment><from>审批</from><to>TaskName</to></assignment>
+      </dataInputAssociation></userTask><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="{{first}}"/>{{link}}<sequenceFlow id="f3" sourceRef="t" targetRef="e"/>"""
+    path = write(tmp_path, "jbpm.bpmn", definitions(process("io", body.format(pre="", first="t", link=""))))
+    [problem] = problems(path)
+    assert ("t: data input 'TaskName' of '审批' is never set, so the task could not start (the engine ignores "
+            "<assignment>)") in problem and "remove it from the ioSpecification" in problem
+    ok = body.format(pre='<scriptTask id="set"><script>TaskName = "审批"</script></scriptTask>', first="set",
+                     link='<sequenceFlow id="f2" sourceRef="set" targetRef="t"/>')
+    assert problems(write(tmp_path, "ok.bpmn", definitions(process("io", ok)))) == []
+
+
+def test_multi_instance_without_collection_or_cardinality_is_refused(tmp_path):
+    mi = """<startEvent id="s"/><userTask id="sign" name="会签"><multiInstanceLoopCharacteristics isSequential="false"
+      xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:collection="${signers}"/></userTask><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="sign"/><sequenceFlow id="f2" sourceRef="sign" targetRef="e"/>"""
+    [problem] = problems(write(tmp_path, "mi.bpmn", definitions(process("mi", mi))))
+    assert "sign: multi-instance '会签' has neither a loopCardinality nor an input collection" in problem
+    fixed = mi.replace("/></userTask>", "><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics></userTask>")
+    assert problems(write(tmp_path, "mi3.bpmn", definitions(process("mi", fixed)))) == []
+
+
+@pytest.mark.parametrize("definition, kind", [
+    ('<errorEventDefinition errorRef="Err_missing"/>', "error"),
+    ('<messageEventDefinition messageRef="Msg_missing"/>', "message"),
+    ('<signalEventDefinition signalRef="Sig_missing"/>', "signal"),
+])
+def test_dangling_event_references_name_the_missing_id(tmp_path, definition, kind):
+    body = f"""<startEvent id="s"/><userTask id="t"/><boundaryEvent id="b" attachedToRef="t">{definition}</boundaryEvent>
+      <endEvent id="e"/><endEvent id="e2"/><sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+      <sequenceFlow id="f2" sourceRef="t" targetRef="e"/><sequenceFlow id="f3" sourceRef="b" targetRef="e2"/>"""
+    [problem] = problems(write(tmp_path, "ref.bpmn", definitions(process("refs", body))))
+    ref = definition.split('"')[1]
+    assert f": b: {kind}Ref '{ref}' names no <bpmn:{kind}> of this file: add <bpmn:{kind} id=\"{ref}\"/>" in problem
+
+
+def test_a_signal_without_a_name_is_refused(tmp_path):
+    body = """<startEvent id="s"/><intermediateCatchEvent id="wait"><signalEventDefinition signalRef="sig"/>
+      </intermediateCatchEvent><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>"""
+    [problem] = problems(write(tmp_path, "sig.bpmn", definitions(process("signals", body), extra='<signal id="sig"/>')))
+    assert 'wait: <bpmn:signal id="sig"> has no name, and the engine matches signals by name' in problem
+
+
+def test_event_based_gateway_to_a_task_is_refused(tmp_path):
+    body = """<startEvent id="s"/><eventBasedGateway id="g"/><serviceTask id="t"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="g"/><sequenceFlow id="f2" sourceRef="g" targetRef="t"/>
+      <sequenceFlow id="f3" sourceRef="t" targetRef="e"/>"""
+    [problem] = problems(write(tmp_path, "ebg.bpmn", definitions(process("ebg", body))))
+    assert "g: event-based gateway 'g' leads to 't', which is not a catch event or receive task" in problem
