@@ -414,7 +414,7 @@ class Service:
 
         def analyze(path):
             _, doc = self._load(path)
-            metrics = analysis.version_metrics(doc, _compiler().choose_process(doc))
+            metrics = analysis.version_metrics(doc, _compiler().choose_leniently(doc)[0])
             if diagrams:
                 drawn[str(path)] = bpmn_svg.render_svg(doc, metrics.get("task_materials"))
             return metrics

@@ -422,3 +422,33 @@ def test_event_based_gateway_to_a_task_is_refused(tmp_path):
       <sequenceFlow id="f3" sourceRef="t" targetRef="e"/>"""
     [problem] = problems(write(tmp_path, "ebg.bpmn", definitions(process("ebg", body))))
     assert "g: event-based gateway 'g' leads to 't', which is not a catch event or receive task" in problem
+
+
+# ------------------------------------------------------------------- migration
+
+def test_a_database_at_revision_0001_is_upgraded_and_its_versions_still_show(tmp_path, sample_bpmn):
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from pathlib import Path as _Path
+
+    from engine import store
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = store.make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_Path(store.__file__).parent / "migrations"))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    eng.dispose()
+    cli = CliHarness(url)
+    r = cli("process list")
+    assert r.exit_code != 0 and "needs 0002: run `onetrip init` to upgrade" in r.stderr
+    cli.ok("init")
+    with store.make_engine(url).connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), store.Base.metadata) == []
+    cli.ok("user add admin --role admin")
+    v = cli.json(["process", "upload", str(sample_bpmn), "--label", "after"], user="admin")
+    shown = cli.json(["process", "show", str(v["id"])])
+    assert shown["files"] == [sample_bpmn.name] and shown["bindings"] == [] and shown["translations"] == []
