@@ -515,6 +515,10 @@ _ISO_TIMER = re.compile(
     r")(/.+)?$", re.IGNORECASE)
 
 
+_EXPRESSION_TAGS = ("conditionExpression", "timeDuration", "timeDate", "timeCycle", "loopCardinality",
+                    "completionCondition")
+
+
 def is_iso_timer_literal(text: str) -> bool:
     """An ISO 8601 duration, date-time or cycle written as bare text (``PT10M``, ``R3/PT1H``)."""
     return bool(_ISO_TIMER.match(text.strip()))
@@ -545,16 +549,17 @@ def normalize(doc: ModelDocument) -> None:
     from . import juel
     root = doc.tree.getroot()
     bpmn = f"{{{BPMN_NS}}}"
-    taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
-    counters: dict[str, int] = {}
-    for el in root.iter():
-        if not isinstance(el.tag, str) or _ns(el.tag) != BPMN_NS or (el.get("id") or "").strip():
-            continue
-        tag = _local(el.tag)
-        if tag == "sequenceFlow":
-            el.set("id", _synthetic_flow_id(el, taken))
-        elif tag in FLOW_NODE_TAGS:          # e.g. an event sub-process drawn without an id
-            while True:
+    idless = [el for el in root.iter(f"{bpmn}sequenceFlow", *(bpmn + t for t in FLOW_NODE_TAGS))
+              if not (el.get("id") or "").strip()]
+    if idless:
+        taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        counters: dict[str, int] = {}
+        for el in idless:
+            tag = _local(el.tag)
+            if tag == "sequenceFlow":
+                el.set("id", _synthetic_flow_id(el, taken))
+                continue
+            while True:              # e.g. an event sub-process drawn without an id
                 counters[tag] = counters.get(tag, 0) + 1
                 nid = f"{tag}__{counters[tag]}"
                 if nid not in taken:
@@ -567,13 +572,8 @@ def normalize(doc: ModelDocument) -> None:
             el = el.getparent()
         return el if el is not None else root
 
-    for el in root.iter():
-        if not isinstance(el.tag, str) or _ns(el.tag) != BPMN_NS:
-            continue
+    for el in root.iter(*(bpmn + t for t in _EXPRESSION_TAGS)):
         tag = _local(el.tag)
-        if tag not in ("conditionExpression", "timeDuration", "timeDate", "timeCycle",
-                       "loopCardinality", "completionCondition"):
-            continue
         text = (el.text or "").strip()
         if not text:
             continue

@@ -452,3 +452,13 @@ def test_a_database_at_revision_0001_is_upgraded_and_its_versions_still_show(tmp
     v = cli.json(["process", "upload", str(sample_bpmn), "--label", "after"], user="admin")
     shown = cli.json(["process", "show", str(v["id"])])
     assert shown["files"] == [sample_bpmn.name] and shown["bindings"] == [] and shown["translations"] == []
+
+
+def test_a_flowable_test_model_with_id_less_flows_is_counted_by_hand():
+    from pathlib import Path
+    path = (Path(__file__).parent / "interop" / "flowable" /
+            "test_bpmn_event_message_MessageNonInterruptingBoundaryEventTest."
+            "testSingleNonInterruptingBoundaryMessageEvent.bpmn20.xml")
+    # task (1), then a non-interrupting message boundary: taskAfterTask and taskAfterMessage both run (2)
+    assert steps(path) == [3]
+    assert problems(path) == []
