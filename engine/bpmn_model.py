@@ -266,6 +266,7 @@ class Node:
     has_extensions: bool = False
     loop: str | None = None                               # standard / multiInstance
     mi_source: bool = False                               # multi-instance: has a collection or cardinality
+    mi_cardinality: str | None = None                     # multi-instance: the loopCardinality expression
     timer_kind: str | None = None                         # timeDuration / timeDate / timeCycle
     triggered_by_event: bool = False                      # an event sub-process
     for_compensation: bool = False                        # a compensation handler
@@ -443,6 +444,8 @@ def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) 
             node.loop = "multiInstance"
             node.mi_source = any(_local(part.tag) in ("loopCardinality", "loopDataInputRef")
                                  and (part.text or "").strip() for part in child)
+            node.mi_cardinality = next((part.text.strip() for part in child if _local(part.tag) == "loopCardinality"
+                                        and (part.text or "").strip()), None)
         elif ctag == "ioSpecification" and _ns(child.tag) == BPMN_NS:
             for kind, target in (("inputSet", node.data_inputs), ("outputSet", node.data_outputs)):
                 ref_tag = "dataInputRefs" if kind == "inputSet" else "dataOutputRefs"
@@ -508,7 +511,7 @@ def read_model(tree: etree._ElementTree, filename: str, data: bytes | None = Non
 
 
 _ISO_TIMER = re.compile(
-    r"^(R\d*/)?("
+    r"^[+-]?(R\d*/)?("
     r"P(?=\d|T\d)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
     r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?"
     r"|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"

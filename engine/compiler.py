@@ -225,6 +225,10 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[Mo
                 out.append(_problem(doc, node, node.id,
                                     f"event-based gateway {node.label!r} leads to {target.label!r}, which is not "
                                     f"a catch event or receive task: the gateway waits for events only"))
+    if node.mi_cardinality is not None:
+        reason = cardinality_problem(node.mi_cardinality)
+        if reason:
+            out.append(_problem(doc, node, node.id, f"multi-instance {node.label!r}: {reason}"))
     if node.loop == "multiInstance" and not node.mi_source:
         out.append(_problem(doc, node, node.id,
                             f"multi-instance {node.label!r} has neither a loopCardinality nor an input "
@@ -345,6 +349,28 @@ def choose_leniently(doc: ModelDocument, process_id: str | None = None) -> tuple
 
 
 _HORIZON_DAYS = 3653          # ten years: a timer further away is a typo, not a plan
+#: A cycle firing more often than this would flood the case and the worker (a reminder is hourly or daily).
+MIN_CYCLE_SECONDS = 60
+MAX_CYCLE_REPETITIONS = 10_000
+#: More instances than this of one activity is a mistake in a government matter (and gigabytes of state).
+MAX_INSTANCES = 1000
+
+
+def cardinality_problem(expression: str) -> str | None:
+    """Why a constant loop cardinality would fail or flood the case (a computed one is checked when it runs)."""
+    import ast
+    reason = sandbox.check_expression(expression)
+    if reason:
+        return f"loop cardinality is not a Python expression ({reason})"
+    try:
+        value = ast.literal_eval(expression)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"loop cardinality {value!r} is not a whole number of instances"
+    if value > MAX_INSTANCES:
+        return f"loop cardinality {value} is over the limit of {MAX_INSTANCES} instances"
+    return None
 
 
 def timer_problem(expression: str, kind: str | None) -> str | None:
@@ -353,7 +379,8 @@ def timer_problem(expression: str, kind: str | None) -> str | None:
     Checked at upload: the expression is sandboxed Python (ISO literals and
     JUEL were already translated); a constant value must be ISO 8601 text of
     the right kind (a duration ``PT10M``, a date-time ``2026-05-01T09:00:00``,
-    a cycle ``R3/PT1H``) and at most ten years away.  A value computed from
+    a cycle ``R3/PT1H``), at most ten years away, and a cycle repeats at most
+    every minute and at most ten thousand times.  A value computed from
     task data is checked when it is computed.
     """
     import ast
@@ -373,7 +400,12 @@ def timer_problem(expression: str, kind: str | None) -> str | None:
     if not isinstance(value, str):
         return f"timer value {value!r} is not ISO 8601 text ({what}): {example}"
     now = runtime.current_clock().now().astimezone(timezone.utc)
+    far = f"timer value {value!r} is more than 10 years away: check the value ({example})"
     try:
+        # SpiffWorkflow walks a duration month by month: bound it before letting it compute (P99999999Y).
+        for part in value.upper().lstrip("R0123456789").split("/"):
+            if part.startswith("P") and _approx_days(T.parse_iso_duration(part)) > _HORIZON_DAYS + 400:
+                return far
         if kind == "timeDate":
             when = T.parse_time_or_duration(value)
             if not isinstance(when, datetime):
@@ -381,6 +413,11 @@ def timer_problem(expression: str, kind: str | None) -> str | None:
             delta = when - now
         elif kind == "timeCycle":
             cycles, start, duration = T.parse_iso_recurring_interval(value)
+            if duration.total_seconds() < MIN_CYCLE_SECONDS:
+                return (f"timer cycle {value!r} repeats more often than once a minute: "
+                        f"use a longer interval, e.g. R/PT1H or R/P1D")
+            if cycles > MAX_CYCLE_REPETITIONS:
+                return f"timer cycle {value!r} repeats more than {MAX_CYCLE_REPETITIONS:,} times: use fewer"
             delta = max(start - now, duration)
         else:
             if not value.strip().upper().startswith("P"):
@@ -389,8 +426,15 @@ def timer_problem(expression: str, kind: str | None) -> str | None:
     except Exception:                # SpiffWorkflow raises bare Exception, ValueError, AttributeError...
         return f"timer value {value!r} is not ISO 8601 {what.split(' ', 1)[1]}: {example}"
     if delta > timedelta(days=_HORIZON_DAYS):
-        return f"timer value {value!r} is more than 10 years away: check the value ({example})"
+        return far
     return None
+
+
+def _approx_days(parsed: dict) -> float:
+    """An upper bound of a parsed ISO 8601 duration, in days."""
+    return (parsed.get("years", 0) * 366 + parsed.get("months", 0) * 31 + parsed.get("weeks", 0) * 7
+            + parsed.get("days", 0) + parsed.get("hours", 0) / 24 + parsed.get("minutes", 0) / 1440
+            + parsed.get("seconds", 0) / 86400)
 
 
 def _untranslatable(doc: ModelDocument, scope: list[ProcessModel]) -> list[ModelError]:

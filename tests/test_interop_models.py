@@ -462,3 +462,31 @@ def test_a_flowable_test_model_with_id_less_flows_is_counted_by_hand():
     # task (1), then a non-interrupting message boundary: taskAfterTask and taskAfterMessage both run (2)
     assert steps(path) == [3]
     assert problems(path) == []
+
+
+@pytest.mark.parametrize("kind, value, why", [
+    ("timeDuration", "P99999999Y", "is more than 10 years away"),       # SpiffWorkflow would loop ~10⁹ times
+    ("timeCycle", "R/P99999999Y", "is more than 10 years away"),
+    ("timeDuration", "-P1D", "timer value '-P1D' is not ISO 8601 duration"),
+    ("timeDuration", "None", "timer value None is not ISO 8601 text"),
+    ("timeCycle", "R/PT1S", "repeats more often than once a minute"),
+    ("timeCycle", "R100000/PT1H", "repeats more than 10,000 times"),
+])
+def test_upload_time_bounds_on_timers(tmp_path, kind, value, why):
+    import time
+    t0 = time.perf_counter()
+    [problem] = problems(write(tmp_path, "t.bpmn", _timer(kind, value)))
+    assert why in problem and time.perf_counter() - t0 < 5
+
+
+@pytest.mark.parametrize("cardinality, why", [
+    ("5000", "loop cardinality 5000 is over the limit of 1000 instances"),
+    ("-1", "loop cardinality -1 is not a whole number of instances"),
+    ("'many'", "loop cardinality 'many' is not a whole number of instances"),
+])
+def test_upload_time_bounds_on_multi_instance(tmp_path, cardinality, why):
+    mi = f"""<startEvent id="s"/><userTask id="sign" name="会签"><multiInstanceLoopCharacteristics>
+      <loopCardinality>{cardinality}</loopCardinality></multiInstanceLoopCharacteristics></userTask><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="sign"/><sequenceFlow id="f2" sourceRef="sign" targetRef="e"/>"""
+    [problem] = problems(write(tmp_path, "mi.bpmn", definitions(process("mi", mi))))
+    assert f"sign: multi-instance '会签': {why}" in problem
