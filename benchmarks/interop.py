@@ -9,10 +9,11 @@ file, in a separate worker process with a per-file time limit:
 * **onetrip**: read it safely, compile it (what ``process validate`` does),
   analyse it (``process analyze``) and, when accepted, start a case and
   round-trip it through the serializer (``case start``).  The file is
-  *accepted*, *refused* (one clear reason: the first problem, with quoted
+  *accepted* (counted under "start needs data" too when the empty case stops
+  with one clear line because a condition or script wants data the corpus
+  cannot know), *refused* (one clear reason: the first problem, with quoted
   names and numbers masked to group alike reasons) or *failed* (a traceback,
-  an internal error, a case start that fails after validate said ok, or a
-  hang).
+  an internal error or a hang).
 * **raw SpiffWorkflow 3.2**: ``BpmnParser`` on the file, the first
   executable process no other process calls, ``do_engine_steps`` with its own
   (unsandboxed) script engine until the first wait state.  *ran* or *failed*.
