@@ -584,7 +584,7 @@ def normalize(doc: ModelDocument) -> None:
         element, line = where.get("id") or "", where.sourceline
         if juel.is_el(text):
             try:
-                python = juel.translate(text)
+                python = juel.translate(text, value=tag not in ("conditionExpression", "completionCondition"))
             except juel.JuelError as exc:
                 doc.untranslatable.append((line, element, f"{tag} {text!r}: {exc}"))
                 continue

@@ -15,7 +15,11 @@ The subset translated is what conditions use in practice:
 * logic ``&& || !`` and ``and or not``; ``empty x``; parentheses.
 
 Every binary operation is parenthesised, so EL's left-associative
-comparisons never become Python's chained ones.  Anything else (method
+comparisons never become Python's chained ones.  EL's coercions are kept for
+data that arrive as text: a variable in a boolean place is true when it is
+true or the text "true" (``${approved}`` becomes ``str(approved).lower() ==
+'true'``), and a variable compared with a number is read as a number
+(``${amount > 1000}`` becomes ``float(amount) > 1000``).  Anything else (method
 calls such as ``execution.getVariable('x')``, arithmetic, the ternary
 operator, lambdas, composite text around ``${...}``) raises
 :class:`JuelError` whose message says how to write it instead.
@@ -48,8 +52,8 @@ class Token:
     pos: int
 
 
-_OPS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", ".", "[", "]", "}",
-        "+", "-", "*", "/", "%", "?", ":", ",", "=", "{", ";", "->")
+_OPS = ("==", "!=", "<=", ">=", "&&", "||", "->", "<", ">", "!", "(", ")", ".", "[", "]", "}",
+        "+", "-", "*", "/", "%", "?", ":", ",", "=", "{", ";")
 
 
 def tokenize(text: str, start: int = 0) -> list[Token]:
@@ -139,54 +143,59 @@ class _Parser:
     def outside(self, what: str):
         raise JuelError(f"{what} is outside the JUEL subset onetrip translates; {FIX}")
 
-    # grammar, lowest precedence first
-    def expression(self) -> str:
+    # grammar, lowest precedence first; every rule returns (python, kind), kind being one of
+    # "bool" (a truth value), "num", "str", "true", "false", "null" (literals) or "value" (task data)
+
+    def expression(self) -> tuple[str, str]:
         left = self.conjunction()
         while self._is("||", "or"):
             self.take()
-            left = f"({left} or {self.conjunction()})"
+            left = (f"({truth(left)} or {truth(self.conjunction())})", "bool")
         if self._is("?"):
             self.outside("the conditional operator (a ? b : c)")
         return left
 
-    def conjunction(self) -> str:
+    def conjunction(self) -> tuple[str, str]:
         left = self.equality()
         while self._is("&&", "and"):
             self.take()
-            left = f"({left} and {self.equality()})"
+            left = (f"({truth(left)} and {truth(self.equality())})", "bool")
         return left
 
-    def equality(self) -> str:
+    def equality(self) -> tuple[str, str]:
         left = self.relation()
         while self._is("==", "!=", "eq", "ne"):
-            op = self.take().text
-            left = f"({left} {_WORD_OPS.get(op, op)} {self.relation()})"
+            word = self.take().text
+            op = _WORD_OPS.get(word, word)
+            left = (compare(left, op, self.relation()), "bool")
         return left
 
-    def relation(self) -> str:
+    def relation(self) -> tuple[str, str]:
         left = self.unary()
         while self._is("<", ">", "<=", ">=", "lt", "gt", "le", "ge"):
             op = self.take().text
-            left = f"({left} {_WORD_OPS.get(op, op)} {self.unary()})"
+            left = (compare(left, _WORD_OPS.get(op, op), self.unary()), "bool")
         if self._is("+", "-", "*", "/", "%", "div", "mod"):
             self.outside(f"arithmetic ({self.tok.text!r})")
         if self._is("=", "->", ";", ",", ":"):
             self.outside(f"{self.tok.text!r}")
+        if self._is("instanceof"):
+            self.outside("instanceof")
         return left
 
-    def unary(self) -> str:
+    def unary(self) -> tuple[str, str]:
         if self._is("!", "not"):
             self.take()
-            return f"(not {self.unary()})"
+            return negate(self.unary()), "bool"
         if self._is("empty"):
             self.take()
-            operand = self.unary()
-            return f"({operand} is None or {operand} == '' or {operand} == [] or {operand} == {{}})"
+            operand = self.unary()[0]
+            return f"({operand} is None or {operand} == '' or {operand} == [] or {operand} == {{}})", "bool"
         if self._is("-"):
             self.take()
             if self.tok.kind != "number":
                 self.outside("arithmetic ('-')")
-            return "-" + self.number(self.take())
+            return "-" + self.number(self.take()), "num"
         return self.primary()
 
     def number(self, tok: Token) -> str:
@@ -196,12 +205,12 @@ class _Parser:
             self.fail("malformed number")
         return tok.text
 
-    def primary(self) -> str:
+    def primary(self) -> tuple[str, str]:
         t = self.tok
         if t.kind == "number":
-            return self.number(self.take())
+            return self.number(self.take()), "num"
         if t.kind == "string":
-            return repr(self.take().text)
+            return repr(self.take().text), "str"
         if self._is("("):
             self.take()
             inner = self.expression()
@@ -210,10 +219,10 @@ class _Parser:
         if t.kind == "name":
             if t.text in ("true", "false", "null"):
                 self.take()
-                return _WORD_OPS[t.text]
+                return _WORD_OPS[t.text], t.text
             if t.text in _WORD_OPS:
                 self.fail("expected a value")
-            return self.path()
+            return self.path(), "value"
         if t.kind == "end":
             self.fail("expected a value")
         if self._is("[", "{"):
@@ -253,13 +262,52 @@ class _Parser:
                 return out
 
 
+# EL's coercions (JSR 341, 1.8-1.9), for task data that arrive as text ("5000", "true"):
+# a value in a boolean place is true only when it is true or the text "true" (any case);
+# compared with a number it is read as a number; compared with true/false, as a boolean.
+
+def truth(operand: tuple[str, str]) -> str:
+    code, kind = operand
+    if kind == "value":
+        return f"(str({code}).lower() == 'true')"
+    if kind in ("true", "false", "bool"):
+        return code
+    raise JuelError(f"{code} is not a truth value (EL would refuse it)")
+
+
+def negate(operand: tuple[str, str]) -> str:
+    code, kind = operand
+    if kind == "value":
+        return f"(str({code}).lower() != 'true')"
+    return f"(not {truth(operand)})"
+
+
+def compare(left: tuple[str, str], op: str, right: tuple[str, str]) -> str:
+    (lcode, lkind), (rcode, rkind) = left, right
+    if op in ("==", "!=") and {lkind, rkind} & {"true", "false"} and {lkind, rkind} & {"value", "bool"}:
+        value = left if rkind in ("true", "false") else right
+        literal = rkind if rkind in ("true", "false") else lkind
+        wanted = (literal == "true") == (op == "==")
+        if value[1] == "bool":
+            return value[0] if wanted else f"(not {value[0]})"
+        return truth(value) if wanted else negate(value)
+    if "num" in (lkind, rkind):
+        lcode = f"float({lcode})" if lkind == "value" else lcode
+        rcode = f"float({rcode})" if rkind == "value" else rcode
+    return f"({lcode} {op} {rcode})"
+
+
 def is_el(text: str | None) -> bool:
     """Whether a text is written in EL (contains ``${`` or ``#{``)."""
     return bool(text) and ("${" in text or "#{" in text)
 
 
-def translate(text: str) -> str:
-    """Translate one ``${...}``/``#{...}`` expression (the whole text) into a Python expression."""
+def translate(text: str, value: bool = False) -> str:
+    """Translate one ``${...}``/``#{...}`` expression (the whole text) into a Python expression.
+
+    A condition (the default) must come out as a truth value; ``value`` keeps a
+    plain value as it is (a timer's ``${duration}``, a cardinality's ``${n}``).
+    """
     body = text.strip()
     if not (body.startswith("${") or body.startswith("#{")):
         raise JuelError("text around ${...} (a composite expression) is outside the JUEL subset "
@@ -272,9 +320,10 @@ def translate(text: str) -> str:
     if len(tokens) == 1:
         raise JuelError("empty expression ${}")
     parser = _Parser(tokens, body)
-    python = parser.expression()
+    result = parser.expression()
     if parser.tok.kind != "end":
-        parser.fail("unexpected text")
+        parser.outside(f"{parser.tok.text!r} after a complete expression")
+    python = truth(result) if result[1] != "value" or not value else result[0]
     return python[1:-1] if python.startswith("(") and _balanced_outer(python) else python
 
 

@@ -241,21 +241,27 @@ def test_a_call_binds_to_the_current_stored_version_of_the_called_process(tmp_pa
 # ------------------------------------------------------------------------ JUEL
 
 @pytest.mark.parametrize("el, python", [
-    ("${approved}", "approved"),
-    ("${!approved}", "not approved"),
-    ("#{not approved}", "not approved"),
-    ("${amount > 1000 && level == 'A'}", "(amount > 1000) and (level == 'A')"),
+    ("${approved}", "str(approved).lower() == 'true'"),
+    ("${!approved}", "str(approved).lower() != 'true'"),
+    ("#{not approved}", "str(approved).lower() != 'true'"),
+    ("${approved == true}", "str(approved).lower() == 'true'"),
+    ("${approved eq false}", "str(approved).lower() != 'true'"),
+    ("${amount > 1000 && level == 'A'}", "(float(amount) > 1000) and (level == 'A')"),
     ("${x eq 'y' or x ne \"z\"}", "(x == 'y') or (x != 'z')"),
-    ("${a lt 1 || a gt 2 || a le 3 || a ge 4}", "(((a < 1) or (a > 2)) or (a <= 3)) or (a >= 4)"),
-    ("${a.b.c == 1}", "a['b']['c'] == 1"),
+    ("${a lt 1 || a gt 2 || a le 3 || a ge 4}",
+     "(((float(a) < 1) or (float(a) > 2)) or (float(a) <= 3)) or (float(a) >= 4)"),
+    ("${a < b}", "a < b"),
+    ("${a.b.c == 1}", "float(a['b']['c']) == 1"),
     ("${items[0] != null}", "items[0] != None"),
-    ("${order['total'] >= 1.5e3}", "order['total'] >= 1.5e3"),
+    ("${order['total'] >= 1.5e3}", "float(order['total']) >= 1.5e3"),
     ("${empty list}", "list is None or list == '' or list == [] or list == {}"),
     ("${not empty(x)}", "not (x is None or x == '' or x == [] or x == {})"),
     ("${a < b < c}", "(a < b) < c"),
     ("${x == '}'}", "x == '}'"),
-    ("${ok == true && (n == -1 || done == false)}", "(ok == True) and ((n == -1) or (done == False))"),
-    ("  ${approved}  ", "approved"),
+    ("${(n > 1) == false}", "not (float(n) > 1)"),
+    ("${ok == true && (n == -1 || done == false)}",
+     "(str(ok).lower() == 'true') and ((float(n) == -1) or (str(done).lower() != 'true'))"),
+    ("  ${approved}  ", "str(approved).lower() == 'true'"),
 ])
 def test_juel_translation(el, python):
     assert juel.translate(el) == python
@@ -275,6 +281,8 @@ def test_juel_translation(el, python):
     ("${class == 1}", "variable name 'class' cannot be used"),
     ("${_secret}", "variable name '_secret' cannot be used"),
     ("${a ==}", "expected a value at the end"),
+    ("${5}", "5 is not a truth value"),
+    ("${a instanceof b}", "instanceof is outside the JUEL subset"),
 ])
 def test_juel_outside_the_subset_says_how_to_write_it(el, why):
     with pytest.raises(juel.JuelError) as err:
@@ -284,12 +292,31 @@ def test_juel_outside_the_subset_says_how_to_write_it(el, why):
         assert "write the condition as a Python expression over the task data" in str(err.value)
 
 
+@pytest.mark.parametrize("data, branch", [
+    ({"amount": 5000, "level": "A"}, "director"), ({"amount": "5000", "level": "A"}, "director"),
+    ({"amount": "800", "level": "A"}, "section"), ({"amount": 5000, "level": "B"}, "section"),
+])
+def test_juel_conditions_coerce_text_data_like_el(tmp_path, data, branch):
+    body = """<startEvent id="s"/><exclusiveGateway id="g"/><userTask id="director"/><userTask id="section"/>
+      <endEvent id="e1"/><endEvent id="e2"/>
+      <sequenceFlow id="f0" sourceRef="s" targetRef="g"/>
+      <sequenceFlow id="big" sourceRef="g" targetRef="director"><conditionExpression>${amount > 1000 &amp;&amp; level == 'A'}</conditionExpression></sequenceFlow>
+      <sequenceFlow id="small" sourceRef="g" targetRef="section"><conditionExpression>${!(amount gt 1000 and level eq 'A')}</conditionExpression></sequenceFlow>
+      <sequenceFlow id="f3" sourceRef="director" targetRef="e1"/><sequenceFlow id="f4" sourceRef="section" targetRef="e2"/>"""
+    _, doc = bpmn_model.load_document(write(tmp_path, "el.bpmn", definitions(process("el", body))))
+    _, compiled, found = compiler.compile_model(doc)
+    assert found == []
+    model = runtime.spec_from_json(runtime.spec_to_json(compiled))
+    [task] = runtime.ready_tasks(runtime.load_state(runtime.dump_state(runtime.start(model, data)), model))
+    assert task.spec_name == branch
+
+
 def test_translated_conditions_choose_the_branch_and_the_original_stays_stored(tmp_path, office):
     path = write(tmp_path, "idless.bpmn20.xml", definitions(IDLESS))
     v = office.json(["process", "upload", str(path), "--label", "after", "--matter", "IDL"], user="李设计")
     shown = office.json(["process", "show", str(v["id"])])
     assert shown["translations"] == [{"element": "Flow__decide__refuse", "what": "conditionExpression",
-                                      "original": "${!approved}", "python": "not approved", "line": 20,
+                                      "original": "${!approved}", "python": "str(approved).lower() != 'true'", "line": 20,
                                       "file": "idless.bpmn20.xml"}]
     from engine.store import ProcessVersion, make_engine
     from sqlalchemy.orm import Session
@@ -307,7 +334,7 @@ def test_translated_conditions_choose_the_branch_and_the_original_stays_stored(t
     complete("受理")
     assert ready() == ["核查乙", "核查甲"]
     complete("核查甲")
-    complete("核查乙", "approved=false")
+    complete("核查乙", "approved=false")          # typed or text, EL reads "false" as false
     assert ready() == ["告知"]
 
 
