@@ -477,8 +477,10 @@ def compile_model(doc: ModelDocument, process_id: str | None = None
     scope = called_scope(doc, process)
     problems.extend(_untranslatable(doc, scope))
     problems.extend(semantic_problems(doc, process))
-    if any("makes process" in str(p) or "called process" in str(p) for p in problems):
-        return process, None, problems      # SpiffWorkflow would recurse, or fail to find the called process
+    known = {p.id for p in doc.all_processes()}
+    unresolved = any(n.tag == "callActivity" and n.called_element not in known for p in scope for n in p.walk())
+    if unresolved or _recursion_problems(doc, process):
+        return process, None, problems      # SpiffWorkflow would fail to find the called process, or recurse
     compiled = None
     parser = OnetripParser()
     try:

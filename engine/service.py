@@ -163,16 +163,6 @@ class Service:
         return bpmn_model.load_document(path, max_bytes=self.settings.max_bpmn_bytes,
                                         max_depth=self.settings.max_xml_depth)
 
-    def _load_all(self, paths: list[str]) -> tuple[list, list[ModelError]]:
-        """Load every file; (documents, errors of the files that could not be read)."""
-        docs, errors = [], []
-        for path in paths:
-            try:
-                docs.append(self._load(path)[1])
-            except ModelError as exc:
-                errors.append(exc)
-        return docs, errors
-
     def validate(self, paths: list[str], process_id: str | None = None) -> list[dict]:
         """Check files without a database; one result per file.
 
