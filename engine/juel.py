@@ -323,7 +323,7 @@ def translate(text: str, value: bool = False) -> str:
     result = parser.expression()
     if parser.tok.kind != "end":
         parser.outside(f"{parser.tok.text!r} after a complete expression")
-    python = truth(result) if result[1] != "value" or not value else result[0]
+    python = result[0] if value else truth(result)
     return python[1:-1] if python.startswith("(") and _balanced_outer(python) else python
 
 

@@ -267,6 +267,25 @@ def test_juel_translation(el, python):
     assert juel.translate(el) == python
 
 
+def test_juel_values_stay_values():
+    assert juel.translate("${duration}", value=True) == "duration"
+    assert juel.translate("${5}", value=True) == "5"
+    assert juel.translate("${order.due}", value=True) == "order['due']"
+
+
+def test_juel_cardinality_and_timer_are_translated_as_values(tmp_path):
+    body = """<startEvent id="s"/><userTask id="sign"><multiInstanceLoopCharacteristics>
+      <loopCardinality>${3}</loopCardinality></multiInstanceLoopCharacteristics></userTask>
+      <intermediateCatchEvent id="wait"><timerEventDefinition><timeDate>${due}</timeDate></timerEventDefinition>
+      </intermediateCatchEvent><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="sign"/><sequenceFlow id="f2" sourceRef="sign" targetRef="wait"/>
+      <sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>"""
+    path = write(tmp_path, "v.bpmn", definitions(process("v", body)))
+    assert problems(path) == []
+    _, doc = bpmn_model.load_document(path)
+    assert [(t["what"], t["python"]) for t in doc.translations] == [("loopCardinality", "3"), ("timeDate", "due")]
+
+
 @pytest.mark.parametrize("el, why", [
     ("${execution.getVariable('x')}", "a method call (.getVariable(...)) is outside the JUEL subset"),
     ("${amount + 1 > 2}", "arithmetic ('+') is outside the JUEL subset"),
