@@ -114,7 +114,7 @@ def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocu
     data_ids = {d for p in doc.processes for g in [p, *(n.graph for n in p.walk() if n.graph)] for d in g.data}
     available: dict[str, set[str]] = {}
 
-    def check_graph(graph, top: bool):
+    def check_graph(graph, top: bool, adhoc: bool = False):
         starts = [n for n in graph.nodes.values() if n.tag == "startEvent"]
         plain_starts = [n for n in starts if not n.event_definitions]
         if top and not starts:
@@ -124,7 +124,7 @@ def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocu
                                      "more than one plain start event: the engine would start "
                                      "every one of them at once"))
         for node in graph.nodes.values():
-            problems.extend(_node_problems(doc, graph, node, known))
+            problems.extend(_node_problems(doc, graph, node, known, adhoc))
             for ref in node.inputs + node.outputs:
                 if ref not in data_ids:
                     problems.append(_problem(doc, node, node.id, f"data association refers to {ref!r}, "
@@ -141,7 +141,7 @@ def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocu
                             f"variable or an earlier data output {name!r}, or remove it from the "
                             f"ioSpecification"))
             if node.graph is not None:
-                check_graph(node.graph, False)
+                check_graph(node.graph, False, node.tag == "adHocSubProcess")
         for flow in graph.flows.values():
             if flow.source not in graph.nodes or flow.target not in graph.nodes:
                 missing = flow.source if flow.source not in graph.nodes else flow.target
@@ -177,7 +177,7 @@ def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocu
     return problems
 
 
-def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[ModelError]:
+def _node_problems(doc, graph, node: Node, known_processes: set[str], adhoc: bool = False) -> list[ModelError]:
     out = []
     flows = graph.flows
     conditional_out = [flows[f] for f in node.outgoing if f in flows and flows[f].condition]
@@ -199,8 +199,9 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str]) -> list[Mo
                             "put an exclusive gateway after the activity"))
     if node.tag == "complexGateway":
         out.append(_problem(doc, node, node.id, "complex gateways are not supported"))
+    link_target = node.tag == "intermediateCatchEvent" and "link" in node.event_definitions
     if node.tag not in ("startEvent", "boundaryEvent") and not node.incoming and not node.attached_to \
-            and not node.triggered_by_event and not node.for_compensation:
+            and not node.triggered_by_event and not node.for_compensation and not link_target and not adhoc:
         out.append(_problem(doc, node, node.id, f"{node.label!r} has no incoming flow: it would never run"))
     if not node.outgoing and node.tag in ("exclusiveGateway", "parallelGateway", "inclusiveGateway",
                                           "eventBasedGateway"):

@@ -536,3 +536,19 @@ def test_upload_time_bounds_on_multi_instance(tmp_path, cardinality, why):
       <sequenceFlow id="f1" sourceRef="s" targetRef="sign"/><sequenceFlow id="f2" sourceRef="sign" targetRef="e"/>"""
     [problem] = problems(write(tmp_path, "mi.bpmn", definitions(process("mi", mi))))
     assert f"sign: multi-instance '会签': {why}" in problem
+
+
+def test_link_catch_events_and_ad_hoc_children_need_no_incoming_flow(tmp_path):
+    body = """<startEvent id="s"/><userTask id="a" name="甲"/><intermediateThrowEvent id="go">
+      <linkEventDefinition name="L"/></intermediateThrowEvent>
+      <intermediateCatchEvent id="land"><linkEventDefinition name="L"/></intermediateCatchEvent>
+      <userTask id="b" name="乙"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="a"/><sequenceFlow id="f2" sourceRef="a" targetRef="go"/>
+      <sequenceFlow id="f3" sourceRef="land" targetRef="b"/><sequenceFlow id="f4" sourceRef="b" targetRef="e"/>"""
+    path = write(tmp_path, "link.bpmn", definitions(process("link", body)))
+    assert problems(path) == [] and steps(path) == [2]
+    adhoc = """<startEvent id="s"/><adHocSubProcess id="free"><userTask id="x" name="任选一"/>
+      <userTask id="y" name="任选二"/></adHocSubProcess><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="free"/><sequenceFlow id="f2" sourceRef="free" targetRef="e"/>"""
+    found = problems(write(tmp_path, "adhoc.bpmn", definitions(process("adhoc", adhoc))))
+    assert not any("has no incoming flow" in p for p in found), found
