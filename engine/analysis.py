@@ -387,8 +387,8 @@ class _Analyzer:
                     if target is None:
                         self.note("unresolved_call", node.id,
                                   f"call activity {_label(node)} calls "
-                                  f"{node.called_element or '(nothing)'!r}, not a process of this file: "
-                                  f"counted as 0 steps")
+                                  f"{node.called_element or '(nothing)'!r}, not a process of this file "
+                                  f"or the files given with it: counted as 0 steps")
                     elif target.id not in seen:
                         seen.add(target.id)
                         todo.append(target)
