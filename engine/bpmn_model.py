@@ -328,6 +328,7 @@ class ProcessModel(Graph):
     line: int | None = None
     lanes: dict[str, str] = field(default_factory=dict)   # node id -> lane name
     participant_name: str | None = None
+    data_inputs: list[str] = field(default_factory=list)  # process ioSpecification inputs (a caller must set them)
 
     @property
     def label(self) -> str:
@@ -447,11 +448,8 @@ def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) 
             node.mi_cardinality = next((part.text.strip() for part in child if _local(part.tag) == "loopCardinality"
                                         and (part.text or "").strip()), None)
         elif ctag == "ioSpecification" and _ns(child.tag) == BPMN_NS:
-            for kind, target in (("inputSet", node.data_inputs), ("outputSet", node.data_outputs)):
-                ref_tag = "dataInputRefs" if kind == "inputSet" else "dataOutputRefs"
-                for group in child.findall(f"{{{BPMN_NS}}}{kind}"):
-                    target.extend(r.text.strip() for r in group.findall(f"{{{BPMN_NS}}}{ref_tag}")
-                                  if r.text and r.text.strip())
+            node.data_inputs = _io_refs(el, "inputSet", "dataInputRefs")
+            node.data_outputs = _io_refs(el, "outputSet", "dataOutputRefs")
         elif ctag == "script" and _ns(child.tag) == BPMN_NS:
             node.script = child.text or ""
     if tag == "scriptTask":
@@ -460,6 +458,15 @@ def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) 
         node.graph = Graph()
         _read_graph(el, node.graph, lanes, node.lane)
     return node
+
+
+def _io_refs(el, group: str, ref: str) -> list[str]:
+    """The data inputs (or outputs) an element's ioSpecification lists in its input (output) sets."""
+    spec = el.find(f"{{{BPMN_NS}}}ioSpecification")
+    if spec is None:
+        return []
+    return [r.text.strip() for g in spec.findall(f"{{{BPMN_NS}}}{group}")
+            for r in g.findall(f"{{{BPMN_NS}}}{ref}") if r.text and r.text.strip()]
 
 
 def _read_lanes(process_el) -> dict[str, str]:
@@ -503,6 +510,7 @@ def read_model(tree: etree._ElementTree, filename: str, data: bytes | None = Non
                           props=properties(el), line=el.sourceline, lanes=lanes,
                           participant_name=participants.get(el.get("id")))
         _read_graph(el, pm, lanes, None)
+        pm.data_inputs = _io_refs(el, "inputSet", "dataInputRefs")
         doc.processes.append(pm)
     doc.definitions = {el.get("id"): _local(el.tag) for el in root if _ns(el.tag) == BPMN_NS and el.get("id")}
     doc.unnamed = {el.get("id") for el in root if _ns(el.tag) == BPMN_NS and el.get("id")

@@ -110,7 +110,8 @@ def _available_data(main: ModelDocument) -> set[str]:
 def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocument,
                       scope: list[ProcessModel]) -> list[ModelError]:
     problems: list[ModelError] = []
-    known = {p.id for p in main.all_processes()}
+    by_id = {p.id: p for p in main.all_processes()}
+    known = set(by_id)
     data_ids = {d for p in doc.processes for g in [p, *(n.graph for n in p.walk() if n.graph)] for d in g.data}
     available: dict[str, set[str]] = {}
 
@@ -129,14 +130,19 @@ def _process_problems(doc: ModelDocument, process: ProcessModel, main: ModelDocu
                 if ref not in data_ids:
                     problems.append(_problem(doc, node, node.id, f"data association refers to {ref!r}, "
                                                                  f"which is no data object of this file"))
-            if node.data_inputs and node.loop != "multiInstance":
+            called = by_id.get(node.called_element or "") if node.tag == "callActivity" else None
+            needed = node.data_inputs + (called.data_inputs if called is not None else [])
+            if needed and node.loop != "multiInstance":
                 if not available:
                     available["names"] = _available_data(main)
-                for name in node.data_inputs:
+                for name in needed:
                     if name not in available["names"]:
                         problems.append(_problem(
                             doc, node, node.id,
-                            f"data input {name!r} of {node.label!r} is never set, so the task could not "
+                            f"data input {name!r} of {node.label!r}"
+                            + (f" (process {called.id!r} requires it)" if called is not None
+                               and name in called.data_inputs else "")
+                            + " is never set, so the task could not "
                             f"start (the engine ignores <assignment>): name a data object, a script "
                             f"variable or an earlier data output {name!r}, or remove it from the "
                             f"ioSpecification"))

@@ -552,3 +552,16 @@ def test_link_catch_events_and_ad_hoc_children_need_no_incoming_flow(tmp_path):
       <sequenceFlow id="f1" sourceRef="s" targetRef="free"/><sequenceFlow id="f2" sourceRef="free" targetRef="e"/>"""
     found = problems(write(tmp_path, "adhoc.bpmn", definitions(process("adhoc", adhoc))))
     assert not any("has no incoming flow" in p for p in found), found
+
+
+def test_a_called_process_data_input_must_be_set_by_the_caller(tmp_path):
+    main = write(tmp_path, "main.bpmn", MAIN)
+    called = write(tmp_path, "called.bpmn", CALLED.replace(
+        '<startEvent id="cs"/>', '<ioSpecification><dataInput id="applicant"/><inputSet><dataInputRefs>applicant'
+                                 '</dataInputRefs></inputSet><outputSet/></ioSpecification><startEvent id="cs"/>'))
+    [problem] = problems(main, library=[called])
+    assert ("callCheck: data input 'applicant' of '核查' (process 'Check' requires it) is never set" in problem)
+    fixed = write(tmp_path, "fixed.bpmn", MAIN.replace(
+        '<userTask id="accept" name="受理"/>',
+        '<scriptTask id="accept" name="受理"><script>applicant = "张三"</script></scriptTask>'))
+    assert problems(fixed, library=[called]) == []
