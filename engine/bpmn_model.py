@@ -594,7 +594,8 @@ def normalize(doc: ModelDocument) -> None:
             try:
                 python = juel.translate(text, value=tag not in ("conditionExpression", "completionCondition"))
             except juel.JuelError as exc:
-                doc.untranslatable.append((line, element, f"{tag} {text!r}: {exc}"))
+                shown = text if len(text) <= 200 else text[:200] + "…"
+                doc.untranslatable.append((line, element, f"{tag} {shown!r}: {exc}"))
                 continue
         elif tag.startswith("time") and is_iso_timer_literal(text):
             python = repr(text)

@@ -41,6 +41,12 @@ _WORD_OPS = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=
              "div": None, "mod": None, "instanceof": None}
 
 
+#: Deeper nesting (parentheses, negations) is no condition a person writes, and would exhaust the stack.
+MAX_NESTING = 50
+#: Longer expressions are refused before they are read.
+MAX_LENGTH = 10_000
+
+
 class JuelError(ValueError):
     """An expression outside the translated subset; the message carries the fix."""
 
@@ -115,7 +121,7 @@ def tokenize(text: str, start: int = 0) -> list[Token]:
 
 class _Parser:
     def __init__(self, tokens: list[Token], source: str):
-        self.tokens, self.i, self.source = tokens, 0, source
+        self.tokens, self.i, self.source, self.depth = tokens, 0, source, 0
 
     @property
     def tok(self) -> Token:
@@ -147,20 +153,24 @@ class _Parser:
     # "bool" (a truth value), "num", "str", "true", "false", "null" (literals) or "value" (task data)
 
     def expression(self) -> tuple[str, str]:
-        left = self.conjunction()
+        operands = [self.conjunction()]
         while self._is("||", "or"):
             self.take()
-            left = (f"({truth(left)} or {truth(self.conjunction())})", "bool")
+            operands.append(self.conjunction())
         if self._is("?"):
             self.outside("the conditional operator (a ? b : c)")
-        return left
+        if len(operands) == 1:
+            return operands[0]
+        return "(" + " or ".join(truth(o) for o in operands) + ")", "bool"     # or is associative
 
     def conjunction(self) -> tuple[str, str]:
-        left = self.equality()
+        operands = [self.equality()]
         while self._is("&&", "and"):
             self.take()
-            left = (f"({truth(left)} and {truth(self.equality())})", "bool")
-        return left
+            operands.append(self.equality())
+        if len(operands) == 1:
+            return operands[0]
+        return "(" + " and ".join(truth(o) for o in operands) + ")", "bool"
 
     def equality(self) -> tuple[str, str]:
         left = self.relation()
@@ -184,6 +194,15 @@ class _Parser:
         return left
 
     def unary(self) -> tuple[str, str]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise JuelError(f"expression nested deeper than {MAX_NESTING} levels")
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> tuple[str, str]:
         if self._is("!", "not"):
             self.take()
             return negate(self.unary()), "bool"
@@ -309,6 +328,8 @@ def translate(text: str, value: bool = False) -> str:
     plain value as it is (a timer's ``${duration}``, a cardinality's ``${n}``).
     """
     body = text.strip()
+    if len(body) > MAX_LENGTH:
+        raise JuelError(f"expression is {len(body):,} characters long, over the limit of {MAX_LENGTH:,}")
     if not (body.startswith("${") or body.startswith("#{")):
         raise JuelError("text around ${...} (a composite expression) is outside the JUEL subset "
                         f"onetrip translates; {FIX}")

@@ -249,7 +249,7 @@ def test_a_call_binds_to_the_current_stored_version_of_the_called_process(tmp_pa
     ("${amount > 1000 && level == 'A'}", "(float(amount) > 1000) and (level == 'A')"),
     ("${x eq 'y' or x ne \"z\"}", "(x == 'y') or (x != 'z')"),
     ("${a lt 1 || a gt 2 || a le 3 || a ge 4}",
-     "(((float(a) < 1) or (float(a) > 2)) or (float(a) <= 3)) or (float(a) >= 4)"),
+     "(float(a) < 1) or (float(a) > 2) or (float(a) <= 3) or (float(a) >= 4)"),
     ("${a < b}", "a < b"),
     ("${a.b.c == 1}", "float(a['b']['c']) == 1"),
     ("${items[0] != null}", "items[0] != None"),
@@ -265,6 +265,10 @@ def test_a_call_binds_to_the_current_stored_version_of_the_called_process(tmp_pa
 ])
 def test_juel_translation(el, python):
     assert juel.translate(el) == python
+
+
+def test_a_long_chain_of_alternatives_stays_flat_python():
+    assert juel.translate("${" + " || ".join(f"a{i} == 1" for i in range(1000)) + "}").count("(") == 2000
 
 
 def test_juel_values_stay_values():
@@ -301,6 +305,9 @@ def test_juel_cardinality_and_timer_are_translated_as_values(tmp_path):
     ("${_secret}", "variable name '_secret' cannot be used"),
     ("${a ==}", "expected a value at the end"),
     ("${5}", "5 is not a truth value"),
+    ("${" + "(" * 3000 + "a" + ")" * 3000 + "}", "expression nested deeper than 50 levels"),
+    ("${" + "!" * 3000 + "a}", "expression nested deeper than 50 levels"),
+    ("${" + "a || " * 2500 + "b}", "expression is 12,504 characters long, over the limit of 10,000"),
     ("${a instanceof b}", "instanceof is outside the JUEL subset"),
 ])
 def test_juel_outside_the_subset_says_how_to_write_it(el, why):
