@@ -535,13 +535,14 @@ def is_iso_timer_literal(text: str) -> bool:
     return bool(_ISO_TIMER.match(text.strip()))
 
 
-def _synthetic_flow_id(el, taken: set[str]) -> str:
+def _synthetic_flow_id(el, taken: set[str], counters: dict[str, int]) -> str:
     base = "Flow__{}__{}".format(re.sub(r"[^\w.-]", "_", el.get("sourceRef") or "x"),
                                  re.sub(r"[^\w.-]", "_", el.get("targetRef") or "x"))
-    fid, n = base, 1
-    while fid in taken:
+    fid, n = base, counters.get(base, 1)
+    while fid in taken:              # each base continues where it stopped: linear, even for 10⁵ copies
         n += 1
         fid = f"{base}__{n}"
+    counters[base] = n
     taken.add(fid)
     return fid
 
@@ -568,7 +569,7 @@ def normalize(doc: ModelDocument) -> None:
         for el in idless:
             tag = _local(el.tag)
             if tag == "sequenceFlow":
-                el.set("id", _synthetic_flow_id(el, taken))
+                el.set("id", _synthetic_flow_id(el, taken, counters))
                 continue
             while True:              # e.g. an event sub-process drawn without an id
                 counters[tag] = counters.get(tag, 0) + 1

@@ -451,17 +451,51 @@ def _untranslatable(doc: ModelDocument, scope: list[ProcessModel]) -> list[Model
             for d in docs.values() for line, element, message in d.untranslatable]
 
 
+#: A throw-away start at validate gives up (and says nothing) after this long: the real start has its own budget.
+DRY_RUN_SECONDS = 2.0
+
+
+class _DryRunLate(Exception):
+    pass
+
+
 def _dry_run(compiled: CompiledModel) -> str | None:
-    """Start a throw-away case with no data: the engine failing by itself (not for want of data) is a refusal."""
+    """Start a throw-away case with no data: the engine failing by itself (not for want of data) is a refusal.
+
+    Bounded in time (in the main thread, by an interval timer whose previous
+    owner gets it back); a model that is merely slow to start is not refused here.
+    """
+    import signal
+    import threading
+    import time
+
     from .errors import OnetripError
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def late(signum, frame):
+        raise _DryRunLate()
+
+    began = time.monotonic()
+    old_handler = signal.signal(signal.SIGALRM, late)
+    old_timer = signal.setitimer(signal.ITIMER_REAL, DRY_RUN_SECONDS)
+    recursed = False
     try:
         runtime.start(compiled)
-    except RecursionError:
+    except _DryRunLate:
         pass
-    except OnetripError as exc:
-        if "RecursionError" not in str(exc):
-            return None              # a condition or script wanted data this empty case lacks
-    else:
+    except RecursionError:
+        recursed = True
+    except OnetripError as exc:       # a condition or script wanted data this empty case lacks, or a limit
+        recursed = "RecursionError" in str(exc)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_timer[0] > 0:          # someone else's alarm: give back what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(old_timer[0] - (time.monotonic() - began), 0.001),
+                             old_timer[1])
+    if not recursed:
         return None
     return ("the engine recurses without end when it starts this model (its flow keeps predicting itself): "
             "simplify the loop or the events around it")
