@@ -488,7 +488,7 @@ def _dry_run(compiled: CompiledModel) -> str | None:
     except RecursionError:
         recursed = True
     except OnetripError as exc:       # a condition or script wanted data this empty case lacks, or a limit
-        recursed = "RecursionError" in str(exc)
+        recursed = "RecursionError" in str(exc) or "nested too deeply" in str(exc)   # the step budget's words
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old_handler)
