@@ -581,3 +581,13 @@ def test_the_throw_away_start_at_validate_is_bounded_in_time(tmp_path):
     t0 = time.perf_counter()
     assert problems(path) == []             # slow to start is not wrong: the real start has its own budget
     assert time.perf_counter() - t0 < compiler.DRY_RUN_SECONDS + 3
+
+
+def test_spiffworkflows_own_event_subprocess_model_is_accepted_and_runs(tmp_path, office):
+    from pathlib import Path
+    path = Path(__file__).parent / "interop" / "spiff" / "tests_SpiffWorkflow_bpmn_data_event-subprocess.bpmn"
+    assert problems(path) == []
+    v = office.json(["process", "upload", str(path), "--label", "after", "--matter", "ESP"], user="李设计")
+    assert v["executable"]
+    case = office.json(["case", "start", "ESP"], user="王窗口")
+    assert case["status"] == "open"
