@@ -221,6 +221,10 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str], adhoc: boo
             reason = sandbox.check_script(node.script)
             if reason:
                 out.append(_problem(doc, node, node.id, reason))
+    if "timer" in node.event_definitions and node.timer is None:
+        out.append(_problem(doc, node, node.id, f"timer {node.label!r} says neither when nor how long: give it "
+                                                f"a timeDuration (PT10M), timeDate (2026-05-01T09:00:00) or "
+                                                f"timeCycle (R3/PT1H)"))
     if node.timer is not None and not juel.is_el(node.timer):
         reason = timer_problem(node.timer, node.timer_kind)
         if reason:

@@ -591,3 +591,11 @@ def test_spiffworkflows_own_event_subprocess_model_is_accepted_and_runs(tmp_path
     assert v["executable"]
     case = office.json(["case", "start", "ESP"], user="王窗口")
     assert case["status"] == "open"
+
+
+def test_a_timer_without_a_value_is_refused_in_our_words(tmp_path):
+    body = """<startEvent id="s"/><intermediateCatchEvent id="wait" name="等待"><timerEventDefinition/>
+      </intermediateCatchEvent><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>"""
+    [problem] = problems(write(tmp_path, "empty.bpmn", definitions(process("empty", body))))
+    assert "wait: timer '等待' says neither when nor how long: give it a timeDuration (PT10M)" in problem
