@@ -28,6 +28,8 @@ ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 PROPERTY_NAMESPACES = (CAMUNDA_NS, ZEEBE_NS, SPIFF_NS)
+#: Namespaces of the engines whose multi-instance ``collection``/``elementVariable`` attributes are read.
+VENDOR_NAMESPACES = (CAMUNDA_NS, "http://flowable.org/bpmn", "http://activiti.org/bpmn")
 
 #: Human work: counted as steps unless annotated ``step=false``.
 HUMAN_TASKS = frozenset({"userTask", "manualTask", "task"})
@@ -605,6 +607,47 @@ def normalize(doc: ModelDocument) -> None:
         el.text = python
         doc.translations.append({"element": element, "what": tag, "original": text, "python": python,
                                  "line": line})
+
+    for mi in root.iter(f"{bpmn}multiInstanceLoopCharacteristics"):
+        _vendor_collection(doc, mi, owner(mi))
+
+
+def _vendor_attr(el, name: str) -> str | None:
+    return next((el.get(f"{{{ns}}}{name}").strip() for ns in VENDOR_NAMESPACES
+                 if (el.get(f"{{{ns}}}{name}") or "").strip()), None)
+
+
+def _vendor_collection(doc: ModelDocument, mi, where) -> None:
+    """Camunda/Flowable/Activiti ``collection="${list}" elementVariable="item"`` as the BPMN
+    ``loopDataInputRef``/``inputDataItem`` the engine reads (会签: one instance per assignee)."""
+    from . import juel
+    bpmn = f"{{{BPMN_NS}}}"
+    if mi.find(f"{bpmn}loopCardinality") is not None or mi.find(f"{bpmn}loopDataInputRef") is not None:
+        return
+    collection = _vendor_attr(mi, "collection")
+    if not collection:
+        return
+    element, line = where.get("id") or "", where.sourceline
+    try:
+        name = juel.translate(collection, value=True) if juel.is_el(collection) else collection
+    except juel.JuelError as exc:
+        doc.untranslatable.append((line, element, f"collection {collection[:200]!r}: {exc}"))
+        return
+    if not name.isidentifier() or name.startswith("_"):
+        doc.untranslatable.append((line, element, f"collection {collection[:200]!r} must name one variable "
+                                                  f"holding the list (e.g. ${{assignees}})"))
+        return
+    ref = etree.Element(f"{bpmn}loopDataInputRef")
+    ref.text = name
+    mi.insert(0, ref)
+    variable = _vendor_attr(mi, "elementVariable")
+    python = name
+    if variable and variable.isidentifier() and mi.find(f"{bpmn}inputDataItem") is None:
+        item = etree.Element(f"{bpmn}inputDataItem", id=variable, name=variable)
+        mi.insert(1, item)
+        python += f" (each item as {variable})"
+    doc.translations.append({"element": element, "what": "collection", "original": collection,
+                             "python": python, "line": line})
 
 
 def load_document(path: str | Path, **limits) -> tuple[bytes, ModelDocument]:

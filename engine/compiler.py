@@ -240,11 +240,12 @@ def _node_problems(doc, graph, node: Node, known_processes: set[str], adhoc: boo
         reason = cardinality_problem(node.mi_cardinality)
         if reason:
             out.append(_problem(doc, node, node.id, f"multi-instance {node.label!r}: {reason}"))
-    if node.loop == "multiInstance" and not node.mi_source:
+    if node.loop == "multiInstance" and not node.mi_source \
+            and not any(element == node.id for _, element, _ in doc.untranslatable):
         out.append(_problem(doc, node, node.id,
                             f"multi-instance {node.label!r} has neither a loopCardinality nor an input "
                             f"collection (loopDataInputRef), so the engine cannot tell how many instances "
-                            f"to run: add one (a camunda:collection attribute is not read)"))
+                            f"to run: add one, or a collection=\"${{list}}\" attribute"))
     if node.tag == "callActivity" and node.called_element not in known_processes:
         out.append(_problem(doc, node, node.id,
                             f"called process {node.called_element!r} is not in this file: give its file too "

@@ -439,12 +439,17 @@ def test_unset_data_input_is_refused_and_a_script_variable_is_fine(tmp_path):
 
 def test_multi_instance_without_collection_or_cardinality_is_refused(tmp_path):
     mi = """<startEvent id="s"/><userTask id="sign" name="会签"><multiInstanceLoopCharacteristics isSequential="false"
-      xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:collection="${signers}"/></userTask><endEvent id="e"/>
+      xmlns:camunda="http://camunda.org/schema/1.0/bpmn" camunda:elementVariable="signer"/></userTask><endEvent id="e"/>
       <sequenceFlow id="f1" sourceRef="s" targetRef="sign"/><sequenceFlow id="f2" sourceRef="sign" targetRef="e"/>"""
     [problem] = problems(write(tmp_path, "mi.bpmn", definitions(process("mi", mi))))
     assert "sign: multi-instance '会签' has neither a loopCardinality nor an input collection" in problem
     fixed = mi.replace("/></userTask>", "><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics></userTask>")
     assert problems(write(tmp_path, "mi3.bpmn", definitions(process("mi", fixed)))) == []
+    camunda = mi.replace('camunda:elementVariable="signer"', 'camunda:collection="${signers}" camunda:elementVariable="signer"')
+    assert problems(write(tmp_path, "mic.bpmn", definitions(process("mi", camunda)))) == []
+    bad = mi.replace('camunda:elementVariable="signer"', 'camunda:collection="${a.b}"')
+    [problem] = problems(write(tmp_path, "mib.bpmn", definitions(process("mi", bad))))
+    assert "collection '${a.b}' must name one variable holding the list" in problem
 
 
 @pytest.mark.parametrize("definition, kind", [
@@ -599,3 +604,25 @@ def test_a_timer_without_a_value_is_refused_in_our_words(tmp_path):
       <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>"""
     [problem] = problems(write(tmp_path, "empty.bpmn", definitions(process("empty", body))))
     assert "wait: timer '等待' says neither when nor how long: give it a timeDuration (PT10M)" in problem
+
+
+def test_a_flowable_countersign_collection_runs_one_instance_per_assignee(tmp_path):
+    body = """<startEvent id="s"/>
+      <userTask id="sign" name="会签" xmlns:flowable="http://flowable.org/bpmn" flowable:assignee="${assignee}">
+        <multiInstanceLoopCharacteristics isSequential="false" flowable:collection="${assigneeList}"
+                                          flowable:elementVariable="assignee"/></userTask>
+      <endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="sign"/><sequenceFlow id="f2" sourceRef="sign" targetRef="e"/>"""
+    path = write(tmp_path, "countersign.bpmn20.xml", definitions(process("countersign", body)))
+    assert problems(path) == []
+    _, doc = bpmn_model.load_document(path)
+    assert doc.translations[0]["python"] == "assigneeList (each item as assignee)"
+    _, compiled, _ = compiler.compile_model(doc)
+    model = runtime.spec_from_json(runtime.spec_to_json(compiled))
+    wf = runtime.start(model, {"assigneeList": ["张科长", "李处长", "王局长"]})
+    for _ in range(3):
+        wf = runtime.load_state(runtime.dump_state(wf), model)
+        ready = runtime.ready_tasks(wf)
+        assert len(ready) == 3 - _
+        runtime.complete(wf, ready[0].id, {"agree": True})
+    assert wf.completed
