@@ -47,3 +47,29 @@ Feature: Models drawn for other engines run as they are drawn
   Scenario: A JUEL expression outside the translated subset is refused with the fix
     When "李设计" uploads the interop model "flowable_business_licence.bpmn20.xml" changed from "${approved}" to "${execution.getVariable('approved')}"
     Then the command fails with "toIssue: conditionExpression "${execution.getVariable('approved')}": a method call (.getVariable(...)) is outside the JUEL subset onetrip translates; write the condition as a Python expression over the task data"
+
+  Scenario: A model in two files is uploaded as one version
+    When "李设计" uploads the interop models "main_with_call.bpmn, shared_check.bpmn" as "after" for the matter "LIC2"
+    And "李设计" shows the latest version
+    Then the output says "calls SharedCheck: bound to shared_check.bpmn of this upload"
+    When "王窗口" starts a case of "LIC2" with the data "applicant=张三"
+    And "王窗口" completes "受理"
+    Then "王窗口" sees the tasks "核验证照"
+    When "王窗口" completes "核验证照"
+    And "王窗口" completes "决定"
+    Then the case is completed
+
+  Scenario: A called process already stored is bound to its current version
+    Given "李设计" uploads the interop model "shared_check.bpmn" as "after" for the matter "CHECK"
+    When "李设计" uploads the interop model "main_with_call.bpmn" as "after" for the matter "LIC1"
+    And "李设计" shows the latest version
+    Then the output says "calls SharedCheck: bound to stored version 1 (CHECK after, shared_check.bpmn)"
+
+  Scenario: In a collaboration of two pools the designer says which process runs
+    When "李设计" validates the interop model "two_pools.bpmn"
+    Then the command fails with "several processes (Applicant, Office): choose the one to run with --process ID"
+    When "李设计" validates the interop model "two_pools.bpmn" with "--process Office"
+    Then the output says "ok (Office)"
+    When "李设计" analyzes the interop model "two_pools.bpmn"
+    Then the output says "申请人 (Applicant)"
+    And the output says "窗口 (Office)"

@@ -15,6 +15,24 @@ def upload_interop(world, user, model, label, code):
     assert world.result.exit_code == 0, world.result.stderr
 
 
+@when(parsers.parse('"{user}" uploads the interop models "{models}" as "{label}" for the matter "{code}"'))
+def upload_several(world, user, models, label, code):
+    paths = [str(MODELS / m.strip()) for m in models.split(",")]
+    world.run(["process", "upload", *paths, "--label", label, "--matter", code], user=user)
+    assert world.result.exit_code == 0, world.result.stderr
+
+
+@when(parsers.parse('"{user}" validates the interop model "{model}" with "{options}"'))
+def validate_with(world, user, model, options):
+    world.run(["process", "validate", str(MODELS / model), *options.split()], user=user)
+
+
+@when(parsers.parse('"{user}" analyzes the interop model "{model}"'))
+def analyze_interop(world, user, model):
+    world.run(["process", "analyze", str(MODELS / model)], user=user)
+    assert world.result.exit_code == 0, world.result.stderr
+
+
 @when(parsers.parse('"{user}" uploads the interop model "{model}" changed from "{old}" to "{new}"'))
 def upload_changed(world, user, model, old, new):
     text = (MODELS / model).read_text(encoding="utf-8")
