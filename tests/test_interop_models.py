@@ -43,14 +43,24 @@ def steps(path, process_id=None) -> list[int]:
     return [m.steps for m in analyze_document(doc, process_id)]
 
 
-@pytest.fixture
-def office(tmp_path):
-    cli = CliHarness(f"sqlite:///{tmp_path / 'onetrip.db'}")
+def _office(url):
+    cli = CliHarness(url)
     cli.ok("init")
     cli.ok("user add admin --role admin")
     cli.ok("user add 李设计 --role designer", user="admin")
     cli.ok("user add 王窗口 --role clerk --department 窗口", user="admin")
     return cli
+
+
+@pytest.fixture
+def any_office(db_url):
+    """The same office on SQLite and on PostgreSQL (the version's files and bindings are JSON columns)."""
+    return _office(db_url)
+
+
+@pytest.fixture
+def office(tmp_path):
+    return _office(f"sqlite:///{tmp_path / 'onetrip.db'}")
 
 
 # ------------------------------------------------------------ id-less sequence flows
@@ -193,7 +203,8 @@ CALLED = definitions(process("Check", """
   <sequenceFlow id="c3" sourceRef="check2" targetRef="ce"/>"""))
 
 
-def test_a_call_to_another_file_resolves_when_the_file_is_given(tmp_path, office):
+def test_a_call_to_another_file_resolves_when_the_file_is_given(tmp_path, any_office):
+    office = any_office
     main, called = write(tmp_path, "main.bpmn", MAIN), write(tmp_path, "called.bpmn", CALLED)
     [alone] = problems(main)
     assert "called process 'Check' is not in this file: give its file too" in alone
@@ -217,7 +228,8 @@ def test_a_call_to_another_file_resolves_when_the_file_is_given(tmp_path, office
     assert office.json(["case", "show", str(case["id"])])["status"] == "completed"
 
 
-def test_a_call_binds_to_the_current_stored_version_of_the_called_process(tmp_path, office):
+def test_a_call_binds_to_the_current_stored_version_of_the_called_process(tmp_path, any_office):
+    office = any_office
     main, called = write(tmp_path, "main.bpmn", MAIN), write(tmp_path, "called.bpmn", CALLED)
     r = office(["process", "upload", str(main), "--label", "after", "--matter", "MAIN"], user="李设计")
     assert r.exit_code == 1 and "called process 'Check' is not in this file" in r.stderr
