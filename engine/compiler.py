@@ -467,43 +467,33 @@ class _DryRunLate(Exception):
 def _dry_run(compiled: CompiledModel) -> str | None:
     """Start a throw-away case with no data: the engine failing by itself (not for want of data) is a refusal.
 
-    Bounded in time (in the main thread, by an interval timer whose previous
-    owner gets it back); a model that is merely slow to start is not refused here.
+    Bounded by a deadline checked after every engine step (no signal: an alarm
+    landing inside the sandbox's own set-up could leave its limits armed); a
+    model that is merely slow to start is not refused here, its real start has
+    the step budget.
     """
-    import signal
-    import threading
     import time
+
+    from SpiffWorkflow.exceptions import SpiffWorkflowException as _SpiffError
 
     from .errors import OnetripError
 
-    if threading.current_thread() is not threading.main_thread():
-        return None
+    deadline = time.monotonic() + DRY_RUN_SECONDS
 
-    def late(signum, frame):
-        raise _DryRunLate()
+    def check(task) -> None:
+        if time.monotonic() > deadline:
+            raise _DryRunLate()
 
-    began = time.monotonic()
-    old_handler = signal.signal(signal.SIGALRM, late)
-    old_timer = signal.setitimer(signal.ITIMER_REAL, DRY_RUN_SECONDS)
-    recursed = False
     try:
-        runtime.start(compiled)
-    except _DryRunLate:
-        pass
+        wf = compiled.new_workflow()
+        wf.refresh_timers()
+        wf.do_engine_steps(did_complete_task=check)
     except RecursionError:
-        recursed = True
-    except OnetripError as exc:       # a condition or script wanted data this empty case lacks, or a limit
-        recursed = "RecursionError" in str(exc) or "nested too deeply" in str(exc)   # the step budget's words
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old_handler)
-        if old_timer[0] > 0:          # someone else's alarm: give back what is left of it
-            signal.setitimer(signal.ITIMER_REAL, max(old_timer[0] - (time.monotonic() - began), 0.001),
-                             old_timer[1])
-    if not recursed:
+        return ("the engine recurses without end when it starts this model (its flow keeps predicting "
+                "itself): simplify the loop or the events around it")
+    except (_DryRunLate, OnetripError, _SpiffError, Exception):   # slow, or wanted data this empty case lacks
         return None
-    return ("the engine recurses without end when it starts this model (its flow keeps predicting itself): "
-            "simplify the loop or the events around it")
+    return None
 
 
 def compile_model(doc: ModelDocument, process_id: str | None = None
