@@ -14,6 +14,10 @@ file, in a separate worker process with a per-file time limit:
   cannot know), *refused* (one clear reason: the first problem, with quoted
   names and numbers masked to group alike reasons) or *failed* (a traceback,
   an internal error or a hang).
+Each file runs in its own forked child (so no signal handler of this script
+ever runs inside onetrip's sandbox, and a child killed by the sandbox's CPU
+backstop loses only its own file).
+
 * **raw SpiffWorkflow 3.2**: ``BpmnParser`` on the file, the first
   executable process no other process calls, ``do_engine_steps`` with its own
   (unsandboxed) script engine until the first wait state.  *ran* or *failed*.
@@ -28,11 +32,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import re
 import signal
 import sys
+import time
 import traceback
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -43,14 +47,6 @@ if str(REPO) not in sys.path:
 
 PATTERNS = ("*.bpmn", "*.bpmn2", "*.bpmn20.xml", "*.bpmn.xml")
 MAX_SPIFF_STEPS = 2000
-
-
-class _Timeout(Exception):
-    pass
-
-
-def _alarm(signum, frame):
-    raise _Timeout()
 
 
 def reason_key(message: str) -> str:
@@ -115,25 +111,81 @@ def run_spiff(path: str) -> dict:
     return {"spiff": "ran"}
 
 
-def one_file(args) -> dict:
-    path, source, timeout = args
-    out = {"file": path, "source": source}
-    signal.signal(signal.SIGALRM, _alarm)
+def _run_one(name: str, fn, path: str) -> dict:
+    try:
+        return fn(path)
+    except Exception as exc:        # onetrip: a traceback is a failure; spiff: did not run
+        out = {name: "failed", f"{name}_error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        if name == "onetrip":
+            out["traceback"] = traceback.format_exc()[-1500:]
+        return out
+
+
+def _child(path: str, fd: int) -> None:
+    """In a forked child: one JSON line per engine, written as soon as that engine is done."""
     for name, fn in (("onetrip", run_onetrip), ("spiff", run_spiff)):
-        signal.alarm(timeout)
-        try:
-            out.update(fn(path))
-        except _Timeout:
-            out[name] = "failed" if name == "onetrip" else "failed"
-            out[f"{name}_error"] = f"no result within {timeout} s (hang)"
-        except Exception as exc:        # onetrip: a traceback is a failure; spiff: did not run
-            out[name] = "failed"
-            out[f"{name}_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-            if name == "onetrip":
-                out["traceback"] = traceback.format_exc()[-1500:]
-        finally:
-            signal.alarm(0)
-    return out
+        line = json.dumps(_run_one(name, fn, path), ensure_ascii=False) + "\n"
+        os.write(fd, line.encode("utf-8"))
+
+
+def run_all(work: list[tuple[str, str]], jobs: int, timeout: float) -> list[dict]:
+    """Each file in its own forked child with a deadline per engine; a child past it is killed.
+
+    No signal handler of ours runs inside onetrip (the sandbox owns SIGALRM while a model's
+    code runs), and a child that dies (SIGXCPU from the sandbox's CPU backstop) loses only its file.
+    """
+    import engine.analysis, engine.compiler, engine.runtime  # noqa: F401,E401  (children inherit them)
+    import SpiffWorkflow.bpmn.parser.BpmnParser  # noqa: F401
+    results, queue, running = [], list(work), {}
+    while queue or running:
+        while queue and len(running) < jobs:
+            path, source = queue.pop(0)
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:                           # the child
+                os.close(r)
+                try:
+                    _child(path, w)
+                finally:
+                    os._exit(0)
+            os.close(w)
+            os.set_blocking(r, False)
+            running[pid] = {"file": path, "source": source, "fd": r, "buf": b"", "since": time.monotonic()}
+        time.sleep(0.005)
+        for pid, job in list(running.items()):
+            try:
+                chunk = os.read(job["fd"], 1 << 16)
+                while chunk:
+                    job["buf"] += chunk
+                    chunk = os.read(job["fd"], 1 << 16)
+            except BlockingIOError:
+                pass
+            lines = job["buf"].count(b"\n")
+            if lines and job.get("lines") != lines:      # an engine finished: its deadline restarts
+                job["lines"], job["since"] = lines, time.monotonic()
+            done, status = os.waitpid(pid, os.WNOHANG)
+            late = time.monotonic() - job["since"] > timeout
+            if not done and not late:
+                continue
+            if not done:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            try:
+                job["buf"] += os.read(job["fd"], 1 << 20)
+            except BlockingIOError:
+                pass
+            os.close(job["fd"])
+            del running[pid]
+            out = {"file": job["file"], "source": job["source"]}
+            parts = [json.loads(x) for x in job["buf"].decode("utf-8", "replace").splitlines() if x.strip()]
+            for part in parts:
+                out.update(part)
+            for name in ("onetrip", "spiff")[len(parts):]:
+                why = (f"no result within {timeout:g} s (hang)" if late
+                       else f"the process died (status {status})")
+                out.update({name: "failed", f"{name}_error": why})
+            results.append(out)
+    return results
 
 
 def collect(directory: Path) -> list[tuple[str, str]]:
@@ -158,9 +210,7 @@ def main(argv=None) -> int:
     if not files:
         print(f"{args.directory}: no BPMN files", file=sys.stderr)
         return 2
-    work = [(f, s, args.timeout) for f, s in files]
-    with multiprocessing.get_context("fork").Pool(args.jobs, maxtasksperchild=200) as pool:
-        results = list(pool.imap_unordered(one_file, work, chunksize=4))
+    results = run_all(files, args.jobs, args.timeout)
     if args.json:
         for r in results:
             print(json.dumps(r, ensure_ascii=False))
