@@ -282,12 +282,12 @@ def process_validate(ctx, files, process_id, as_json):
     Prints one line per problem, FILE:LINE: ELEMENT_ID: message, and exits 1
     if any file is invalid.  Needs no database.  A folder stands for the
     .bpmn files in it.  The files are checked together: a call activity may
-    call a process of another file given.
+    call a process of another file given (validate MAIN.bpmn CALLED.bpmn);
+    --process ID chooses the process of a file with several pools.
 
-    
+    \b
     Example:
       onetrip process validate bpmn/
-      onetrip process validate main.bpmn called.bpmn --process Main
     """
     from engine.config import Settings
     from engine.service import Service
@@ -318,17 +318,17 @@ def process_validate(ctx, files, process_id, as_json):
 def process_upload(ctx, files, label, matter_code, descriptive, process_id, as_json):
     """Upload a BPMN model as the before or after version of a matter.
 
-    Several files make one version: the first is the main model, and its call
-    activities resolve to the processes of the others; a call to a process in
-    none of them binds to the current stored version of that process id
-    (`process show` says which).  Uploading the same content again returns the
-    existing version.
+    Several files make one version (upload MAIN.bpmn CALLED.bpmn ...): the
+    first is the main model, and its call activities resolve to the processes
+    of the others; a call to a process in none of them binds to the current
+    stored version of that process id (`process show` says which).  --process
+    ID chooses the process of a file with several pools.  Uploading the same
+    content again returns the existing version.
 
     \b
     Example:
       onetrip --as 李设计 process upload bpmn/JZZBL.before.bpmn
       onetrip --as 李设计 process upload bpmn/CJRZSL.after.bpmn --label after
-      onetrip --as 李设计 process upload main.bpmn called.bpmn --label after --process Main
     """
     label = _label_from_name(files[0], label)
     record = _service(ctx).upload([_shipped(f) for f in files], label, matter_code,
