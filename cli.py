@@ -268,16 +268,24 @@ def _days(value) -> str:
     return num(value)
 
 
+process_option = click.option(
+    "--process", "process_id", metavar="ID",
+    help="The process to run when a file holds several (pools of a collaboration).")
+
+
 @process.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@process_option
 @json_option
 @click.pass_context
-def process_validate(ctx, files, as_json):
+def process_validate(ctx, files, process_id, as_json):
     """Check BPMN files: well-formed, BPMN 2.0, runs as drawn.
 
     Prints one line per problem, FILE:LINE: ELEMENT_ID: message, and exits 1
     if any file is invalid.  Needs no database.  A folder stands for the
-    .bpmn files in it.
+    .bpmn files in it.  The files are checked together: a call activity may
+    call a process of another file given (validate MAIN.bpmn CALLED.bpmn);
+    --process ID chooses the process of a file with several pools.
 
     \b
     Example:
@@ -285,7 +293,7 @@ def process_validate(ctx, files, as_json):
     """
     from engine.config import Settings
     from engine.service import Service
-    results = Service(Settings.from_env(db=":memory:")).validate(_bpmn_files(files))
+    results = Service(Settings.from_env(db=":memory:")).validate(_bpmn_files(files), process_id)
     if as_json:
         _print_json(results)
     else:
@@ -300,26 +308,33 @@ def process_validate(ctx, files, as_json):
 
 
 @process.command("upload")
-@click.argument("file", type=click.Path())
+@click.argument("files", nargs=-1, required=True, type=click.Path(), metavar="FILE [CALLED_FILE...]")
 @click.option("--label", type=click.Choice(["before", "after"]),
               help="before or after the re-engineering (default: from a *.before.bpmn/*.after.bpmn name).")
 @click.option("--matter", "matter_code", metavar="CODE", help="Matter code (default: process property matter_code).")
 @click.option("--descriptive", is_flag=True,
               help="Store a model that cannot run, for analysis only (marked non-executable with the reasons).")
+@process_option
 @json_option
 @click.pass_context
-def process_upload(ctx, file, label, matter_code, descriptive, as_json):
+def process_upload(ctx, files, label, matter_code, descriptive, process_id, as_json):
     """Upload a BPMN model as the before or after version of a matter.
 
-    Uploading the same content again returns the existing version.
+    Several files make one version (upload MAIN.bpmn CALLED.bpmn ...): the
+    first is the main model, and its call activities resolve to the processes
+    of the others; a call to a process in none of them binds to the current
+    stored version of that process id (`process show` says which).  --process
+    ID chooses the process of a file with several pools.  Uploading the same
+    content again returns the existing version.
 
     \b
     Example:
       onetrip --as 李设计 process upload bpmn/JZZBL.before.bpmn
       onetrip --as 李设计 process upload bpmn/CJRZSL.after.bpmn --label after
     """
-    label = _label_from_name(file, label)
-    record = _service(ctx).upload(_shipped(file), label, matter_code, allow_descriptive=descriptive)
+    label = _label_from_name(files[0], label)
+    record = _service(ctx).upload([_shipped(f) for f in files], label, matter_code,
+                                  allow_descriptive=descriptive, process_id=process_id)
     if as_json:
         return _print_json(record)
     verb = "uploaded" if record["created"] else (
@@ -375,6 +390,14 @@ def process_show(ctx, version, as_json):
         click.echo(f"  steps {m.get('steps')}  materials {m.get('materials')}  visits {m.get('visits')}  "
                    f"promised {_days(m.get('promised_workdays'))}  statutory {_days(m.get('statutory_workdays'))} "
                    f"working days")
+    if len(r.get("files") or []) > 1:
+        click.echo(term(f"  files: {', '.join(r['files'])}"))
+    for b in r.get("bindings") or []:
+        where = (f"stored version {b['version']} ({b['matter_code']} {b['label']}, {b['file']})"
+                 if b.get("version") else f"{b['file']} of this upload")
+        click.echo(term(f"  calls {b['process_id']}: bound to {where}"))
+    for t in r.get("translations") or []:
+        click.echo(term(f"  translated {t['element']} {t['what']}: {t['original']}  →  {t['python']}"))
     for p in r["problems"]:
         click.echo(term(f"  cannot run: {p}"))
 
@@ -752,9 +775,10 @@ def _stderr_console():
 
 @process.command("analyze")
 @click.argument("targets", nargs=-1, required=True, metavar="FILE_OR_VERSION...")
+@process_option
 @json_option
 @click.pass_context
-def process_analyze(ctx, targets, as_json):
+def process_analyze(ctx, targets, process_id, as_json):
     """Static metrics (steps, materials, visits, working days) and redesign findings.
 
     \b
@@ -762,7 +786,7 @@ def process_analyze(ctx, targets, as_json):
       onetrip process analyze bpmn/QYSLDJ.before.bpmn bpmn/QYSLDJ.after.bpmn
       onetrip process analyze 1 --json        # a stored version
     """
-    rows = _service(ctx).analyze([_shipped(t) for t in targets])
+    rows = _service(ctx).analyze([_shipped(t) for t in targets], process_id)
     if as_json:
         return _print_json(rows)
     from engine.report import num

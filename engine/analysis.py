@@ -48,7 +48,9 @@ Paths
   (time is time).
 * Embedded sub-processes are expanded: the content's value is the node's
   value; the node itself is not a step.  Call activities whose
-  ``calledElement`` is a process of the same file are expanded the same way
+  ``calledElement`` is a process of the same file, of a file uploaded or
+  analysed with it, or of the stored version it was bound to at upload are
+  expanded the same way
   (recursion is cut with a ``recursive_call`` finding); others count 0 with an
   ``unresolved_call`` finding.  A sub-process or call activity annotated with
   its own ``workdays`` uses that instead of its content's critical path.  A
@@ -309,12 +311,14 @@ def _graphs(graph: Graph):
 
 
 def _index_elements(doc: ModelDocument | None) -> dict:
-    tree = getattr(doc, "tree", None)
-    if tree is None:
-        return {}
     tag = "{%s}" % BPMN_NS
-    return {el.get("id"): el for el in tree.getroot().iter()
-            if isinstance(el.tag, str) and el.tag.startswith(tag) and el.get("id")}
+    out: dict = {}
+    for d in reversed([doc, *getattr(doc, "library", [])] if doc is not None else []):
+        tree = getattr(d, "tree", None)
+        if tree is not None:        # the main file's elements win over a called file's
+            out.update({el.get("id"): el for el in tree.getroot().iter()
+                        if isinstance(el.tag, str) and el.tag.startswith(tag) and el.get("id")})
+    return out
 
 
 class _Materials:
@@ -357,7 +361,7 @@ class _Materials:
 class _Analyzer:
     def __init__(self, doc: ModelDocument | None, process: ProcessModel):
         self.doc, self.process = doc, process
-        self.processes = {p.id: p for p in (doc.processes if doc is not None else [])}
+        self.processes = {p.id: p for p in (doc.all_processes() if doc is not None else [])}
         self.processes.setdefault(process.id, process)
         self._elements: dict | None = None       # indexed on first use (sub-processes, link events)
         self.findings: list[Finding] = []
@@ -383,8 +387,8 @@ class _Analyzer:
                     if target is None:
                         self.note("unresolved_call", node.id,
                                   f"call activity {_label(node)} calls "
-                                  f"{node.called_element or '(nothing)'!r}, not a process of this file: "
-                                  f"counted as 0 steps")
+                                  f"{node.called_element or '(nothing)'!r}, not a process of this file "
+                                  f"or the files given with it: counted as 0 steps")
                     elif target.id not in seen:
                         seen.add(target.id)
                         todo.append(target)
@@ -699,10 +703,12 @@ def analyze_process(doc: ModelDocument | None, process: ProcessModel) -> Process
     return _Analyzer(doc, process).run()
 
 
-def analyze_document(doc: ModelDocument) -> list[ProcessMetrics]:
-    """The main process of the file, or every uncalled process when no main one can be told."""
+def analyze_document(doc: ModelDocument, process_id: str | None = None) -> list[ProcessMetrics]:
+    """The main process of the file (or ``process_id``), or every uncalled process when no main one can be told."""
     from .compiler import choose_process   # SpiffWorkflow is imported only when needed
 
+    if process_id:
+        return [analyze_process(doc, choose_process(doc, process_id))]
     try:
         return [analyze_process(doc, choose_process(doc))]
     except ModelError:

@@ -10,6 +10,7 @@ zeebe and spiffworkflow namespaces (see DESIGN.md, "Annotating a matter").
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,8 @@ ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
 PROPERTY_NAMESPACES = (CAMUNDA_NS, ZEEBE_NS, SPIFF_NS)
+#: Namespaces of the engines whose multi-instance ``collection``/``elementVariable`` attributes are read.
+VENDOR_NAMESPACES = (CAMUNDA_NS, "http://flowable.org/bpmn", "http://activiti.org/bpmn")
 
 #: Human work: counted as steps unless annotated ``step=false``.
 HUMAN_TASKS = frozenset({"userTask", "manualTask", "task"})
@@ -264,6 +267,14 @@ class Node:
     implementation: str | None = None
     has_extensions: bool = False
     loop: str | None = None                               # standard / multiInstance
+    mi_source: bool = False                               # multi-instance: has a collection or cardinality
+    mi_cardinality: str | None = None                     # multi-instance: the loopCardinality expression
+    timer_kind: str | None = None                         # timeDuration / timeDate / timeCycle
+    triggered_by_event: bool = False                      # an event sub-process
+    for_compensation: bool = False                        # a compensation handler
+    event_refs: list[tuple[str, str]] = field(default_factory=list)   # (errorRef, id) and the like
+    data_inputs: list[str] = field(default_factory=list)  # ioSpecification data inputs (in an inputSet)
+    data_outputs: list[str] = field(default_factory=list)  # ioSpecification data outputs
     graph: "Graph | None" = None                          # embedded sub-process content
 
     @property
@@ -319,6 +330,7 @@ class ProcessModel(Graph):
     line: int | None = None
     lanes: dict[str, str] = field(default_factory=dict)   # node id -> lane name
     participant_name: str | None = None
+    data_inputs: list[str] = field(default_factory=list)  # process ioSpecification inputs (a caller must set them)
 
     @property
     def label(self) -> str:
@@ -336,8 +348,32 @@ class ModelDocument:
     processes: list[ProcessModel]
     tree: etree._ElementTree
 
+    #: JUEL/ISO translations made at reading: {element, what, original, python}
+    translations: list[dict] = field(default_factory=list)
+    #: expressions that could not be translated: (line, element, message)
+    untranslatable: list[tuple[int | None, str, str]] = field(default_factory=list)
+    #: ids of root elements (error, message, signal, escalation, ...) -> their tag
+    definitions: dict[str, str] = field(default_factory=dict)
+    #: ids of root elements without a name (a signal or message is matched by its name)
+    unnamed: set[str] = field(default_factory=set)
+    #: other files uploaded or validated with this one (their processes may be called)
+    library: list["ModelDocument"] = field(default_factory=list)
+
     def process(self, process_id: str) -> ProcessModel | None:
         return next((p for p in self.processes if p.id == process_id), None)
+
+    def all_processes(self) -> list[ProcessModel]:
+        """The processes of this file, then those of the files given with it."""
+        seen, out = set(), []
+        for doc in [self, *self.library]:
+            for p in doc.processes:
+                if p.id not in seen:
+                    seen.add(p.id)
+                    out.append(p)
+        return out
+
+    def file_of(self, process_id: str) -> "ModelDocument":
+        return next((d for d in [self, *self.library] if d.process(process_id) is not None), self)
 
 
 def _read_graph(container, graph: Graph, lanes: dict[str, str], inherited_lane: str | None) -> None:
@@ -382,7 +418,9 @@ def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) 
                 lane=lanes.get(nid, inherited_lane), default=el.get("default"),
                 called_element=el.get("calledElement"), attached_to=el.get("attachedToRef"),
                 has_extensions=ext is not None and len(ext) > 0,
-                implementation=el.get("implementation"))
+                implementation=el.get("implementation"),
+                triggered_by_event=(el.get("triggeredByEvent") or "").strip().lower() == "true",
+                for_compensation=(el.get("isForCompensation") or "").strip().lower() == "true")
     for assoc in el.findall(f"{{{BPMN_NS}}}dataInputAssociation"):
         for ref in assoc.findall(f"{{{BPMN_NS}}}sourceRef"):
             if ref.text:
@@ -395,14 +433,25 @@ def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) 
         ctag = _local(child.tag)
         if ctag.endswith("EventDefinition"):
             node.event_definitions.append(ctag[: -len("EventDefinition")])
+            for attr in ("errorRef", "messageRef", "signalRef", "escalationRef"):
+                if (child.get(attr) or "").strip():
+                    node.event_refs.append((attr, child.get(attr).strip()))
             if ctag == "timerEventDefinition":
                 for part in child:
                     if _local(part.tag) in ("timeDuration", "timeDate", "timeCycle") and (part.text or "").strip():
                         node.timer = part.text.strip()
+                        node.timer_kind = _local(part.tag)
         elif ctag == "standardLoopCharacteristics":
             node.loop = "standard"
         elif ctag == "multiInstanceLoopCharacteristics":
             node.loop = "multiInstance"
+            node.mi_source = any(_local(part.tag) in ("loopCardinality", "loopDataInputRef")
+                                 and (part.text or "").strip() for part in child)
+            node.mi_cardinality = next((part.text.strip() for part in child if _local(part.tag) == "loopCardinality"
+                                        and (part.text or "").strip()), None)
+        elif ctag == "ioSpecification" and _ns(child.tag) == BPMN_NS:
+            node.data_inputs = _io_refs(el, "inputSet", "dataInputRefs")
+            node.data_outputs = _io_refs(el, "outputSet", "dataOutputRefs")
         elif ctag == "script" and _ns(child.tag) == BPMN_NS:
             node.script = child.text or ""
     if tag == "scriptTask":
@@ -411,6 +460,15 @@ def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) 
         node.graph = Graph()
         _read_graph(el, node.graph, lanes, node.lane)
     return node
+
+
+def _io_refs(el, group: str, ref: str) -> list[str]:
+    """The data inputs (or outputs) an element's ioSpecification lists in its input (output) sets."""
+    spec = el.find(f"{{{BPMN_NS}}}ioSpecification")
+    if spec is None:
+        return []
+    return [r.text.strip() for g in spec.findall(f"{{{BPMN_NS}}}{group}")
+            for r in g.findall(f"{{{BPMN_NS}}}{ref}") if r.text and r.text.strip()]
 
 
 def _read_lanes(process_el) -> dict[str, str]:
@@ -433,21 +491,163 @@ def _read_lanes(process_el) -> dict[str, str]:
 
 
 def read_model(tree: etree._ElementTree, filename: str, data: bytes | None = None) -> ModelDocument:
-    """Read every process of a parsed BPMN document into plain dataclasses."""
+    """Read every process of a parsed BPMN document into plain dataclasses.
+
+    The tree is first normalised in place the way SpiffWorkflow and the BPMN
+    specification read it (:func:`normalize`): sequence flows without an id
+    get a stable synthetic one, and JUEL conditions and literal ISO 8601
+    timers become sandboxed Python.  The caller keeps the original bytes.
+    """
     root = tree.getroot()
+    digest = sha256(data if data is not None else etree.tostring(tree))
+    doc = ModelDocument(filename=filename, sha256=digest, processes=[], tree=tree)
+    normalize(doc)
     participants = {p.get("processRef"): p.get("name")
                     for p in root.iter(f"{{{BPMN_NS}}}participant") if p.get("processRef")}
-    processes = []
     for el in root.findall(f"{{{BPMN_NS}}}process"):
         lanes = _read_lanes(el)
+        # BPMN (and SpiffWorkflow, Flowable, Camunda) read a missing isExecutable as true.
         pm = ProcessModel(id=el.get("id", ""), name=el.get("name"),
-                          executable=(el.get("isExecutable") or "").strip().lower() == "true",
+                          executable=(el.get("isExecutable") or "true").strip().lower() != "false",
                           props=properties(el), line=el.sourceline, lanes=lanes,
                           participant_name=participants.get(el.get("id")))
         _read_graph(el, pm, lanes, None)
-        processes.append(pm)
-    digest = sha256(data if data is not None else etree.tostring(tree))
-    return ModelDocument(filename=filename, sha256=digest, processes=processes, tree=tree)
+        pm.data_inputs = _io_refs(el, "inputSet", "dataInputRefs")
+        doc.processes.append(pm)
+    doc.definitions = {el.get("id"): _local(el.tag) for el in root if _ns(el.tag) == BPMN_NS and el.get("id")}
+    doc.unnamed = {el.get("id") for el in root if _ns(el.tag) == BPMN_NS and el.get("id")
+                   and not (el.get("name") or "").strip()}
+    return doc
+
+
+_ISO_TIMER = re.compile(
+    r"^[+-]?(R\d*/)?("
+    r"P(?=\d|T\d)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
+    r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?"
+    r"|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+    r")(/.+)?$", re.IGNORECASE)
+
+
+_EXPRESSION_TAGS = ("conditionExpression", "timeDuration", "timeDate", "timeCycle", "loopCardinality",
+                    "completionCondition")
+
+
+def is_iso_timer_literal(text: str) -> bool:
+    """An ISO 8601 duration, date-time or cycle written as bare text (``PT10M``, ``R3/PT1H``)."""
+    return bool(_ISO_TIMER.match(text.strip()))
+
+
+def _synthetic_flow_id(el, taken: set[str], counters: dict[str, int]) -> str:
+    base = "Flow__{}__{}".format(re.sub(r"[^\w.-]", "_", el.get("sourceRef") or "x"),
+                                 re.sub(r"[^\w.-]", "_", el.get("targetRef") or "x"))
+    fid, n = base, counters.get(base, 1)
+    while fid in taken:              # each base continues where it stopped: linear, even for 10⁵ copies
+        n += 1
+        fid = f"{base}__{n}"
+    counters[base] = n
+    taken.add(fid)
+    return fid
+
+
+def normalize(doc: ModelDocument) -> None:
+    """Rewrite the tree in place the way the engine reads it; record every translation.
+
+    * a sequence flow without ``id`` gets ``Flow__SOURCE__TARGET`` (``__2``...
+      when there are several), a flow node without one ``TAG__N`` (N-th in
+      document order), stable across uploads of the same file;
+    * ``${...}``/``#{...}`` in a condition, timer, loop cardinality or
+      completion condition becomes Python (:mod:`engine.juel`);
+    * a timer written as bare ISO 8601 text (``PT10M``) becomes the string
+      literal ``"PT10M"``.
+    """
+    from . import juel
+    root = doc.tree.getroot()
+    bpmn = f"{{{BPMN_NS}}}"
+    idless = [el for el in root.iter(f"{bpmn}sequenceFlow", *(bpmn + t for t in FLOW_NODE_TAGS))
+              if not (el.get("id") or "").strip()]
+    if idless:
+        taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        counters: dict[str, int] = {}
+        for el in idless:
+            tag = _local(el.tag)
+            if tag == "sequenceFlow":
+                el.set("id", _synthetic_flow_id(el, taken, counters))
+                continue
+            while True:              # e.g. an event sub-process drawn without an id
+                counters[tag] = counters.get(tag, 0) + 1
+                nid = f"{tag}__{counters[tag]}"
+                if nid not in taken:
+                    break
+            taken.add(nid)
+            el.set("id", nid)
+
+    def owner(el):
+        while el is not None and not el.get("id"):
+            el = el.getparent()
+        return el if el is not None else root
+
+    for el in root.iter(*(bpmn + t for t in _EXPRESSION_TAGS)):
+        tag = _local(el.tag)
+        text = (el.text or "").strip()
+        if not text:
+            continue
+        where = owner(el)
+        element, line = where.get("id") or "", where.sourceline
+        if juel.is_el(text):
+            try:
+                python = juel.translate(text, value=tag not in ("conditionExpression", "completionCondition"))
+            except juel.JuelError as exc:
+                shown = text if len(text) <= 200 else text[:200] + "…"
+                doc.untranslatable.append((line, element, f"{tag} {shown!r}: {exc}"))
+                continue
+        elif tag.startswith("time") and is_iso_timer_literal(text):
+            python = repr(text)
+        else:
+            continue
+        el.text = python
+        doc.translations.append({"element": element, "what": tag, "original": text, "python": python,
+                                 "line": line})
+
+    for mi in root.iter(f"{bpmn}multiInstanceLoopCharacteristics"):
+        _vendor_collection(doc, mi, owner(mi))
+
+
+def _vendor_attr(el, name: str) -> str | None:
+    return next((el.get(f"{{{ns}}}{name}").strip() for ns in VENDOR_NAMESPACES
+                 if (el.get(f"{{{ns}}}{name}") or "").strip()), None)
+
+
+def _vendor_collection(doc: ModelDocument, mi, where) -> None:
+    """Camunda/Flowable/Activiti ``collection="${list}" elementVariable="item"`` as the BPMN
+    ``loopDataInputRef``/``inputDataItem`` the engine reads (会签: one instance per assignee)."""
+    from . import juel
+    bpmn = f"{{{BPMN_NS}}}"
+    if mi.find(f"{bpmn}loopCardinality") is not None or mi.find(f"{bpmn}loopDataInputRef") is not None:
+        return
+    collection = _vendor_attr(mi, "collection")
+    if not collection:
+        return
+    element, line = where.get("id") or "", where.sourceline
+    try:
+        name = juel.translate(collection, value=True) if juel.is_el(collection) else collection
+    except juel.JuelError as exc:
+        doc.untranslatable.append((line, element, f"collection {collection[:200]!r}: {exc}"))
+        return
+    if not name.isidentifier() or name.startswith("_"):
+        doc.untranslatable.append((line, element, f"collection {collection[:200]!r} must name one variable "
+                                                  f"holding the list (e.g. ${{assignees}})"))
+        return
+    ref = etree.Element(f"{bpmn}loopDataInputRef")
+    ref.text = name
+    mi.insert(0, ref)
+    variable = _vendor_attr(mi, "elementVariable")
+    python = name
+    if variable and variable.isidentifier() and mi.find(f"{bpmn}inputDataItem") is None:
+        item = etree.Element(f"{bpmn}inputDataItem", id=variable, name=variable)
+        mi.insert(1, item)
+        python += f" (each item as {variable})"
+    doc.translations.append({"element": element, "what": "collection", "original": collection,
+                             "python": python, "line": line})
 
 
 def load_document(path: str | Path, **limits) -> tuple[bytes, ModelDocument]:

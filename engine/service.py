@@ -197,27 +197,89 @@ class Service:
         return bpmn_model.load_document(path, max_bytes=self.settings.max_bpmn_bytes,
                                         max_depth=self.settings.max_xml_depth)
 
-    def validate(self, paths: list[str]) -> list[dict]:
-        """Check files without a database; one result per file."""
+    def validate(self, paths: list[str], process_id: str | None = None) -> list[dict]:
+        """Check files without a database; one result per file.
+
+        The files are checked together: a call activity of one resolves to a
+        process of another (``validate MAIN.bpmn CALLED.bpmn``).  ``process_id``
+        chooses the process to run in the files that have it.
+        """
         results = []
+        loaded = {}
         for path in paths:
             try:
-                _, doc = self._load(path)
-                process, _, problems = _compiler().compile_model(doc)
+                loaded[path] = self._load(path)[1]
+            except ModelError as exc:
+                loaded[path] = exc
+        anywhere = process_id and any(not isinstance(d, ModelError) and d.process(process_id)
+                                      for d in loaded.values())
+        for path in paths:
+            doc = loaded[path]
+            if isinstance(doc, ModelError):
+                results.append({"file": str(path), "process_id": None, "matter_code": None,
+                                "valid": False, "problems": [str(doc)]})
+                continue
+            doc.library = [d for p, d in loaded.items() if p != path and not isinstance(d, ModelError)]
+            try:
+                chosen = process_id if process_id and (doc.process(process_id) or not anywhere) else None
+                process, _, problems = _compiler().compile_model(doc, chosen)
                 results.append({"file": str(path), "process_id": process.id,
                                 "matter_code": process.matter_code, "valid": not problems,
-                                "problems": [str(p) for p in problems]})
+                                "problems": [str(p) for p in problems],
+                                "translations": doc.translations})
             except ModelError as exc:
                 results.append({"file": str(path), "process_id": None, "matter_code": None,
                                 "valid": False, "problems": [str(exc)]})
         return results
 
-    def _prepare(self, path, label: str, matter_code: str | None, allow_descriptive: bool):
-        """Read, check and analyze a model outside any transaction."""
+    def _stored_library(self, doc, limit: int = 20) -> list[dict]:
+        """Bind call activities no given file resolves to the current stored version of that process id.
+
+        Adds the stored versions' files to ``doc.library``; returns the bindings.
+        """
+        from . import bpmn_model
+        bindings, tried = [], set()
+        for _ in range(limit):
+            known = {p.id for p in doc.all_processes()}
+            missing = sorted({n.called_element for p in doc.all_processes() for n in p.walk()
+                              if n.tag == "callActivity" and n.called_element
+                              and n.called_element not in known} - tried)
+            if not missing:
+                break
+            tried.update(missing)
+            with self._tx(readonly=True) as s:
+                for pid in missing:
+                    v = s.scalar(select(ProcessVersion).where(ProcessVersion.process_id == pid,
+                                                              ProcessVersion.executable.is_(True))
+                                 .order_by(ProcessVersion.uploaded_at.desc(), ProcessVersion.id.desc())
+                                 .limit(1))
+                    if v is None:
+                        continue
+                    files = [(v.filename, v.bpmn_xml)] + [(f["filename"], f["xml"]) for f in (v.extra_files or [])]
+                    for name, xml in files:
+                        doc.library.append(bpmn_model.load_bytes(
+                            xml.encode("utf-8"), f"version {v.id}: {name}",
+                            max_bytes=self.settings.max_bpmn_bytes, max_depth=self.settings.max_xml_depth))
+                    bindings.append({"process_id": pid, "version": v.id, "file": v.filename,
+                                     "matter_code": v.matter.code, "label": v.label})
+        return bindings
+
+    def _prepare(self, path, label: str, matter_code: str | None, allow_descriptive: bool,
+                 process_id: str | None = None, extra: list[str] | None = None, stored: bool = False):
+        """Read, check and analyze a model (its first file the main one) outside any transaction."""
         if label not in LABELS:
             raise InvalidInput(f"unknown label {label!r}: use before or after")
         data, doc = self._load(path)
-        process, compiled, problems = _compiler().compile_model(doc)
+        extras = []
+        for other in extra or []:
+            other_data, other_doc = self._load(other)
+            extras.append((Path(other), other_data, other_doc))
+        doc.library = [d for _, _, d in extras]
+        bindings = [{"process_id": p.id, "version": None, "file": Path(f).name}
+                    for f, _, d in extras for p in d.processes]
+        if stored:
+            bindings += self._stored_library(doc)
+        process, compiled, problems = _compiler().compile_model(doc, process_id)
         if problems and not allow_descriptive:
             raise ModelValidationError(problems)
         code = (matter_code or process.matter_code or "").strip()
@@ -226,8 +288,20 @@ class Service:
                              file=str(path), line=process.line, element=process.id)
         from . import analysis
         metrics = analysis.version_metrics(doc, process)
+        called = {n.called_element for p in _compiler().called_scope(doc, process) for n in p.walk()
+                  if n.tag == "callActivity"}
+        bindings = [b for b in bindings if b["process_id"] in called]
+        digest = doc.sha256
+        if extras:
+            from .bpmn_model import sha256
+            digest = sha256("\0".join([doc.sha256, *(d.sha256 for _, _, d in extras)]).encode())
+        translations = [t | {"file": Path(d.filename).name} for d in [doc, *(d for _, _, d in extras)]
+                        for t in d.translations]
         return {"path": Path(path), "label": label, "code": code, "data": data, "doc": doc, "process": process,
-                "compiled": compiled, "problems": problems, "metrics": metrics}
+                "compiled": compiled, "problems": problems, "metrics": metrics, "sha256": digest,
+                "extra_files": [{"filename": p.name, "sha256": d.sha256, "xml": b.decode("utf-8", "replace")}
+                                for p, b, d in extras] or None,
+                "details": {"translations": translations, "bindings": bindings}}
 
     def _store_version(self, s: Session, user: store.Actor, p: dict, manifest: dict | None = None) -> dict:
         code, process, doc = p["code"], p["process"], p["doc"]
@@ -245,7 +319,7 @@ class Service:
             matter.department = manifest.get("department", matter.department)
         existing = s.scalar(select(ProcessVersion).where(
             ProcessVersion.matter_id == matter.id, ProcessVersion.label == p["label"],
-            ProcessVersion.sha256 == doc.sha256))
+            ProcessVersion.sha256 == p.get("sha256", doc.sha256)))
         if existing is not None:
             current = store.latest_version(s, matter, p["label"])
             reactivated = current is not None and current.id != existing.id
@@ -257,7 +331,9 @@ class Service:
         compiled = p["compiled"]
         version = ProcessVersion(
             matter=matter, label=p["label"], process_id=process.id, name=process.label,
-            filename=p["path"].name, sha256=doc.sha256, bpmn_xml=p["data"].decode("utf-8", "replace"),
+            filename=p["path"].name, sha256=p.get("sha256", doc.sha256),
+            bpmn_xml=p["data"].decode("utf-8", "replace"), extra_files=p.get("extra_files"),
+            details=p.get("details"),
             spec_json=runtime.spec_to_json(compiled) if compiled else None,
             executable=compiled is not None, problems=[str(x) for x in p["problems"]],
             metrics=p["metrics"], uploaded_by=user.id, uploaded_at=self.clock.now(),
@@ -266,10 +342,16 @@ class Service:
         s.flush()
         return _version_record(version) | {"created": True}
 
-    def upload(self, path: str, label: str, matter_code: str | None = None,
-               allow_descriptive: bool = False) -> dict:
+    def upload(self, path: str | list[str], label: str, matter_code: str | None = None,
+               allow_descriptive: bool = False, process_id: str | None = None) -> dict:
+        """Upload one model: a file, or several (the first the main one, its call activities
+        resolving to the others, else to the current stored version of the called process)."""
+        paths = [path] if isinstance(path, (str, Path)) else list(path)
+        if not paths:
+            raise InvalidInput("no BPMN file given")
         self._check_role(UPLOAD_ROLES, "upload process models")
-        prepared = self._prepare(path, label, matter_code, allow_descriptive)
+        prepared = self._prepare(paths[0], label, matter_code, allow_descriptive, process_id,
+                                 extra=paths[1:], stored=True)
         with self._tx() as s:
             user = self._actor(s, UPLOAD_ROLES, "upload process models")
             return self._store_version(s, user, prepared)
@@ -318,19 +400,27 @@ class Service:
         with self._tx(readonly=True) as s:
             v = store.get_version(s, vid)
             cases = s.scalar(select(func.count()).select_from(Case).where(Case.version_id == v.id))
+            details = v.details or {}
             return _version_record(v) | {"problems": v.problems, "metrics": v.metrics, "cases": cases,
-                                         "filename": v.filename}
+                                         "filename": v.filename,
+                                         "files": [v.filename, *(f["filename"] for f in v.extra_files or [])],
+                                         "translations": details.get("translations", []),
+                                         "bindings": details.get("bindings", [])}
 
-    def analyze(self, targets: list[str]) -> list[dict]:
-        """Static metrics and findings for BPMN files or stored version ids."""
+    def analyze(self, targets: list[str], process_id: str | None = None) -> list[dict]:
+        """Static metrics and findings for BPMN files or stored version ids.
+
+        Files are read together, so a call activity of one expands into a process
+        of another; ``process_id`` chooses the process in the files that have it.
+        """
         from . import analysis
         out = []
         stored = [t for t in targets if store.parse_id(t) is not None and not Path(str(t)).exists()]
-        for target in targets:
-            if target in stored:
-                continue
-            _, doc = self._load(target)
-            out += [m.to_dict() | {"file": str(target)} for m in analysis.analyze_document(doc)]
+        docs = {t: self._load(t)[1] for t in targets if t not in stored}
+        for target, doc in docs.items():
+            doc.library = [d for t, d in docs.items() if t != target]
+            chosen = process_id if process_id and doc.process(process_id) else None
+            out += [m.to_dict() | {"file": str(target)} for m in analysis.analyze_document(doc, chosen)]
         if stored:      # analysed when uploaded: the stored figures, not a second parse
             with self._tx(readonly=True) as s:
                 for vid in stored:
@@ -348,7 +438,7 @@ class Service:
 
         def analyze(path):
             _, doc = self._load(path)
-            metrics = analysis.version_metrics(doc, _compiler().choose_process(doc))
+            metrics = analysis.version_metrics(doc, _compiler().choose_leniently(doc)[0])
             if diagrams:
                 drawn[str(path)] = bpmn_svg.render_svg(doc, metrics.get("task_materials"))
             return metrics

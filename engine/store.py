@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from .errors import NotFound, StoreError
 
 #: The Alembic revision this code expects (engine/migrations/versions).
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 ROLES = ("designer", "clerk", "reformer", "admin")
 LABELS = ("before", "after")
@@ -84,6 +84,10 @@ class ProcessVersion(Base):
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime)
     activation: Mapped[int] = mapped_column(Integer, default=0)    # highest = current for its matter+label
+    #: the other files uploaded with the main one: [{filename, sha256, xml}] (call activities resolve to them)
+    extra_files: Mapped[list | None] = mapped_column(JSON, deferred=True)
+    #: what reading the model did: {translations: [...], bindings: [...]} (shown by `process show`)
+    details: Mapped[dict | None] = mapped_column(JSON)
     matter: Mapped[Matter] = relationship(lazy="joined")
     uploader: Mapped[User | None] = relationship(lazy="select")
 

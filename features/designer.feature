@@ -32,7 +32,7 @@ Feature: Process designers upload the before and after models of a matter
     Examples:
       | change                                  | message                                                         |
       | the gateway has no default flow         | :103: Flow_OK: flow out of gateway 'Gateway_Review' has no condition |
-      | the condition is written in JUEL        | :104: Flow_Return: condition is not a sandboxed Python expression |
+      | the condition calls a Java method       | :104: Flow_Return: conditionExpression "${execution.getVariable('returned')}": a method call (.getVariable(...)) is outside the JUEL subset onetrip translates; write the condition as a Python expression over the task data |
       | the process is not executable           | :6: Process_JZZ_sample: process is not executable                 |
       | the file is cut off                     | not well-formed XML                                              |
       | the file is an HTML page                | not a BPMN 2.0 file: root element is <html>                      |

@@ -10,7 +10,7 @@ scenarios("designer.feature")
 SAMPLE = "residence_permit.bpmn"
 CHANGES = {
     "the gateway has no default flow": (' default="Flow_OK"', ""),
-    "the condition is written in JUEL": (">returned<", ">${returned}<"),
+    "the condition calls a Java method": (">returned<", ">${execution.getVariable('returned')}<"),
     "the process is not executable": ('isExecutable="true"', 'isExecutable="false"'),
     "the file is cut off": ("</bpmn:definitions>", ""),
     "the file is an HTML page": (None, "<html><body>居住证</body></html>"),

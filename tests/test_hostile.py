@@ -274,7 +274,7 @@ def test_timer_expression_with_dunder_is_refused_at_upload(office, tmp_path):
     r = timed(lambda: office(["process", "upload", str(path), "--label", "after", "--matter", "HTIMER"],
                              user=DESIGNER))
     line = one_error_line(r)
-    assert "timer expression is not a sandboxed Python expression" in line
+    assert "is neither ISO 8601 nor a Python expression" in line
     assert '"__class__" is an invalid attribute name' in line
     assert office.json(["process", "list", "--matter", "HTIMER"]) == []
 

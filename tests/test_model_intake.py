@@ -63,10 +63,12 @@ def test_flow_without_condition_out_of_gateway(tmp_path):
                        f"not its default flow: the engine could not choose it")
 
 
-def test_camunda_juel_condition_is_refused(tmp_path):
-    path = variant(tmp_path, ">returned<", ">${returned}<")
+def test_camunda_juel_condition_outside_the_subset_is_refused_with_the_fix(tmp_path):
+    path = variant(tmp_path, ">returned<", ">${execution.getVariable('returned')}<")
     [problem] = problems_of(path)
-    assert problem.startswith(f"{path}:104: Flow_Return: condition is not a sandboxed Python expression")
+    assert problem.startswith(f"{path}:104: Flow_Return: conditionExpression \"${{execution.getVariable('returned')}}\": "
+                              f"a method call (.getVariable(...)) is outside the JUEL subset")
+    assert "write the condition as a Python expression over the task data" in problem
 
 
 def test_reserved_element_id(tmp_path):
@@ -132,7 +134,7 @@ def test_timer_expression_is_checked_at_upload(tmp_path):
                                                              'targetRef="Wait" />\n    <bpmn:sequenceFlow id="Flow_Return"'),
                     encoding="utf-8")
     problems = problems_of(path)
-    assert any("Wait: timer expression is not a sandboxed Python expression" in p for p in problems), problems
+    assert any("Wait: timer '().__class__' is neither ISO 8601 nor a Python expression" in p for p in problems), problems
 
 
 def test_bad_limits_in_environment():
