@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from . import audit, casework, runtime, store
 from .annotations import as_bool
 from .config import Settings
+from .mining.service import MiningMethods
 from .errors import (
     ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound,
     PermissionDenied, StoreError, TaskStateError,
@@ -37,7 +38,7 @@ def _compiler():
     return compiler
 
 
-class Service:
+class Service(MiningMethods):
     """Everything onetrip does, over one database."""
 
     def __init__(self, settings: Settings):

@@ -1,0 +1,59 @@
+"""The facade's mining methods: export, conformance, simulate (mixed into ``Service``).
+
+Each is one use case over the store, like the rest of the facade: it returns
+plain dicts ready for JSON and raises :class:`~engine.errors.OnetripError`
+for anything a user can get wrong.  Long reads (an export of a million
+events) run in a read-only transaction, so clerks keep working meanwhile;
+the working-day calendar they join is materialised first in a short write.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from .. import store
+from ..errors import InvalidInput
+
+
+class MiningMethods:
+    """Mixed into :class:`engine.service.Service` (uses its ``_tx``, ``_calendar``, ``clock``)."""
+
+    def _mining_filter(self, matter_code=None, label=None, since=None, until=None):
+        from . import log as evlog
+        flt = evlog.LogFilter(matter_code or None, label or None, evlog.parse_date(since, "--since"),
+                              evlog.parse_date(until, "--until")).check()
+        from .. import measure
+        with self._tx() as s:
+            if flt.matter_code:
+                store.get_matter(s, flt.matter_code)
+            calendar = self._calendar(s)
+            first, last = measure.calendar_span(s, self.clock.today())
+            measure.ensure_calendar(s, calendar, first, last)
+            self._note_calendar(calendar, first, last)
+        return flt, calendar
+
+    def export_log(self, fmt: str, path: str | Path, matter_code: str | None = None, label: str | None = None,
+                   since=None, until=None) -> dict:
+        """Write the event log of the chosen cases as XES, OCEL 2.0 or CSV (streamed)."""
+        from . import export
+        if fmt not in export.FORMATS:
+            raise InvalidInput(f"unknown export format {fmt!r}: use {', '.join(export.FORMATS)}")
+        flt, _ = self._mining_filter(matter_code, label, since, until)
+        with self._tx(readonly=True) as s:
+            return export.export(s, fmt, flt, path)
+
+    def conformance(self, matter_code: str | None = None, label: str | None = None,
+                    with_pm4py: bool = False) -> dict:
+        """Per case fitness and promise checks; per matter share conforming and top deviations."""
+        from . import conformance
+        if with_pm4py:
+            from . import require_pm4py
+            require_pm4py("conformance --pm4py")
+        flt, calendar = self._mining_filter(matter_code, label)
+        with self._tx(readonly=True) as s:
+            results = conformance.check_cases(s, flt, calendar, self.clock.today())
+            if with_pm4py and results:
+                conformance.pm4py_fitness(s, flt, results)
+            names = {m.code: m.name for m in s.scalars(select(store.Matter))}
+        return {"matters": conformance.summarize(results, names), "cases": [r.to_dict() for r in results]}
