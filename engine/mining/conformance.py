@@ -16,8 +16,8 @@ Per case, two kinds of check:
   perfectly fitting case.
 * **The reform's promises**, from the case's measured figures: more trips
   than the model's most on-site visits (``visits``, e.g. 最多跑一次 = 1);
-  more returns for correction than allowed (one, 一次性告知, unless the
-  process property ``max_returns`` says otherwise) or a return at a step that
+  more returns for correction than allowed (one: 一次性告知, all
+  corrections asked at once) or a return at a step that
   cannot send the file back; the promised working days exceeded (completed
   late, or still open past its due date).
 
@@ -184,9 +184,8 @@ def version_facts(v) -> VersionFacts | None:
         for t in sp.task_specs.values():
             if getattr(t, "bpmn_id", None):
                 names[t.bpmn_id] = t.bpmn_name or t.bpmn_id
-    props = getattr(model.spec, "extensions", None) or {}
     try:
-        max_returns = int(props.get("max_returns", DEFAULT_MAX_RETURNS))
+        max_returns = int(m.get("max_returns", DEFAULT_MAX_RETURNS))
     except (TypeError, ValueError):
         max_returns = DEFAULT_MAX_RETURNS
     visits = m.get("visits")

@@ -57,3 +57,18 @@ class MiningMethods:
                 conformance.pm4py_fitness(s, flt, results)
             names = {m.code: m.name for m in s.scalars(select(store.Matter))}
         return {"matters": conformance.summarize(results, names), "cases": [r.to_dict() for r in results]}
+
+    def simulate(self, matter_code: str, label: str = "after", calibrate_from: str | None = None,
+                 cases: int = 1000, seed: int = 1, arrivals: float | None = None) -> dict:
+        """Run the deployed model of ``label`` for ``cases`` simulated cases, calibrated from measured ones."""
+        from .. import measure
+        from . import simulate
+        with self._tx() as s:          # materialises the calendar for the measured figures
+            store.get_matter(s, matter_code)
+            measured = self._measured(s, measure.Filters(matter_code))
+            calendar = self._calendar(s)
+        with self._tx(readonly=True) as s:
+            result = simulate.simulate(s, calendar, matter_code, label, calibrate_from, cases, seed, arrivals,
+                                       measured)
+        self.warnings = calendar.warnings()
+        return result
