@@ -199,6 +199,7 @@ class StepPlan:
     source: StepStats | None
     how: str                       # id | name | same_as | promise ratio | pooled | none
     durations: list[Duration]
+    counts_as_step: bool = True    # a human step in the step count (not step=false)
     scale: float | None = None     # for "promise ratio": duration = ratio sample x promise
     ratios: list = field(default_factory=list)
 
@@ -238,7 +239,8 @@ def plan_steps(model, metrics: dict, cal: Calibration, calendar) -> dict[str, St
             if source is None and name in names and names[name].clock_stop == clock_stop:
                 source, how = names[name], "name"
             plan = StepPlan(t.bpmn_id, name, t.lane, bool(as_bool(props.get("onsite"), False)), clock_stop,
-                            t.bpmn_id in returnable, source, how, list(source.durations) if source else [])
+                            t.bpmn_id in returnable, source, how, list(source.durations) if source else [],
+                            as_bool(props.get("step"), True) is not False)
             if source is None:
                 promised = _promise(props)
                 if clock_stop:
@@ -379,7 +381,7 @@ class Simulator:
                     case.attempts[plan.step] += 1
                     returned = self.rng.random() < plan.return_probability(case.attempts[plan.step])
                     runtime.complete(case.wf, task_id, {"returned": returned})
-                    case.steps += 1
+                    case.steps += plan.counts_as_step
                     case.trips += plan.onsite
                     case.returns += returned
                     if plan.clock_stop:
