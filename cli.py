@@ -943,7 +943,7 @@ def calendar_import(ctx, file, as_json):
 @click.option("--label", type=click.Choice(["before", "after"]), help="Only cases of this version label.")
 @click.option("--since", metavar="DATE", help="Cases accepted on or after YYYY-MM-DD.")
 @click.option("--until", metavar="DATE", help="Cases accepted on or before YYYY-MM-DD.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, metavar="FILE",
               help="File to write (OCEL: .json for OCEL 2.0 JSON, .sqlite for OCEL 2.0 SQLite).")
 @json_option
 @click.pass_context

@@ -343,6 +343,7 @@ class Service(MiningMethods):
             measured = self._measured(s, measure.Filters())
             for row in result.matters:
                 row.measured = {r["label"]: r for r in measured if r["matter_code"] == row.matter_code}
+            self._add_conformance(s, result.matters)
             return result.to_dict()
 
     def metrics(self, matter_code: str | None = None, since=None, until=None) -> dict:

@@ -33,6 +33,19 @@ class MiningMethods:
             self._note_calendar(calendar, first, last)
         return flt, calendar
 
+    def _add_conformance(self, s, rows) -> None:
+        """Beside the measured figures of ``compare --stored``: the share of conforming cases."""
+        from . import conformance
+        from .log import LogFilter
+        results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today())
+        summary = {(m["matter_code"], m["label"]): m for m in conformance.summarize(results)}
+        for row in rows:
+            for label, measured in (row.measured or {}).items():
+                m = summary.get((row.matter_code, label))
+                if m is not None:
+                    measured["conforming_share"] = m["conforming_share"]
+                    measured["mean_fitness"] = m["mean_fitness"]
+
     def export_log(self, fmt: str, path: str | Path, matter_code: str | None = None, label: str | None = None,
                    since=None, until=None) -> dict:
         """Write the event log of the chosen cases as XES, OCEL 2.0 or CSV (streamed)."""
