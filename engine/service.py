@@ -394,12 +394,15 @@ class Service(MiningMethods):
                 dist.setdefault(row.matter_code, {}).setdefault(row.label, []).append(int(row.elapsed))
             return details, dist
 
-    def write_report(self, path: str | Path, comparison: dict, subtitle: str = "", simulated: bool = False) -> Path:
+    def write_report(self, path: str | Path, comparison: dict, subtitle: str = "", simulated: bool = False,
+                     simulations: list[dict] | None = None) -> Path:
         from .html_report import render_html
         details, dist = self.report_details()
+        mining = self.report_mining(simulations)
         path = Path(path)
         try:
-            path.write_text(render_html(comparison, details, dist, subtitle=subtitle, simulated=simulated),
+            path.write_text(render_html(comparison, details, dist, subtitle=subtitle, simulated=simulated,
+                                        mining=mining),
                             encoding="utf-8")
         except OSError as exc:
             raise InvalidInput(f"{path}: cannot write the report: {exc.strerror}") from None

@@ -116,3 +116,17 @@ def test_durations_in_working_days_follow_chinas_calendar():
     assert nearest_rank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50) == 5
     assert nearest_rank([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == 9
     assert nearest_rank([], 50) is None
+
+
+def test_html_report_shows_conformance_and_predicted_vs_measured(generated, tmp_path):
+    from engine.config import Settings
+    from engine.service import Service
+    svc = Service(Settings.from_env(db=generated[11], env={}))
+    sim = svc.simulate(MATTER, "before", "before", cases=300, seed=2)
+    out = svc.write_report(tmp_path / "report.html", svc.compare_stored(), simulations=[sim])
+    svc.dispose()
+    html = out.read_text(encoding="utf-8")
+    assert "合规检查 Conformance" in html and "预测与实测 Predicted vs measured" in html
+    p, m = sim["predicted"], sim["measured"]
+    assert f"<td>{p['median_workdays']} / {m['median_workdays']}</td>" in html
+    assert f"<td>{p['p90_workdays']} / {m['p90_workdays']}</td>" in html

@@ -85,3 +85,29 @@ class MiningMethods:
                                        measured)
         self.warnings = calendar.warnings()
         return result
+
+    def report_mining(self, simulations: list[dict] | None = None) -> dict:
+        """The HTML report's mining sections: conformance per matter, and the given simulations."""
+        from . import conformance
+        from .log import LogFilter
+        with self._tx(readonly=True) as s:
+            results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today())
+            names = {m.code: m.name for m in s.scalars(select(store.Matter))}
+        return {"conformance": conformance.summarize(results, names), "simulations": simulations or []}
+
+    def demo_simulations(self, cases: int = 100, seed: int = 1) -> list[dict]:
+        """Per matter with measured after-cases: the after model calibrated from its own cases (a check of
+        the calibration) and from the before cases (the what-if a reformer asks before rollout)."""
+        with self._tx(readonly=True) as s:
+            pairs = sorted({(v.matter.code, v.label) for v in store.current_versions(s, executable_only=True).values()
+                            if v.matter.kind == "matter"})
+        out = []
+        for code, label in pairs:
+            if label != "after" or (code, "before") not in pairs:
+                continue
+            for source in ("after", "before"):
+                try:
+                    out.append(self.simulate(code, "after", source, cases, seed))
+                except InvalidInput:          # no completed cases to calibrate from
+                    continue
+        return out
