@@ -126,3 +126,14 @@ def test_cli_harness_is_real(sqlite_url):
     # The conformance command is registered on the real CLI and documented with an example.
     r = CliHarness(sqlite_url)("conformance --help")
     assert r.exit_code == 0 and "Example" in r.stdout
+
+
+def test_compare_beyond_the_replay_limit_checks_promises_only(cli, seeded, monkeypatch):
+    import engine.mining.service as mining_service
+    monkeypatch.setattr(mining_service, "REPLAY_LIMIT", 3)
+    [row] = cli.json("compare --stored", now="2026-04-30T09:00")["matters"]
+    measured = row["measured"]["before"]
+    assert measured["conformance_checks"] == "promises only"
+    assert measured["mean_fitness"] is None
+    # skipped and added steps need the replay; the extra trip, the late case and the double return do not
+    assert measured["conforming_share"] == round(4 / 7, 3)

@@ -71,7 +71,7 @@ class CaseResult:
     matter_code: str
     label: str
     status: str
-    fitness: float
+    fitness: float | None
     deviations: list[Deviation] = field(default_factory=list)
     moves: dict = field(default_factory=dict)
     pm4py_fitness: float | None = None
@@ -82,7 +82,7 @@ class CaseResult:
 
     def to_dict(self) -> dict:
         d = {"case": self.case_id, "matter_code": self.matter_code, "label": self.label, "status": self.status,
-             "fitness": round(self.fitness, 3), "conforming": self.conforming, "moves": self.moves,
+             "fitness": round(self.fitness, 3) if self.fitness is not None else None, "conforming": self.conforming, "moves": self.moves,
              "deviations": [x.to_dict() for x in self.deviations]}
         if self.pm4py_fitness is not None:
             d["pm4py_fitness"] = round(self.pm4py_fitness, 3)
@@ -193,23 +193,30 @@ def version_facts(v) -> VersionFacts | None:
                         set(m.get("returnable_tasks") or ()), max_returns)
 
 
-def check_case(case, events: list, facts: VersionFacts, calendar, today: date) -> CaseResult:
-    """All checks of one case (``case`` a row of :func:`engine.mining.log.case_rows` plus paused days)."""
-    human = [(e.task_name, e.name, e.action, e.data, e.at) for e in events if e.action in HUMAN]
-    sync, log_only, model_only, wf, devs = replay(facts.model, case.applicant, human, facts.names)
-    if case.status == "completed" and not wf.completed:
-        left = list(_ready(wf))
-        model_only += max(1, len(left))
-        devs += [Deviation("skipped_step", s, facts.names.get(s, s), f"the case closed before step "
-                           f"{facts.names.get(s, s)} ({s})") for s in left] or [
-            Deviation("skipped_step", None, None, "the case closed before the model reached its end")]
-    total = sync + log_only + model_only
-    fitness = sync / total if total else 1.0
+def check_case(case, events: list, facts: VersionFacts, calendar, today: date, replay_steps: bool = True) -> CaseResult:
+    """All checks of one case (a row of :func:`engine.mining.log.case_rows`).
+
+    Without ``replay_steps`` only the promises are checked (no replay: fitness is None).
+    """
+    devs: list[Deviation] = []
+    fitness, moves = None, {}
+    if replay_steps:
+        human = [(e.task_name, e.name, e.action, e.data, e.at) for e in events if e.action in HUMAN]
+        sync, log_only, model_only, wf, devs = replay(facts.model, case.applicant, human, facts.names)
+        if case.status == "completed" and not wf.completed:
+            left = list(_ready(wf))
+            model_only += max(1, len(left))
+            devs += [Deviation("skipped_step", s, facts.names.get(s, s), f"the case closed before step "
+                               f"{facts.names.get(s, s)} ({s})") for s in left] or [
+                Deviation("skipped_step", None, None, "the case closed before the model reached its end")]
+        total = sync + log_only + model_only
+        fitness = sync / total if total else 1.0
+        moves = {"sync": sync, "log_only": log_only, "model_only": model_only}
     if facts.visits is not None and case.trips > facts.visits:
         devs.append(Deviation("extra_trip", None, None, f"{case.trips} trips; the model promises at most "
                               f"{facts.visits}"))
     returns = [e for e in events if e.action == "return"]
-    for e in returns:
+    for e in returns if replay_steps else ():
         if e.task_name not in facts.returnable:
             devs.append(Deviation("return_not_allowed", e.task_name, e.name,
                                   f"returned at {e.name} ({e.task_name}), a step that cannot send the file back"))
@@ -218,14 +225,14 @@ def check_case(case, events: list, facts: VersionFacts, calendar, today: date) -
                               f"{facts.max_returns} allowed (一次性告知)"))
     if case.promised_workdays is not None:
         if case.status == "completed" and case.completed_at is not None:
-            elapsed = calendar.workdays_between(case.accepted_at.date(), case.completed_at.date()) - case.paused
+            elapsed = (calendar.workdays_between(case.accepted_at.date(), case.completed_at.date())
+                       - (case.paused_workdays or 0))
             if elapsed > case.promised_workdays:
                 devs.append(Deviation("late", None, None, f"{elapsed} working days; {case.promised_workdays} "
                                       f"promised"))
         elif case.due_date is not None and case.due_date < today:
             devs.append(Deviation("late", None, None, f"open past its due date {case.due_date}"))
-    return CaseResult(case.id, case.code, case.label, case.status, fitness, devs,
-                      {"sync": sync, "log_only": log_only, "model_only": model_only})
+    return CaseResult(case.id, case.code, case.label, case.status, fitness, devs, moves)
 
 
 def _events_by_case(session: Session, ids: list[int]):
@@ -239,41 +246,19 @@ def _events_by_case(session: Session, ids: list[int]):
     return out
 
 
-@dataclass
-class _CaseView:
-    id: int
-    code: str
-    label: str
-    status: str
-    accepted_at: object
-    completed_at: object
-    promised_workdays: int | None
-    due_date: object
-    trips: int
-    returns: int
-    applicant: dict
-    paused: int
-
-
-def check_cases(session: Session, flt: evlog.LogFilter, calendar, today: date, chunk: int = 500) -> list[CaseResult]:
+def check_cases(session: Session, flt: evlog.LogFilter, calendar, today: date, chunk: int = 500,
+                replay_steps: bool = True) -> list[CaseResult]:
     versions = evlog.versions_of(session, flt)
     facts = {vid: version_facts(v) for vid, v in versions.items()}
-    stmt = flt.apply(evlog._cases(select(Case.id, Case.version_id, Case.paused_workdays))).order_by(Case.id)
-    heads = session.execute(stmt).all()
-    paused = {cid: p for cid, _, p in heads}
-    version_of = {cid: vid for cid, vid, _ in heads}
     results = []
     rows = evlog.case_rows(session, flt)
     for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
-        events = _events_by_case(session, [r.id for r in part])
+        part = [r for r in rows[i:i + chunk] if facts.get(r.version_id) is not None]   # descriptive: no cases
+        events = _events_by_case(session, [r.id for r in part]) if replay_steps else {}
+        if not replay_steps:       # the promise checks still need the returns
+            events = _events_by_case(session, [r.id for r in part if r.returns])
         for r in part:
-            f = facts.get(version_of[r.id])
-            if f is None:
-                continue          # a descriptive model never ran cases
-            view = _CaseView(r.id, r.code, r.label, r.status, r.accepted_at, r.completed_at, r.promised_workdays,
-                             r.due_date, r.trips, r.returns, r.applicant, paused.get(r.id) or 0)
-            results.append(check_case(view, events.get(r.id, []), f, calendar, today))
+            results.append(check_case(r, events.get(r.id, []), facts[r.version_id], calendar, today, replay_steps))
     return results
 
 
@@ -291,7 +276,7 @@ def summarize(results: list[CaseResult], names: dict[str, str] | None = None) ->
         conforming = sum(r.conforming for r in rs)
         row = {"matter_code": code, "name": (names or {}).get(code, code), "label": label, "cases": len(rs),
                "conforming": conforming, "conforming_share": round(conforming / len(rs), 3),
-               "mean_fitness": round(sum(r.fitness for r in rs) / len(rs), 3),
+               "mean_fitness": round(sum(r.fitness for r in rs) / len(rs), 3) if rs[0].fitness is not None else None,
                "top_deviations": [{"kind": k, "step": s, "name": n, "cases": c}
                                   for (k, s, n), c in counts.most_common(TOP)]}
         pm = [r.pm4py_fitness for r in rs if r.pm4py_fitness is not None]

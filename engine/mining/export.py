@@ -198,7 +198,7 @@ def _ocel_event(row, materials: _Materials) -> tuple[str, str, str, list, list]:
 
 def _objects(session, flt, materials: _Materials, departments: list[str]):
     """(id, type, attributes as (name, value)) of every object: cases, materials, departments."""
-    for c in evlog.case_rows(session, flt):
+    for c in evlog.stream_cases(session, flt):
         yield f"case:{c.id}", "case", [("matter", c.code), ("label", c.label), ("status", c.status),
                                        ("promised_workdays", c.promised_workdays)]
     for mid in materials.applicant:

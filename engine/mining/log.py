@@ -104,12 +104,31 @@ def stream_events(session: Session, flt: LogFilter, batch: int = BATCH):
         result.close()
 
 
-def case_rows(session: Session, flt: LogFilter):
-    """The chosen cases (id, matter, label, version, status, accepted, completed, promised, due, figures)."""
+def _case_query(flt: LogFilter):
     stmt = _cases(select(Case.id, Matter.code, Matter.name, ProcessVersion.label, Case.version_id, Case.status,
                          Case.accepted_at, Case.completed_at, Case.promised_workdays, Case.due_date,
-                         Case.trips, Case.returns, Case.steps_done, Case.applicant)).order_by(Case.id)
-    return session.execute(flt.apply(stmt)).all()
+                         Case.trips, Case.returns, Case.steps_done, Case.paused_workdays, Case.applicant))
+    return flt.apply(stmt).order_by(Case.id)
+
+
+def case_rows(session: Session, flt: LogFilter):
+    """The chosen cases (id, matter, label, version, status, accepted, completed, promised, due, figures)."""
+    return session.execute(_case_query(flt)).all()
+
+
+def stream_cases(session: Session, flt: LogFilter, batch: int = BATCH):
+    """Like :func:`case_rows`, read in batches (a server-side cursor on PostgreSQL)."""
+    result = session.connection().execution_options(yield_per=batch, stream_results=True) \
+        .execute(_case_query(flt))
+    try:
+        for part in result.partitions():
+            yield from part
+    finally:
+        result.close()
+
+
+def count_cases(session: Session, flt: LogFilter) -> int:
+    return session.scalar(flt.apply(_cases(select(func.count(Case.id)))))
 
 
 def versions_of(session: Session, flt: LogFilter) -> dict[int, ProcessVersion]:

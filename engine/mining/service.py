@@ -16,6 +16,11 @@ from .. import store
 from ..errors import InvalidInput
 
 
+#: ``compare --stored`` and the report replay every case up to this many; beyond, they check the
+#: promises only (trips, returns, days — from the case rows) and ``onetrip conformance`` replays.
+REPLAY_LIMIT = 20_000
+
+
 class MiningMethods:
     """Mixed into :class:`engine.service.Service` (uses its ``_tx``, ``_calendar``, ``clock``)."""
 
@@ -37,7 +42,9 @@ class MiningMethods:
         """Beside the measured figures of ``compare --stored``: the share of conforming cases."""
         from . import conformance
         from .log import LogFilter
-        results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today())
+        replay = self._replay_all(s)
+        results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today(),
+                                          replay_steps=replay)
         summary = {(m["matter_code"], m["label"]): m for m in conformance.summarize(results)}
         for row in rows:
             for label, measured in (row.measured or {}).items():
@@ -45,6 +52,12 @@ class MiningMethods:
                 if m is not None:
                     measured["conforming_share"] = m["conforming_share"]
                     measured["mean_fitness"] = m["mean_fitness"]
+                    measured["conformance_checks"] = "replay and promises" if replay else "promises only"
+
+    def _replay_all(self, s) -> bool:
+        """Whether a whole-catalog view (compare, report) replays every case: not beyond REPLAY_LIMIT."""
+        from .log import LogFilter, count_cases
+        return count_cases(s, LogFilter()) <= REPLAY_LIMIT
 
     def export_log(self, fmt: str, path: str | Path, matter_code: str | None = None, label: str | None = None,
                    since=None, until=None) -> dict:
@@ -91,7 +104,8 @@ class MiningMethods:
         from . import conformance
         from .log import LogFilter
         with self._tx(readonly=True) as s:
-            results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today())
+            results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today(),
+                                              replay_steps=self._replay_all(s))
             names = {m.code: m.name for m in s.scalars(select(store.Matter))}
         return {"conformance": conformance.summarize(results, names), "simulations": simulations or []}
 
