@@ -130,3 +130,24 @@ def test_html_report_shows_conformance_and_predicted_vs_measured(generated, tmp_
     p, m = sim["predicted"], sim["measured"]
     assert f"<td>{p['median_workdays']} / {m['median_workdays']}</td>" in html
     assert f"<td>{p['p90_workdays']} / {m['p90_workdays']}</td>" in html
+
+
+def test_a_model_with_timers_runs_its_timers_in_simulated_time(sqlite_cli, tmp_path):
+    """公示期 (a one-hour waiting timer) and a one-day escalation: the simulator fires them on its clock."""
+    from onetrip_testing import setup_people
+    cli = sqlite_cli
+    setup_people(cli)
+    cli.ok("user add 窗口员 --role clerk --department 综合窗口", user="admin")
+    cli.ok("user add 督查员 --role clerk --department 督查室", user="admin")
+    from conftest import DATA
+    cli.ok(["process", "upload", str(DATA / "timers.bpmn"), "--label", "after"], user="李设计")
+    for day in (2, 3, 4, 5):
+        case = cli.json("case start TIMERS --label after", user="窗口员", now=f"2026-03-{day:02d}T09:00")["id"]
+        cli.ok("worker --once", user="admin", now=f"2026-03-{day:02d}T10:30")
+        while tasks := cli.json(["task", "list", "--all", "--case", str(case)]):
+            t = tasks[0]
+            cli.ok(["task", "complete", t["id"]], user="窗口员" if t["lane"] == "综合窗口" else "督查员",
+                   now=f"2026-03-{day:02d}T11:00" if t["task"] == "Review" else f"2026-03-{day:02d}T16:00")
+    r = cli.json("simulate TIMERS --label after --cases 50 --seed 2")
+    assert r["predicted"]["completed"] == 50          # each case once, after its 公示期 timer fired
+    assert r["predicted"]["mean_steps"] == 1.0        # 审核 was reached in every case

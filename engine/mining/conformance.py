@@ -44,8 +44,8 @@ from sqlalchemy.orm import Session
 
 from .. import runtime
 from ..clock import FixedClock
-from ..errors import OnetripError
-from ..store import Case, TaskEvent
+from ..errors import ModelError, OnetripError
+from ..store import TaskEvent
 from . import log as evlog
 
 LOOKAHEAD = 3
@@ -309,6 +309,9 @@ def pm4py_fitness(session: Session, flt: evlog.LogFilter, results: list[CaseResu
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(versions[vid].bpmn_xml)
             net, im, fm = pm4py.convert_to_petri_net(pm4py.read_bpmn(tmp))
+        except Exception as exc:      # PM4Py's own reader: any failure is one line naming the version
+            raise ModelError(f"PM4Py could not convert the model to a Petri net ({type(exc).__name__}: {exc})",
+                             file=versions[vid].filename, element=versions[vid].process_id) from None
         finally:
             os.unlink(tmp)
         frame = pd.DataFrame(evs)

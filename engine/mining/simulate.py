@@ -288,6 +288,7 @@ class SimCase:
     steps: int = 0
     paused: int = 0
     completed: datetime | None = None
+    timer_at: datetime | None = None
 
 
 class Simulator:
@@ -374,10 +375,20 @@ class Simulator:
                     case = SimCase(payload, runtime.start(self.model, {"applicant": f"模拟申请人{payload}"}), at)
                 elif kind == "timer":
                     case = payload
+                    if case.completed is not None:
+                        continue
+                    if case.timer_at == at:
+                        case.timer_at = None
                     runtime.run_engine(case.wf)
                 else:
                     case, task_id = payload
                     ready, plan = case.ready_at.pop(task_id)
+                    if case.completed is not None:
+                        continue
+                    task = _task(case.wf, task_id)
+                    if task is None or task.state != runtime.TaskState.READY:
+                        self._schedule(case, at)      # e.g. cancelled by a boundary timer meanwhile
+                        continue
                     case.attempts[plan.step] += 1
                     returned = self.rng.random() < plan.return_probability(case.attempts[plan.step])
                     runtime.complete(case.wf, task_id, {"returned": returned})
@@ -391,10 +402,12 @@ class Simulator:
                     done.append(case)
                     continue
                 self._schedule(case, at)
-                if self.model.has_timers:
+                if self.model.has_timers:      # SpiffWorkflow fires a timer once its instant has passed
                     nxt = runtime.next_timer_at(case.wf)
-                    if nxt is not None:
-                        self._push(max(nxt, at), "timer", case)
+                    due = max(nxt, at) + timedelta(seconds=1) if nxt is not None else None
+                    if due is not None and due != case.timer_at:
+                        case.timer_at = due
+                        self._push(due, "timer", case)
         finally:
             runtime.set_clock(previous)
         return done
@@ -420,6 +433,13 @@ class Simulator:
                 "mean_steps": round(sum(c.steps for c in done) / len(done), 2) if done else None,
                 "mean_returns": round(sum(c.returns for c in done) / len(done), 2) if done else None,
                 "queues": queues}
+
+
+def _task(wf, task_id):
+    try:
+        return wf.get_task_from_id(task_id)
+    except Exception:          # SpiffWorkflow raises TaskNotFoundException for a task that is gone
+        return None
 
 
 def nearest_rank(sorted_values: list, p: int):
