@@ -139,7 +139,9 @@ def versions_of(session: Session, flt: LogFilter) -> dict[int, ProcessVersion]:
 
 
 def activity_names(session: Session, flt: LogFilter) -> list[str]:
-    stmt = (select(TaskEvent.name).distinct().select_from(TaskEvent).join(Case, Case.id == TaskEvent.case_id)
+    """The distinct activities, named as the writers name them (step name, else step id, else action)."""
+    label = func.coalesce(TaskEvent.name, TaskEvent.task_name, TaskEvent.action)
+    stmt = (select(label).distinct().select_from(TaskEvent).join(Case, Case.id == TaskEvent.case_id)
             .where(TaskEvent.action.in_(ACTIVITY_ACTIONS)))
     stmt = flt.apply(_cases(stmt))
     return sorted(n or "" for n in session.scalars(stmt))

@@ -109,7 +109,7 @@ class MiningMethods:
             names = {m.code: m.name for m in s.scalars(select(store.Matter))}
         return {"conformance": conformance.summarize(results, names), "simulations": simulations or []}
 
-    def demo_simulations(self, cases: int = 100, seed: int = 1) -> list[dict]:
+    def demo_simulations(self, cases: int = 40, seed: int = 1) -> list[dict]:
         """Per matter with measured after-cases: the after model calibrated from its own cases (a check of
         the calibration) and from the before cases (the what-if a reformer asks before rollout)."""
         with self._tx(readonly=True) as s:
