@@ -1,7 +1,8 @@
 """Simulation: calibrated from cases with known parameters, it recovers their figures (±15%)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -139,8 +140,8 @@ def test_a_model_with_timers_runs_its_timers_in_simulated_time(sqlite_cli, tmp_p
     setup_people(cli)
     cli.ok("user add 窗口员 --role clerk --department 综合窗口", user="admin")
     cli.ok("user add 督查员 --role clerk --department 督查室", user="admin")
-    from conftest import DATA
-    cli.ok(["process", "upload", str(DATA / "timers.bpmn"), "--label", "after"], user="李设计")
+    timers = Path(__file__).parent / "data" / "timers.bpmn"
+    cli.ok(["process", "upload", str(timers), "--label", "after"], user="李设计")
     for day in (2, 3, 4, 5):
         case = cli.json("case start TIMERS --label after", user="窗口员", now=f"2026-03-{day:02d}T09:00")["id"]
         cli.ok("worker --once", user="admin", now=f"2026-03-{day:02d}T10:30")
