@@ -996,11 +996,12 @@ def conformance_cmd(ctx, matter_code, label, with_pm4py, limit, as_json):
     rows = [m | {"share": f"{m['conforming_share']:.1%}", "top": "; ".join(
         f"{d['kind']}{' ' + d['name'] if d['name'] else ''} ×{d['cases']}" for d in m["top_deviations"][:3])}
         for m in r["matters"]]
-    columns = [("matter_code", "事项编码"), ("name", "事项名称"), ("label", "版本"), ("cases", "案件数"),
-               ("share", "合规率 conforming"), ("mean_fitness", "拟合度 fitness")]
+    columns = [Col("matter_code", "事项编码", "id"), Col("name", "事项名称", drop=2), Col("label", "版本", "flag"),
+               Col("cases", "案件数", "num"), Col("share", "合规率 conforming", "num"),
+               Col("mean_fitness", "拟合度 fitness", "num", drop=1)]
     if with_pm4py:
-        columns.append(("pm4py_mean_fitness", "PM4Py"))
-    _table(rows, columns + [("top", "主要偏差 top deviations")])
+        columns.append(Col("pm4py_mean_fitness", "PM4Py", "num", drop=1))
+    _table(rows, columns + [Col("top", "主要偏差 top deviations")])
     bad = [c for c in r["cases"] if not c["conforming"]]
     for c in bad[:limit]:
         click.echo(f"case {c['case']} ({c['matter_code']} {c['label']}, fitness {c['fitness']}): "
@@ -1032,8 +1033,8 @@ def simulate_cmd(ctx, matter_code, label, calibrate_from, cases, seed, arrivals,
 
     \b
     Examples:
-      onetrip simulate CJRZSL --label after --calibrate-from before --cases 5000
-      onetrip simulate CJRZSL --arrivals 40 --json
+      onetrip simulate CJRZSL --label after --calibrate-from before --cases 50
+      onetrip simulate CJRZSL --cases 50 --seed 2 --json
     """
     r = _service(ctx).simulate(matter_code, label, calibrate_from, cases, seed, arrivals)
     if as_json:
@@ -1047,12 +1048,13 @@ def simulate_cmd(ctx, matter_code, label, calibrate_from, cases, seed, arrivals,
             ("mean_returns", "平均补正 returns"), ("completed", "办结案件 cases")]
     fmt = lambda k, v: "" if v is None else f"{v:.1%}" if k == "on_time_rate" else str(v)  # noqa: E731
     _table([{"figure": label_, "predicted": fmt(k, p.get(k)), "measured": fmt(k, m.get(k))} for k, label_ in keys],
-           [("figure", ""), ("predicted", f"预测 predicted ({r['label']})"),
-            ("measured", f"实测 measured ({r['calibrated_from']['label']})")])
+           [Col("figure", ""), Col("predicted", f"预测 predicted ({r['label']})", "num"),
+            Col("measured", f"实测 measured ({r['calibrated_from']['label']})", "num")])
     _table([{"lane": lane} | q for lane, q in p["queues"].items()],
-           [("lane", "部门 department"), ("clerks", "人员 clerks"), ("per_clerk_day", "人日上限 per day"),
-            ("steps", "环节 steps"), ("delayed", "排队 delayed"), ("mean_wait_workdays", "平均等待 mean wait"),
-            ("max_wait_workdays", "最长等待 max wait")])
+           [Col("lane", "部门 department"), Col("clerks", "人员 clerks", "num", 1),
+            Col("per_clerk_day", "人日上限 per day", "num", 1), Col("steps", "环节 steps", "num", 2),
+            Col("delayed", "排队 delayed", "num"), Col("mean_wait_workdays", "平均等待 mean wait", "num"),
+            Col("max_wait_workdays", "最长等待 max wait", "num", 1)])
     unmatched = [s for s in r["steps"] if s["how"] not in ("id", "name", "same_as")]
     for s in unmatched:
         click.echo(f"step {s['name']} ({s['step']}) has no measured counterpart: {s['how']}", err=True)
