@@ -11,10 +11,10 @@ KIND_NAMES = {"skipped_step": "跳过环节 skipped", "added_step": "多出环�
 
 
 def _table(header: list[str], rows: list[list[str]], table_id: str) -> str:
-    return (f'<table id="{table_id}"><thead><tr>' + "".join(f"<th>{escape(h)}</th>" for h in header)
-            + "</tr></thead><tbody>"
+    return (f'<div class="scroll"><table id="{table_id}"><thead><tr>'         # scrolls inside, not the page
+            + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead><tbody>"
             + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-            + "</tbody></table>")
+            + "</tbody></table></div>")
 
 
 def conformance_section(matters: list[dict]) -> str:
