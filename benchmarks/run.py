@@ -33,6 +33,9 @@ BENCHMARKS = [
     ("bench_cli", "bench_cli_help", ["cli-help"]),
     ("bench_metrics", "bench_metrics", ["metrics-1m"]),
     ("bench_analyze", "bench_analyze", ["analyze-1000"]),
+    ("bench_mining", "bench_export", ["export-1m"]),
+    ("bench_mining", "bench_export_pg", ["export-1m-pg"]),
+    ("bench_mining", "bench_simulate", ["simulate-10k"]),
 ]
 
 

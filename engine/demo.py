@@ -188,7 +188,8 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     out = None
     if report:
         out = Path(report)
-        service.write_report(out, comparison,
+        simulations = service.demo_simulations()      # predicted vs measured, per matter
+        service.write_report(out, comparison, simulations=simulations,
                              subtitle=f"onetrip demo: {sim.cases} simulated cases, seed {seed}, "
                                       f"{DEMO_START:%Y-%m-%d} onward", simulated=True)
     return DemoResult(comparison, out, sim.cases, sim.completions, time.perf_counter() - started, warnings)

@@ -178,7 +178,8 @@ def _head(title: str) -> str:
 
 
 def render_html(data: dict, details: dict | None = None, distributions: dict | None = None,
-                title: str = "最多跑一次 · 流程再造对比报告", subtitle: str = "", simulated: bool = False) -> str:
+                title: str = "最多跑一次 · 流程再造对比报告", subtitle: str = "", simulated: bool = False,
+                mining: dict | None = None) -> str:
     """The whole report as one HTML string."""
     totals = data["totals"]
     matters = data["matters"]
@@ -236,6 +237,10 @@ def render_html(data: dict, details: dict | None = None, distributions: dict | N
         if dist:
             out.append(histogram(f"{m['name']} 实测办结用时", dist.get("before", []), dist.get("after", [])))
         out.append("</div></details>")
+    if mining:          # conformance and predicted vs measured (engine/mining/html.py)
+        from .mining.html import conformance_section, simulation_section
+        out.append(conformance_section(mining.get("conformance") or []))
+        out.append(simulation_section(mining.get("simulations") or []))
     out.append(f"<script>{SCRIPT}</script></body></html>")
     return "".join(out)
 

@@ -162,6 +162,9 @@ def comparison_rows(data: dict) -> tuple[list[str], list[list[str]]]:
     header = ["事项编码", "事项名称", "环节", "材料", "跑动", "承诺时限", "法定时限"]
     if measured:
         header += ["实测办结(中位,前)", "实测办结(中位,后)", "按时率(后)"]
+    conformance = any(_measured(m, "after", "conforming_share") is not None for m in data["matters"])
+    if conformance:         # onetrip conformance: cases that kept the model and the reform's promises
+        header.append("合规率(后)")
     rows = []
     for m in data["matters"]:
         name = f"{m['name']}（一件事）" if m.get("kind") == "bundle" else m["name"]
@@ -170,6 +173,8 @@ def comparison_rows(data: dict) -> tuple[list[str], list[list[str]]]:
         if measured:
             row += [num(_measured(m, "before", "median_workdays")), num(_measured(m, "after", "median_workdays")),
                     pct(_measured(m, "after", "on_time_rate"))]
+        if conformance:
+            row.append(pct(_measured(m, "after", "conforming_share")))
         rows.append(row)
     return header, rows
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from . import audit, casework, runtime, store, values
 from .annotations import as_bool
 from .config import Settings
+from .mining.service import MiningMethods
 from .errors import (
     ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound, OnetripError,
     PermissionDenied, StoreError, TaskStateError, one_line,
@@ -51,7 +52,7 @@ def _compiler():
     return compiler
 
 
-class Service:
+class Service(MiningMethods):
     """Everything onetrip does, over one database."""
 
     def __init__(self, settings: Settings):
@@ -466,6 +467,7 @@ class Service:
             measured = self._measured(s, measure.Filters())
             for row in result.matters:
                 row.measured = {r["label"]: r for r in measured if r["matter_code"] == row.matter_code}
+            self._add_conformance(s, result.matters)
             return result.to_dict()
 
     def metrics(self, matter_code: str | None = None, since=None, until=None) -> dict:
@@ -516,12 +518,15 @@ class Service:
                 dist.setdefault(row.matter_code, {}).setdefault(row.label, []).append(int(row.elapsed))
             return details, dist
 
-    def write_report(self, path: str | Path, comparison: dict, subtitle: str = "", simulated: bool = False) -> Path:
+    def write_report(self, path: str | Path, comparison: dict, subtitle: str = "", simulated: bool = False,
+                     simulations: list[dict] | None = None) -> Path:
         from .html_report import render_html
         details, dist = self.report_details()
+        mining = self.report_mining(simulations)
         path = Path(path)
         try:
-            path.write_text(render_html(comparison, details, dist, subtitle=subtitle, simulated=simulated),
+            path.write_text(render_html(comparison, details, dist, subtitle=subtitle, simulated=simulated,
+                                        mining=mining),
                             encoding="utf-8")
         except OSError as exc:
             raise InvalidInput(f"{path}: cannot write the report: {exc.strerror}") from None

@@ -1,0 +1,127 @@
+"""The facade's mining methods: export, conformance, simulate (mixed into ``Service``).
+
+Each is one use case over the store, like the rest of the facade: it returns
+plain dicts ready for JSON and raises :class:`~engine.errors.OnetripError`
+for anything a user can get wrong.  Long reads (an export of a million
+events) run in a read-only transaction, so clerks keep working meanwhile;
+the working-day calendar they join is materialised first in a short write.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from .. import store
+from ..errors import InvalidInput
+
+
+#: ``compare --stored`` and the report replay every case up to this many; beyond, they check the
+#: promises only (trips, returns, days — from the case rows) and ``onetrip conformance`` replays.
+REPLAY_LIMIT = 20_000
+
+
+class MiningMethods:
+    """Mixed into :class:`engine.service.Service` (uses its ``_tx``, ``_calendar``, ``clock``)."""
+
+    def _mining_filter(self, matter_code=None, label=None, since=None, until=None):
+        from . import log as evlog
+        flt = evlog.LogFilter(matter_code or None, label or None, evlog.parse_date(since, "--since"),
+                              evlog.parse_date(until, "--until")).check()
+        from .. import measure
+        with self._tx() as s:
+            if flt.matter_code:
+                store.get_matter(s, flt.matter_code)
+            calendar = self._calendar(s)
+            first, last = measure.calendar_span(s, self.clock.today())
+            measure.ensure_calendar(s, calendar, first, last)
+            self._note_calendar(calendar, first, last)
+        return flt, calendar
+
+    def _add_conformance(self, s, rows) -> None:
+        """Beside the measured figures of ``compare --stored``: the share of conforming cases."""
+        from . import conformance
+        from .log import LogFilter
+        replay = self._replay_all(s)
+        results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today(),
+                                          replay_steps=replay)
+        summary = {(m["matter_code"], m["label"]): m for m in conformance.summarize(results)}
+        for row in rows:
+            for label, measured in (row.measured or {}).items():
+                m = summary.get((row.matter_code, label))
+                if m is not None:
+                    measured["conforming_share"] = m["conforming_share"]
+                    measured["mean_fitness"] = m["mean_fitness"]
+                    measured["conformance_checks"] = "replay and promises" if replay else "promises only"
+
+    def _replay_all(self, s) -> bool:
+        """Whether a whole-catalog view (compare, report) replays every case: not beyond REPLAY_LIMIT."""
+        from .log import LogFilter, count_cases
+        return count_cases(s, LogFilter()) <= REPLAY_LIMIT
+
+    def export_log(self, fmt: str, path: str | Path, matter_code: str | None = None, label: str | None = None,
+                   since=None, until=None) -> dict:
+        """Write the event log of the chosen cases as XES, OCEL 2.0 or CSV (streamed)."""
+        from . import export
+        if fmt not in export.FORMATS:
+            raise InvalidInput(f"unknown export format {fmt!r}: use {', '.join(export.FORMATS)}")
+        flt, _ = self._mining_filter(matter_code, label, since, until)
+        with self._tx(readonly=True) as s:
+            return export.export(s, fmt, flt, path)
+
+    def conformance(self, matter_code: str | None = None, label: str | None = None,
+                    with_pm4py: bool = False) -> dict:
+        """Per case fitness and promise checks; per matter share conforming and top deviations."""
+        from . import conformance
+        if with_pm4py:
+            from . import require_pm4py
+            require_pm4py("conformance --pm4py")
+        flt, calendar = self._mining_filter(matter_code, label)
+        with self._tx(readonly=True) as s:
+            results = conformance.check_cases(s, flt, calendar, self.clock.today())
+            if with_pm4py and results:
+                conformance.pm4py_fitness(s, flt, results)
+            names = {m.code: m.name for m in s.scalars(select(store.Matter))}
+        return {"matters": conformance.summarize(results, names), "cases": [r.to_dict() for r in results]}
+
+    def simulate(self, matter_code: str, label: str = "after", calibrate_from: str | None = None,
+                 cases: int = 1000, seed: int = 1, arrivals: float | None = None) -> dict:
+        """Run the deployed model of ``label`` for ``cases`` simulated cases, calibrated from measured ones."""
+        from .. import measure
+        from . import simulate
+        with self._tx() as s:          # materialises the calendar for the measured figures
+            store.get_matter(s, matter_code)
+            measured = self._measured(s, measure.Filters(matter_code))
+            calendar = self._calendar(s)
+        with self._tx(readonly=True) as s:
+            result = simulate.simulate(s, calendar, matter_code, label, calibrate_from, cases, seed, arrivals,
+                                       measured)
+        self.warnings = calendar.warnings()
+        return result
+
+    def report_mining(self, simulations: list[dict] | None = None) -> dict:
+        """The HTML report's mining sections: conformance per matter, and the given simulations."""
+        from . import conformance
+        from .log import LogFilter
+        with self._tx(readonly=True) as s:
+            results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today(),
+                                              replay_steps=self._replay_all(s))
+            names = {m.code: m.name for m in s.scalars(select(store.Matter))}
+        return {"conformance": conformance.summarize(results, names), "simulations": simulations or []}
+
+    def demo_simulations(self, cases: int = 40, seed: int = 1) -> list[dict]:
+        """Per matter with measured after-cases: the after model calibrated from its own cases (a check of
+        the calibration) and from the before cases (the what-if a reformer asks before rollout)."""
+        with self._tx(readonly=True) as s:
+            pairs = sorted({(v.matter.code, v.label) for v in store.current_versions(s, executable_only=True).values()
+                            if v.matter.kind == "matter"})
+        out = []
+        for code, label in pairs:
+            if label != "after" or (code, "before") not in pairs:
+                continue
+            for source in ("after", "before"):
+                try:
+                    out.append(self.simulate(code, "after", source, cases, seed))
+                except InvalidInput:          # no completed cases to calibrate from
+                    continue
+        return out
