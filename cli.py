@@ -958,27 +958,79 @@ def audit():
     """The tamper-evident audit trail of task events."""
 
 
+def _key_option(f):
+    return click.option("--key", "key", type=click.Path(dir_okay=False), default=None,
+                        help="the Ed25519 private key file (default: $ONETRIP_AUDIT_KEY)")(f)
+
+
 @audit.command("verify")
 @click.argument("case_id", required=False, metavar="[CASE]")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="a signed checkpoint (onetrip audit checkpoint) to compare the trail with")
+@click.option("--pubkey", type=click.Path(dir_okay=False), default=None,
+              help="the public key that signed the checkpoint (FILE.pub from audit keygen)")
+@_key_option
 @json_option
 @click.pass_context
-def audit_verify(ctx, case_id, as_json):
-    """Verify the hash chain of every case (or one): reports changed, inserted or deleted events.
+def audit_verify(ctx, case_id, checkpoint, pubkey, key, as_json):
+    """Verify the hash chain of every case (or one), and the task states and work items each step
+    wrote: reports changed, inserted or deleted events and rewritten state.  With --checkpoint, also
+    every event rewritten, deleted or appended to a closed case, and every case deleted, since then.
 
     \b
     Example:
       onetrip --as 管理员 audit verify
+      onetrip --as 管理员 audit verify --checkpoint /mnt/usb/onetrip-2026-12-01.json --pubkey audit.key.pub
     """
-    r = _service(ctx).verify_audit(case_id)
+    r = _service(ctx).verify_audit(case_id, checkpoint=checkpoint, pubkey=pubkey, key=key)
     if as_json:
         _print_json(r)
     else:
         for f in r["findings"]:
             click.echo(term(f), err=True)
         if r["ok"]:
-            click.echo(f"ok: {_count(r['events'], 'event')} of {_count(r['cases'], 'case')} verified")
+            since = ""
+            if "checkpoint" in r:
+                cp = r["checkpoint"]
+                since = (f"; matches the checkpoint of {cp['created_at']} ({_count(cp['cases'], 'case')}), "
+                         f"{_count(cp['appended_events'], 'event')} appended since")
+            click.echo(f"ok: {_count(r['events'], 'event')} of {_count(r['cases'], 'case')} verified{since}")
     if not r["ok"]:
         ctx.exit(1)
+
+
+@audit.command("checkpoint")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_key_option
+@json_option
+@click.pass_context
+def audit_checkpoint(ctx, file, key, as_json):
+    """Write the signed heads of every case to FILE; keep it outside the database (another machine,
+    write-once storage).  Refused while `audit verify` has findings; never overwrites FILE.
+
+    \b
+    Example:
+      onetrip --as 管理员 audit checkpoint /mnt/usb/onetrip-2026-12-01.json --key /etc/onetrip/audit.key
+    """
+    r = _service(ctx).audit_checkpoint(file, key=key)
+    if as_json:
+        return _print_json(r)
+    click.echo(f"checkpoint {r['file']}: {r['events']} events of {r['cases']} cases, signed by key {r['key_id']}")
+
+
+@audit.command("keygen")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+def audit_keygen(file, as_json):
+    """Create an Ed25519 key pair: FILE (private, mode 0600) and FILE.pub.  Never overwrites.
+
+    Keep FILE away from the database and its writers; whoever verifies needs only FILE.pub.
+    """
+    from engine.service import Service
+    r = Service.audit_keygen(file)
+    if as_json:
+        return _print_json(r)
+    click.echo(f"key {r['key']} (private, keep it secret) and {r['public_key']} written; key id {r['key_id']}")
 
 
 @main.group()

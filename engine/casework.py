@@ -260,6 +260,7 @@ class Step:
                              step=bool(item) and as_bool(props.get("step"), True) is not False,
                              clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
                              data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
+        ev.writes = None
         audit.seal(ev, self.case.last_hash)
         self.case.set(event_seq=seq, last_hash=ev.hash)
         if action in ("complete", "return"):
@@ -402,6 +403,12 @@ def plan(step: Step, now: datetime, before: set[str]) -> Plan:
         step.record("system", "finish", now)
     if step.model.has_timers:
         case.set(next_timer_at=runtime.next_timer_at(wf))
+    writes = audit.step_writes(changes.upserts, changes.deletes, new_items, gone)
+    if writes is not None:
+        if not step.events:                     # state written with no event to carry it (rare)
+            step.record("system", "save", now)
+        audit.attach_writes(step.events, writes)
+        case.set(last_hash=step.events[-1]["hash"])
     params = {f: getattr(case, f) for f in _WRITABLE}
     params.update(state=changes.workflow, updated_at=now, revision=case.revision + 1,
                   b_id=case.id, b_revision=case.revision)
@@ -447,6 +454,9 @@ def set_status(s: Session, case: CaseRow, status: str, events: list[tuple[str, s
     step = Step(s, case, None, None, None)
     for actor, action, data in events:
         step.record(actor, action, now, data=data)
+    if drop_items:
+        audit.attach_writes(step.events, audit.CLEARED_ITEMS)
+        case.set(last_hash=step.events[-1]["hash"])
     conn = s.connection()
     params = {"b_id": case.id, "b_revision": case.revision, "status": status, "event_seq": case.event_seq,
               "last_hash": case.last_hash, "updated_at": now,

@@ -770,34 +770,96 @@ class Service(MiningMethods):
                 out.append({"case": case_id, "matter_code": code, "due_date": due.isoformat(), "overdue": overdue})
         return out
 
-    def verify_audit(self, case_id: str | int | None = None) -> dict:
-        """Check the hash chain of one case or of every case, and that each case's measured
-        counters agree with its events."""
-        from . import measure
+    def verify_audit(self, case_id: str | int | None = None, checkpoint: str | None = None,
+                     pubkey: str | None = None, key: str | None = None) -> dict:
+        """Check the hash chain of one case or of every case, that the state each step wrote is still
+        what its events say, and that each case's measured counters agree with its events; with a
+        signed ``checkpoint``, also every event rewritten, deleted or appended to a closed case since,
+        and every case deleted since."""
+        cp = None
+        if checkpoint is not None:
+            public = audit.load_public_key(pubkey, key or (None if pubkey else self.settings.audit_key))
+            cp = audit.read_checkpoint(checkpoint, public)
         with self._tx() as s:
             self._actor(s, ("admin", "reformer"), "verify the audit trail")
-            stmt = select(Case.id, Case.event_seq, Case.last_hash,
-                          *[getattr(Case, c) for c in casework.COUNTERS]).order_by(Case.id)
-            ids = None
+            cid = None
             if case_id is not None:
                 cid = _int_id(case_id, "case")
-                store.get_case(s, cid)
-                stmt, ids = stmt.where(Case.id == cid), [cid]
-            rows = s.execute(stmt).all()
-            first, last = measure.calendar_span(s, self.clock.today())
-            measure.ensure_calendar(s, self._calendar(s), first, last)
-            recounted = measure.recount_from_events(s, ids)
-            findings, events = [], 0
-            for cid, count, last_hash, *counters in rows:
-                events += count
-                found = audit.verify_case(s, cid, count, last_hash)
-                expected = recounted.get(cid, dict.fromkeys(casework.COUNTERS, 0))
-                for name, value in zip(casework.COUNTERS, counters):
-                    if expected[name] != value:
-                        found.append(audit.AuditFinding(cid, None, f"{name} is {value} but the events "
-                                                                   f"say {expected[name]}"))
-                findings += [str(f) for f in found]
-            return {"cases": len(rows), "events": events, "ok": not findings, "findings": findings}
+                if cp is None or s.get(Case, cid) is not None:
+                    store.get_case(s, cid)
+            findings, summaries, count, events = self._audit_trail(s, cid)
+            r = {"cases": count, "events": events}
+            if cp is not None:
+                more, appended = audit.compare_checkpoint(cp, summaries, cid)
+                findings += [str(f) for f in more]
+                r["checkpoint"] = {"file": checkpoint, "created_at": cp["created_at"], "key_id": cp["key_id"],
+                                   "cases": len(cp["cases"]), "appended_events": appended}
+            r.update(ok=not findings, findings=findings)
+            return r
+
+    def _audit_trail(self, s: Session, cid: int | None) -> tuple[list[str], dict, int, int]:
+        """Verify every case (or one): findings, each case's summary for checkpoints, cases, events."""
+        from . import measure
+        stmt = select(Case.id, Case.status, Case.event_seq, Case.last_hash,
+                      *[getattr(Case, c) for c in casework.COUNTERS]).order_by(Case.id)
+        ids = None
+        if cid is not None:
+            stmt, ids = stmt.where(Case.id == cid), [cid]
+        rows = s.execute(stmt).all()
+        first, last = measure.calendar_span(s, self.clock.today())
+        measure.ensure_calendar(s, self._calendar(s), first, last)
+        recounted = measure.recount_from_events(s, ids)
+        findings, summaries, total = [], {}, 0
+        for cid_, status, count, last_hash, *counters in rows:
+            total += count
+            events = audit.load_events(s, cid_)
+            contents = {}
+            found = audit.check_chain(cid_, events, count, last_hash, contents)
+            state_found, digest = audit.check_state(s, cid_, events)
+            found += state_found
+            expected = recounted.get(cid_, dict.fromkeys(casework.COUNTERS, 0))
+            for name, value in zip(casework.COUNTERS, counters):
+                if expected[name] != value:
+                    found.append(audit.AuditFinding(cid_, None, f"{name} is {value} but the events "
+                                                                f"say {expected[name]}"))
+            findings += [str(f) for f in found]
+            summary = audit.case_summary(cid_, status, events, contents, digest)
+            summary["contents"] = contents
+            summary["heads"] = {ev.seq: ev.hash for ev in events}
+            summaries[cid_] = summary
+        orphans = select(TaskEvent.case_id).where(TaskEvent.case_id.notin_(select(Case.id))).distinct()
+        if cid is not None:
+            orphans = orphans.where(TaskEvent.case_id == cid)
+        for (orphan,) in s.execute(orphans.order_by(TaskEvent.case_id)):
+            findings.append(str(audit.AuditFinding(orphan, None, "its events remain but the case was deleted "
+                                                                 "behind the application's back")))
+        return findings, summaries, len(rows), total
+
+    def audit_checkpoint(self, path: str, key: str | None = None) -> dict:
+        """Write the signed heads of every case to ``path`` (to be kept outside the database); refused
+        while the trail has findings."""
+        private = audit.load_private_key(key or self.settings.audit_key)
+        with self._tx() as s:
+            self._actor(s, ("admin",), "take audit checkpoints")
+            findings, summaries, count, events = self._audit_trail(s, None)
+        if findings:
+            raise InvalidInput(f"the audit trail has {len(findings)} finding(s) (first: {findings[0]}); "
+                               f"see `onetrip audit verify`; no checkpoint was written")
+        cases = []
+        for summary in summaries.values():
+            summary = dict(summary)
+            contents = summary.pop("contents")
+            summary.pop("heads")
+            summary["contents"] = [contents[seq] for seq in sorted(contents)]
+            cases.append(summary)
+        body = audit.write_checkpoint(path, private, cases, self.clock.now().isoformat(timespec="seconds"))
+        return {"file": path, "created_at": body["created_at"], "key_id": body["key_id"], "cases": count,
+                "events": events}
+
+    @staticmethod
+    def audit_keygen(path: str) -> dict:
+        """A new Ed25519 key pair for signing audit checkpoints (no database is touched)."""
+        return audit.keygen(path)
 
     def import_calendar(self, path: str) -> dict:
         from . import measure

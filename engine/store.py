@@ -183,6 +183,7 @@ class TaskEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    writes: Mapped[dict | None] = mapped_column(JSON)    # digest of the state the step wrote (engine.audit)
 
 
 class CalendarYear(Base):
