@@ -41,6 +41,8 @@ CLEARED_ITEMS = {"c": True}
 CHECKPOINT_FORMAT = "onetrip-audit-checkpoint"
 CHECKPOINT_VERSION = 1
 CLOSED = ("completed", "cancelled")
+#: Actions that always come with written task state (a step's first event).
+STEP_ACTIONS = ("start", "complete", "return")
 
 
 def _dumps(value) -> str:
@@ -171,6 +173,8 @@ def check_chain(case_id: int, events, expected_count: int | None = None, expecte
                                                     f"the trail ends at {events[-1].seq}: events were deleted"))
     elif expected_count and not events:
         findings.append(AuditFinding(case_id, None, f"case recorded {expected_count} events, none are left"))
+    elif not events:                    # every case begins with its start event
+        findings.append(AuditFinding(case_id, None, "has no events: its trail was deleted"))
     if not findings and expected_head is not None and prev != expected_head:
         findings.append(AuditFinding(case_id, None, "the last event does not match the case's recorded "
                                                     "chain head: events were removed"))
@@ -194,6 +198,9 @@ def _replay(case_id: int, events, findings: list) -> tuple[dict, dict, bool, boo
     for ev in events:
         w = ev.writes
         if w is None:
+            if tasks_full and ev.action in STEP_ACTIONS:
+                findings.append(AuditFinding(case_id, ev.seq, f"a {ev.action} that wrote no task state: "
+                                                              f"no step recorded it"))
             continue
         try:
             for tid, h in (w.get("t") or {}).items():
