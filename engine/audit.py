@@ -119,13 +119,16 @@ def step_writes(upserts, deletes, new_items, gone) -> dict | None:
     return writes
 
 
-def attach_writes(events: list[dict], writes: dict) -> None:
-    """Give a step's first event its writes and seal the step's events again (not yet stored)."""
-    events[0]["writes"] = writes
-    prev = events[0]["prev_hash"]
+def seal_events(events: list[dict], prev_hash: str | None, writes: dict | None) -> str | None:
+    """Seal a step's events (not yet stored) after ``prev_hash``, the first carrying the step's
+    ``writes``; return the new chain head."""
+    if writes is not None:
+        events[0]["writes"] = writes
+    prev = prev_hash
     for ev in events:
         ev["prev_hash"] = prev
         ev["hash"] = prev = event_hash(prev, ev)
+    return prev
 
 
 # ---------------------------------------------------------------- verification

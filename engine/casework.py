@@ -247,6 +247,7 @@ class Step:
     fired: int = 0                                    # timers fired by the step (set when prepared)
     timers: dict = field(default_factory=dict)        # timer task id -> (its task, children) when the step began
     timers_done: set = field(default_factory=set)     # timer tasks already completed when the step began
+    deferred: bool = False                            # events are sealed by plan(), with what the step wrote
 
     def record(self, actor: str, action: str, at: datetime, *, item: dict | None = None, onsite: bool = False,
                data: dict | None = None, materials: int = 0) -> None:
@@ -261,8 +262,12 @@ class Step:
                              clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
                              data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
         ev.writes = None
-        audit.seal(ev, self.case.last_hash)
-        self.case.set(event_seq=seq, last_hash=ev.hash)
+        if self.deferred:
+            ev.prev_hash = ev.hash = None
+            self.case.set(event_seq=seq)
+        else:
+            audit.seal(ev, self.case.last_hash)
+            self.case.set(event_seq=seq, last_hash=ev.hash)
         if action in ("complete", "return"):
             c = self.case
             c.set(steps_done=c.steps_done + ev.step, trips=c.trips + bool(onsite),
@@ -286,7 +291,7 @@ def open_step(s: Session, case: CaseRow, models: ModelCache, cache) -> Step:
             raise StoreError(f"case {case.id} cannot be loaded: {exc}; an admin can still show it "
                              f"(`onetrip case show {case.id}`) and cancel it (`onetrip --as ADMIN case cancel "
                              f"{case.id} --reason ...`)") from None
-    step = Step(s, case, model, wf, state)
+    step = Step(s, case, model, wf, state, deferred=True)
     if model.has_timers:
         for task in runtime.timer_tasks(wf):
             if task.state == runtime.TaskState.WAITING:
@@ -318,7 +323,7 @@ def claim_due_case(s: Session, now: datetime, after: tuple | None = None, lock: 
 
 def new_step(s: Session, case: CaseRow, model: runtime.CompiledModel, wf) -> Step:
     """A step on a case just created: nothing stored yet."""
-    return Step(s, case, model, wf, None)
+    return Step(s, case, model, wf, None, deferred=True)
 
 
 def new_materials(wf, task_materials: dict, spec_name: str) -> int:
@@ -404,11 +409,10 @@ def plan(step: Step, now: datetime, before: set[str]) -> Plan:
     if step.model.has_timers:
         case.set(next_timer_at=runtime.next_timer_at(wf))
     writes = audit.step_writes(changes.upserts, changes.deletes, new_items, gone)
-    if writes is not None:
-        if not step.events:                     # state written with no event to carry it (rare)
-            step.record("system", "save", now)
-        audit.attach_writes(step.events, writes)
-        case.set(last_hash=step.events[-1]["hash"])
+    if writes is not None and not step.events:      # state written with no event to carry it (rare)
+        step.record("system", "save", now)
+    if step.events:
+        case.set(last_hash=audit.seal_events(step.events, case.last_hash, writes))
     params = {f: getattr(case, f) for f in _WRITABLE}
     params.update(state=changes.workflow, updated_at=now, revision=case.revision + 1,
                   b_id=case.id, b_revision=case.revision)
@@ -455,8 +459,7 @@ def set_status(s: Session, case: CaseRow, status: str, events: list[tuple[str, s
     for actor, action, data in events:
         step.record(actor, action, now, data=data)
     if drop_items:
-        audit.attach_writes(step.events, audit.CLEARED_ITEMS)
-        case.set(last_hash=step.events[-1]["hash"])
+        case.set(last_hash=audit.seal_events(step.events, step.events[0]["prev_hash"], audit.CLEARED_ITEMS))
     conn = s.connection()
     params = {"b_id": case.id, "b_revision": case.revision, "status": status, "event_seq": case.event_seq,
               "last_hash": case.last_hash, "updated_at": now,

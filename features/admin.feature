@@ -44,6 +44,29 @@ Feature: Administrators keep the office running
     And "管理员" verifies the audit trail
     Then the command fails with "case 1 event 1: content changed after it was recorded"
 
+  Scenario: A history rewritten with its hashes recomputed is found against a checkpoint kept elsewhere
+    Given a designer "李设计"
+    And "李设计" has uploaded "residence_permit.bpmn" as "after"
+    And a clerk "王窗口" of "政务服务中心综合窗口"
+    And "王窗口" accepts a case of "JZZSAMPLE" on "2026-03-02T09:00"
+    And an audit signing key kept away from the database
+    When "管理员" takes an audit checkpoint
+    Then the command succeeds
+    When someone changes who accepted the case and recomputes the audit trail's hashes in the database
+    And "管理员" verifies the audit trail
+    Then the command succeeds
+    When "管理员" verifies the audit trail against the checkpoint
+    Then the command fails with "case 1 event 1: rewritten since the checkpoint"
+
+  Scenario: A task moved to another department in the database is found
+    Given a designer "李设计"
+    And "李设计" has uploaded "residence_permit.bpmn" as "after"
+    And a clerk "王窗口" of "政务服务中心综合窗口"
+    And "王窗口" accepts a case of "JZZSAMPLE" on "2026-03-02T09:00"
+    When someone moves the case's ready task to "公安局" in the database
+    And "管理员" verifies the audit trail
+    Then the command fails with "(受理, lane 公安局) was changed after event 1 wrote it"
+
   Scenario: A case whose timer keeps failing is quarantined, shown with the reason, and released
     Given a designer "李设计"
     And "李设计" has uploaded "failing_timer.bpmn" as "after"

@@ -51,6 +51,48 @@ def tamper(world):
     eng.dispose()
 
 
+@given("an audit signing key kept away from the database")
+def signing_key(world):
+    world.key = str(world.tmp / "keys" / "audit.key")
+    (world.tmp / "keys").mkdir()
+    world.cli.ok(["audit", "keygen", world.key])
+
+
+@when(parsers.parse('"{user}" takes an audit checkpoint'))
+def take_checkpoint(world, user):
+    world.checkpoint = str(world.tmp / "checkpoint.json")
+    world.run(["audit", "checkpoint", world.checkpoint, "--key", world.key], user=user)
+
+
+@when("someone changes who accepted the case and recomputes the audit trail's hashes in the database")
+def rewrite_history(world):
+    from engine import audit
+    from engine.store import TaskEvent
+    events = TaskEvent.__table__
+    eng = create_engine(world.cli.db_url)
+    with eng.begin() as conn:
+        conn.execute(text("UPDATE task_events SET actor = '冒名顶替' WHERE case_id = 1 AND seq = 1"))
+        prev = None
+        for row in conn.execute(events.select().where(events.c.case_id == 1).order_by(events.c.seq)).all():
+            prev_hash, prev = prev, audit.event_hash(prev, dict(row._mapping))
+            conn.execute(events.update().where(events.c.id == row.id).values(prev_hash=prev_hash, hash=prev))
+        conn.execute(text("UPDATE cases SET last_hash = :h WHERE id = 1"), {"h": prev})
+    eng.dispose()
+
+
+@when(parsers.parse('someone moves the case\'s ready task to "{lane}" in the database'))
+def move_task(world, lane):
+    eng = create_engine(world.cli.db_url)
+    with eng.begin() as conn:
+        conn.execute(text("UPDATE work_items SET lane = :lane WHERE case_id = 1"), {"lane": lane})
+    eng.dispose()
+
+
+@when(parsers.parse('"{user}" verifies the audit trail against the checkpoint'))
+def verify_against_checkpoint(world, user):
+    world.run(["audit", "verify", "--checkpoint", world.checkpoint, "--pubkey", world.key + ".pub"], user=user)
+
+
 @when(parsers.parse('"{user}" verifies the audit trail'))
 def verify(world, user):
     world.run(["audit", "verify"], user=user)
