@@ -429,7 +429,7 @@ def read_checkpoint(path: str, public_key) -> dict:
 
 def compare_checkpoint(checkpoint: dict, current: dict[int, dict], only: int | None = None
                        ) -> tuple[list[AuditFinding], int]:
-    """Findings of the database's cases (``current``: case id -> its summary with ``contents`` by seq)
+    """Findings of the database's cases (``current``: case id -> its summary, ``by_seq`` its content hashes)
     against a verified checkpoint; and how many events were appended since, on open cases."""
     findings: list[AuditFinding] = []
     appended = 0
@@ -444,7 +444,7 @@ def compare_checkpoint(checkpoint: dict, current: dict[int, dict], only: int | N
             findings.append(AuditFinding(cid, None, f"deleted since the checkpoint of {checkpoint['created_at']} "
                                                     f"(it had {count} events)"))
             continue
-        contents, before = cur["contents"], len(findings)
+        contents, before = cur["by_seq"], len(findings)
         for seq, expected in enumerate(entry["contents"], start=1):
             if seq not in contents:
                 findings.append(AuditFinding(cid, seq, "deleted since the checkpoint"))

@@ -787,7 +787,8 @@ class Service(MiningMethods):
                 cid = _int_id(case_id, "case")
                 if cp is None or s.get(Case, cid) is not None:
                     store.get_case(s, cid)
-            findings, summaries, count, events = self._audit_trail(s, cid)
+            heads = {e["case"]: e["events"] for e in cp["cases"]} if cp is not None else {}
+            findings, summaries, count, events = self._audit_trail(s, cid, heads)
             r = {"cases": count, "events": events}
             if cp is not None:
                 more, appended = audit.compare_checkpoint(cp, summaries, cid)
@@ -797,8 +798,10 @@ class Service(MiningMethods):
             r.update(ok=not findings, findings=findings)
             return r
 
-    def _audit_trail(self, s: Session, cid: int | None) -> tuple[list[str], dict, int, int]:
-        """Verify every case (or one): findings, each case's summary for checkpoints, cases, events."""
+    def _audit_trail(self, s: Session, cid: int | None, heads: dict | None = None
+                     ) -> tuple[list[str], dict, int, int]:
+        """Verify every case (or one): findings, each case's summary for checkpoints (with its chain
+        hash after the event count ``heads`` gives for it), cases, events."""
         from . import measure
         stmt = select(Case.id, Case.status, Case.event_seq, Case.last_hash,
                       *[getattr(Case, c) for c in casework.COUNTERS]).order_by(Case.id)
@@ -824,8 +827,9 @@ class Service(MiningMethods):
                                                                 f"say {expected[name]}"))
             findings += [str(f) for f in found]
             summary = audit.case_summary(cid_, status, events, contents, digest)
-            summary["contents"] = contents
-            summary["heads"] = {ev.seq: ev.hash for ev in events}
+            summary["by_seq"] = contents
+            at = (heads or {}).get(cid_)
+            summary["heads"] = {ev.seq: ev.hash for ev in events if ev.seq == at}
             summaries[cid_] = summary
         orphans = select(TaskEvent.case_id).where(TaskEvent.case_id.notin_(select(Case.id))).distinct()
         if cid is not None:
@@ -847,11 +851,7 @@ class Service(MiningMethods):
                                f"see `onetrip audit verify`; no checkpoint was written")
         cases = []
         for summary in summaries.values():
-            summary = dict(summary)
-            contents = summary.pop("contents")
-            summary.pop("heads")
-            summary["contents"] = [contents[seq] for seq in sorted(contents)]
-            cases.append(summary)
+            cases.append({k: v for k, v in summary.items() if k not in ("by_seq", "heads")})
         body = audit.write_checkpoint(path, private, cases, self.clock.now().isoformat(timespec="seconds"))
         return {"file": path, "created_at": body["created_at"], "key_id": body["key_id"], "cases": count,
                 "events": events}

@@ -309,3 +309,28 @@ def test_checkpoint_and_verify_error_paths(office, tmp_path):
             path.write_text('{"format": "something else"}')
             text = "not an onetrip audit checkpoint"
         _one_line_error(cli(["audit", "verify", "--checkpoint", str(path), "--key", key], user="审计"), text)
+
+
+def test_a_database_from_before_state_digests_is_upgraded_by_init(db_url):
+    """Schema 0001 (no task_events.writes): refused with one line until `onetrip init` upgrades it."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+    from engine import store
+    from onetrip_testing import CliHarness
+
+    cli = CliHarness(db_url)
+    cli.ok("init")
+    eng = store.make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(store.Path(store.__file__).parent / "migrations"))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    assert "writes" not in {c["name"] for c in inspect(eng).get_columns("task_events")}
+    _one_line_error(cli("user list"), "this onetrip needs 0002: run `onetrip init` to upgrade")
+    cli.ok("init")
+    assert "writes" in {c["name"] for c in inspect(eng).get_columns("task_events")}
+    eng.dispose()
+    cli.ok("user add admin --role admin")
+    assert cli.ok("audit verify", user="admin").stdout.startswith("ok: 0 events of 0 cases")
