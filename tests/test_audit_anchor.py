@@ -172,6 +172,22 @@ def test_clean_database_verifies_clean_with_and_without_checkpoint(office, tmp_p
     r = cli.json(["audit", "verify", "--checkpoint", cp, "--pubkey", key + ".pub"], user="审计")
     assert r["ok"] is True and r["findings"] == [] and r["checkpoint"]["appended_events"] >= 1
     assert r["cases"] == 3 and third == 3
+    # Cancelling removes the case's ready tasks: recorded, so still clean; one case checked alone too.
+    cli.ok(["case", "cancel", str(third), "--reason", "申请人撤回"], user="admin")
+    r = cli.json(["audit", "verify", str(second), "--checkpoint", cp, "--pubkey", key + ".pub"], user="审计")
+    assert r["ok"] is True and r["cases"] == 1
+    assert cli.ok("audit verify", user="审计").stdout.startswith("ok: ")
+    cp2 = str(tmp_path / "cp2.json")
+    cli.ok(["audit", "checkpoint", cp2, "--key", key], user="admin")
+    eng = _engine(cli)
+    with eng.begin() as conn:
+        conn.execute(WorkItem.__table__.insert().values(
+            case_id=third, seq=99, task_uuid="00000000-0000-0000-0000-000000000099", spec_name="Review",
+            name="审核", lane=WINDOW, props={}, ready_at=conn.execute(select(Case.accepted_at)).scalar()))
+    eng.dispose()
+    r = cli("audit verify", user="审计")
+    assert r.exit_code == 1 and f"case {third}: work item {third}.99 (审核, lane {WINDOW}) was written by no event" \
+        in r.stderr
     # Every step's first event carries what it wrote.
     eng = _engine(cli)
     with eng.connect() as conn:
