@@ -955,7 +955,7 @@ def _count(n: int, noun: str) -> str:
 
 @main.group()
 def audit():
-    """The tamper-evident audit trail of task events."""
+    """The tamper-evident audit trail of task events: verify it, sign checkpoints of it."""
 
 
 def _key_option(f):
@@ -1002,19 +1002,24 @@ def audit_verify(ctx, case_id, checkpoint, pubkey, key, as_json):
 @audit.command("checkpoint")
 @click.argument("file", type=click.Path(dir_okay=False))
 @_key_option
+@click.option("--accept-findings", is_flag=True,
+              help="checkpoint a trail that has findings as it is (they are kept in the checkpoint)")
 @json_option
 @click.pass_context
-def audit_checkpoint(ctx, file, key, as_json):
+def audit_checkpoint(ctx, file, key, accept_findings, as_json):
     """Write the signed heads of every case to FILE; keep it outside the database (another machine,
-    write-once storage).  Refused while `audit verify` has findings; never overwrites FILE.
+    write-once storage).  Refused while `audit verify` has findings (unless --accept-findings); never
+    overwrites FILE.
 
     \b
     Example:
       onetrip --as 管理员 audit checkpoint /mnt/usb/onetrip-2026-12-01.json --key /etc/onetrip/audit.key
     """
-    r = _service(ctx).audit_checkpoint(file, key=key)
+    r = _service(ctx).audit_checkpoint(file, key=key, accept_findings=accept_findings)
     if as_json:
         return _print_json(r)
+    for f in r["findings"]:
+        click.echo(f"accepted: {f}", err=True)
     click.echo(f"checkpoint {r['file']}: {r['events']} events of {r['cases']} cases, signed by key {r['key_id']}")
 
 

@@ -371,10 +371,12 @@ def _signed_bytes(body: dict) -> bytes:
     return _dumps({k: v for k, v in body.items() if k != "signature"}).encode("utf-8")
 
 
-def write_checkpoint(path: str, private_key, cases: list[dict], created_at: str) -> dict:
-    """Sign the heads of ``cases`` and write them to ``path`` (never overwriting a file)."""
+def write_checkpoint(path: str, private_key, cases: list[dict], created_at: str,
+                     findings: list[str] | None = None) -> dict:
+    """Sign the heads of ``cases`` (and the findings accepted with them) and write them to ``path``
+    (never overwriting a file)."""
     body = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "created_at": created_at,
-            "key_id": key_id(private_key.public_key()), "cases": cases}
+            "key_id": key_id(private_key.public_key()), "cases": cases, "accepted_findings": findings or []}
     body["signature"] = private_key.sign(_signed_bytes(body)).hex()
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     try:

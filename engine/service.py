@@ -839,22 +839,24 @@ class Service(MiningMethods):
                                                                  "behind the application's back")))
         return findings, summaries, len(rows), total
 
-    def audit_checkpoint(self, path: str, key: str | None = None) -> dict:
+    def audit_checkpoint(self, path: str, key: str | None = None, accept_findings: bool = False) -> dict:
         """Write the signed heads of every case to ``path`` (to be kept outside the database); refused
-        while the trail has findings."""
+        while the trail has findings, unless ``accept_findings`` (they are then kept in the checkpoint)."""
         private = audit.load_private_key(key or self.settings.audit_key)
         with self._tx() as s:
             self._actor(s, ("admin",), "take audit checkpoints")
             findings, summaries, count, events = self._audit_trail(s, None)
-        if findings:
+        if findings and not accept_findings:
             raise InvalidInput(f"the audit trail has {len(findings)} finding(s) (first: {findings[0]}); "
-                               f"see `onetrip audit verify`; no checkpoint was written")
+                               f"see `onetrip audit verify`, or checkpoint them as they are with "
+                               f"--accept-findings; no checkpoint was written")
         cases = []
         for summary in summaries.values():
             cases.append({k: v for k, v in summary.items() if k not in ("by_seq", "heads")})
-        body = audit.write_checkpoint(path, private, cases, self.clock.now().isoformat(timespec="seconds"))
+        body = audit.write_checkpoint(path, private, cases, self.clock.now().isoformat(timespec="seconds"),
+                                      findings)
         return {"file": path, "created_at": body["created_at"], "key_id": body["key_id"], "cases": count,
-                "events": events}
+                "events": events, "findings": findings}
 
     @staticmethod
     def audit_keygen(path: str) -> dict:

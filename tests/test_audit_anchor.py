@@ -350,3 +350,16 @@ def test_a_database_from_before_state_digests_is_upgraded_by_init(db_url):
     eng.dispose()
     cli.ok("user add admin --role admin")
     assert cli.ok("audit verify", user="admin").stdout.startswith("ok: 0 events of 0 cases")
+
+
+def test_a_trail_with_findings_is_checkpointed_only_when_accepted(office, tmp_path):
+    cli, first, second, key = office
+    _tamper(cli, first, second, rewrite_lane)
+    cp = str(tmp_path / "cp.json")
+    _one_line_error(cli(["audit", "checkpoint", cp, "--key", key], user="admin"), "no checkpoint was written")
+    assert not os.path.exists(cp)
+    r = cli.ok(["audit", "checkpoint", cp, "--key", key, "--accept-findings"], user="admin")
+    assert r.stderr.startswith(f"accepted: case {second}: work item")
+    assert json.loads(open(cp, encoding="utf-8").read())["accepted_findings"]
+    r = cli(["audit", "verify", "--checkpoint", cp, "--pubkey", key + ".pub"], user="审计")
+    assert r.exit_code == 1 and f"case {second}: work item" in r.stderr      # still a finding, not forgotten
