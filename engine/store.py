@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from .errors import NotFound, StoreError
 
 #: The Alembic revision this code expects (engine/migrations/versions).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 ROLES = ("designer", "clerk", "reformer", "admin")
 LABELS = ("before", "after")
