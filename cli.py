@@ -1179,8 +1179,8 @@ def simulate_cmd(ctx, matter_code, label, calibrate_from, cases, seed, arrivals,
             ("mean_returns", "平均补正 returns"), ("completed", "办结案件 cases")]
     fmt = lambda k, v: "" if v is None else f"{v:.1%}" if k == "on_time_rate" else str(v)  # noqa: E731
     _table([{"figure": label_, "predicted": fmt(k, p.get(k)), "measured": fmt(k, m.get(k))} for k, label_ in keys],
-           [Col("figure", ""), Col("predicted", f"预测 predicted ({r['label']})", "num"),
-            Col("measured", f"实测 measured ({r['calibrated_from']['label']})", "num")])
+           [Col("figure", ""), Col("predicted", f"预测 {r['label']}", "num"),
+            Col("measured", f"实测 {r['calibrated_from']['label']}", "num")])
     _table([{"lane": lane} | q for lane, q in p["queues"].items()],
            [Col("lane", "部门 department"), Col("clerks", "人员 clerks", "num", 1),
             Col("per_clerk_day", "人日上限 per day", "num", 1), Col("steps", "环节 steps", "num", 2),

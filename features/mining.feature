@@ -33,8 +33,9 @@ Feature: Reformers mine the cases: event logs, kept promises and what-if before 
     Given 食品经营许可 has 40 handled cases of the before version
     When "陈改革" simulates the after model of "SPJYXK" calibrated from the before cases
     Then the command succeeds
-    And the output says "预测 predicted (after)"
-    And the output says "实测 measured (before)"
+    And the output says "after model"
+    And the output says "calibrated from 40 measured before cases"
+    And the output says "预测"
     And the predicted median working days are below the measured ones
 
   Scenario: A matter that does not exist
