@@ -536,7 +536,7 @@ def case_cancel(ctx, case_id, reason, as_json):
 
     \b
     Example:
-      onetrip --as 管理员 case cancel 12 --reason 申请人撤回申请
+      onetrip --as 管理员 case cancel 1 --reason 申请人撤回申请
     """
     r = _service(ctx).cancel_case(case_id, reason)
     if as_json:
@@ -553,11 +553,13 @@ def case_release(ctx, case_id, as_json):
 
     \b
     Example:
-      onetrip --as 管理员 case release 12
+      onetrip --as 管理员 case release 1
     """
     r = _service(ctx).release_case(case_id)
     if as_json:
         return _print_json(r)
+    if not r["events"] or r["events"][-1]["action"] != "release":
+        return click.echo(f"case {r['id']} is {r['status']}, not quarantined: nothing to release")
     click.echo(f"released case {r['id']}: the worker will try its timers again")
 
 
