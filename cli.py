@@ -982,7 +982,7 @@ def audit_verify(ctx, case_id, checkpoint, pubkey, key, as_json):
     \b
     Example:
       onetrip --as 管理员 audit verify
-      onetrip --as 管理员 audit verify --checkpoint /mnt/usb/onetrip-2026-12-01.json --pubkey audit.key.pub
+      onetrip --as 管理员 audit verify --checkpoint checkpoint-2026-12-01.json --pubkey audit.key.pub
     """
     r = _service(ctx).verify_audit(case_id, checkpoint=checkpoint, pubkey=pubkey, key=key)
     if as_json:
@@ -1015,7 +1015,7 @@ def audit_checkpoint(ctx, file, key, accept_findings, as_json):
 
     \b
     Example:
-      onetrip --as 管理员 audit checkpoint /mnt/usb/onetrip-2026-12-01.json --key /etc/onetrip/audit.key
+      onetrip --as 管理员 audit checkpoint checkpoint-2026-12-01.json --key audit.key   # then copy it off this machine
     """
     r = _service(ctx).audit_checkpoint(file, key=key, accept_findings=accept_findings)
     if as_json:
@@ -1032,6 +1032,9 @@ def audit_keygen(file, as_json):
     """Create an Ed25519 key pair: FILE (private, mode 0600) and FILE.pub.  Never overwrites.
 
     Keep FILE away from the database and its writers; whoever verifies needs only FILE.pub.
+
+    Example:
+      onetrip audit keygen audit.key
     """
     from engine.service import Service
     r = Service.audit_keygen(file)

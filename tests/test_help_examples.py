@@ -15,7 +15,8 @@ from onetrip_testing import CliHarness
 #: The order a new user meets the commands in; commands not listed run afterwards, in help order.
 STORY = ["", "init", "process validate", "process upload", "process list", "process show", "process analyze",
          "catalog load", "catalog list", "user add", "user list", "case start", "case list", "case show",
-         "task list", "task show", "task complete", "task return", "compare", "metrics", "audit verify",
+         "task list", "task show", "task complete", "task return", "compare", "metrics", "audit keygen",
+         "audit checkpoint", "audit verify",
          "calendar import", "worker", "demo"]
 
 

@@ -26,6 +26,7 @@ PER_FILE_SECONDS = 30
 def service(tmp_path_factory):
     db = tmp_path_factory.mktemp("interop") / "interop.db"
     svc = Service(Settings.from_env(db=f"sqlite:///{db}", user="管理员"))
+    svc.init()                     # only init creates a database file
     svc.add_user("管理员", None, "admin")
     yield svc
     svc.dispose()
