@@ -612,8 +612,22 @@ class _Limits:
         self.old_handler = self.old_timer = self.old_trace = None
         self.old_as = self.old_cpu = self.old_core = self.old_xcpu = None
         self.started = 0.0
+        self.mask = None
 
     def arm(self) -> None:
+        # No alarm may land while limits are being lowered: a raising handler (the step budget's)
+        # between setrlimit and the assignment of what it returned would leave the CPU backstop
+        # lowered for good, and the long-running process (worker, server, test run) would later die
+        # of SIGXCPU.  A blocked alarm is delivered once unblocked, to the handler installed by then.
+        if self.main:
+            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            self._arm()
+        finally:
+            if self.main:
+                signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
+
+    def _arm(self) -> None:
         base = _vm_size()
         if base:
             self.old_as = _lower_soft_limit(resource.RLIMIT_AS, base + self.memory)
@@ -636,6 +650,15 @@ class _Limits:
             sys.settrace(_trace)
 
     def disarm(self) -> None:
+        if not self.main:
+            return self._disarm()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            self._disarm()
+        finally:        # a pending alarm now reaches the caller's handler, with every limit restored
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def _disarm(self) -> None:
         # Order matters: an alarm already pending runs whatever SIGALRM handler is installed when Python
         # gets to it, which may be the caller's (the step budget's, which raises).  So every limit is
         # restored before that handler comes back, and the caller's timer is given back last.

@@ -536,3 +536,37 @@ def test_named_pipe_is_not_read(office, tmp_path):
     fifo = tmp_path / "pipe.bpmn"
     os.mkfifo(fifo)
     assert refused_at_intake(office, fifo, INTAKE) == f"{fifo}: not a regular file"
+
+
+def test_an_alarm_landing_while_the_sandbox_arms_leaves_no_limit_lowered(monkeypatch):
+    """The step budget's alarm raises; landing right after the CPU backstop is set (before the sandbox
+    has noted what to restore), it used to leave RLIMIT_CPU lowered and the process died later."""
+    import resource
+
+    from engine import sandbox
+
+    class Late(Exception):
+        pass
+
+    def late(signum, frame):
+        raise Late()
+
+    real_setrlimit = resource.setrlimit
+
+    def setrlimit_then_alarm(which, limits):
+        real_setrlimit(which, limits)
+        if which == resource.RLIMIT_CPU and limits[0] != resource.RLIM_INFINITY:
+            signal.raise_signal(signal.SIGALRM)         # lands here unless blocked
+
+    before = resource.getrlimit(resource.RLIMIT_CPU)
+    previous = signal.signal(signal.SIGALRM, late)
+    monkeypatch.setattr(sandbox.resource, "setrlimit", setrlimit_then_alarm)
+    try:
+        try:
+            sandbox.limits(lambda: 1 + 1, seconds=1.0)
+        except (Late, ScriptError):
+            pass
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGALRM, previous)
+    assert resource.getrlimit(resource.RLIMIT_CPU) == before
