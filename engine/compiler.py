@@ -360,12 +360,13 @@ def choose_leniently(doc: ModelDocument, process_id: str | None = None) -> tuple
         return (_roots(pool) or pool)[0], exc
 
 
-_HORIZON_DAYS = 3653          # ten years: a timer further away is a typo, not a plan
-#: A cycle firing more often than this would flood the case and the worker (a reminder is hourly or daily).
+# The run-time limits have one home (engine.runtime); upload refuses what would trip them later.
+_HORIZON_DAYS = runtime.TIMER_HORIZON_DAYS     # ten years: a timer further away is a typo, not a plan
+MAX_INSTANCES = runtime.MAX_INSTANCES
+#: A constant cycle firing more often than this would flood the case and the worker (a reminder is
+#: hourly or daily); stricter than the run-time floor, which only keeps a computed cycle from spinning.
 MIN_CYCLE_SECONDS = 60
 MAX_CYCLE_REPETITIONS = 10_000
-#: More instances than this of one activity is a mistake in a government matter (and gigabytes of state).
-MAX_INSTANCES = 1000
 
 
 def cardinality_problem(expression: str) -> str | None:

@@ -233,18 +233,23 @@ class StepBudget:
         sandbox = _sandbox()
         self._main = threading.current_thread() is threading.main_thread()
         self.deadline = time.monotonic() + self.seconds
-        base = sandbox._vm_size()
-        if base:
-            self._old_as = sandbox._lower_soft_limit(resource.RLIMIT_AS, base + self.memory)
-        self._old_deadline = sandbox.set_step_deadline(self.deadline, self.seconds)
-        if self._main:
-            self._armed = True
-            self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
-            self._old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)     # one shot
+        with sandbox.alarms_held(self._main):    # an outer alarm must not land between a limit and its note
+            base = sandbox._vm_size()
+            if base:
+                self._old_as = sandbox._lower_soft_limit(resource.RLIMIT_AS, base + self.memory)
+            self._old_deadline = sandbox.set_step_deadline(self.deadline, self.seconds)
+            if self._main:
+                self._armed = True
+                self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+                self._old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)     # one shot
         return self
 
     def _disarm(self) -> None:
         sandbox = _sandbox()
+        with sandbox.alarms_held(self._main):
+            self._restore(sandbox)
+
+    def _restore(self, sandbox) -> None:
         if self._main:
             signal.setitimer(signal.ITIMER_REAL, 0)
             if self._old_handler is not None:

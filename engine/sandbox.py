@@ -94,6 +94,7 @@ import resource
 import signal
 import sys
 import threading
+from contextlib import contextmanager
 import time
 from decimal import Decimal
 from functools import lru_cache
@@ -603,6 +604,21 @@ def _trace(frame, event, arg):
     return _trace
 
 
+@contextmanager
+def alarms_held(main: bool = True):
+    """Hold SIGALRM (main thread) while limits are lowered or restored: a raising handler landing
+    between ``setrlimit`` and the note of what to restore would leave a limit lowered for good.
+    A held alarm is delivered on leaving, to the handler installed by then."""
+    if not main:
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 class _Limits:
     """Arms the time, memory and CPU limits of one run, and undoes all of it."""
 
@@ -612,20 +628,14 @@ class _Limits:
         self.old_handler = self.old_timer = self.old_trace = None
         self.old_as = self.old_cpu = self.old_core = self.old_xcpu = None
         self.started = 0.0
-        self.mask = None
 
     def arm(self) -> None:
         # No alarm may land while limits are being lowered: a raising handler (the step budget's)
         # between setrlimit and the assignment of what it returned would leave the CPU backstop
         # lowered for good, and the long-running process (worker, server, test run) would later die
         # of SIGXCPU.  A blocked alarm is delivered once unblocked, to the handler installed by then.
-        if self.main:
-            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        try:
+        with alarms_held(self.main):
             self._arm()
-        finally:
-            if self.main:
-                signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
 
     def _arm(self) -> None:
         base = _vm_size()
@@ -650,13 +660,8 @@ class _Limits:
             sys.settrace(_trace)
 
     def disarm(self) -> None:
-        if not self.main:
-            return self._disarm()
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        try:
+        with alarms_held(self.main):    # a pending alarm then reaches the caller's handler, limits restored
             self._disarm()
-        finally:        # a pending alarm now reaches the caller's handler, with every limit restored
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _disarm(self) -> None:
         # Order matters: an alarm already pending runs whatever SIGALRM handler is installed when Python
