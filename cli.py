@@ -152,9 +152,11 @@ def main(ctx, db, user, now):
 
 
 @main.command()
+@click.option("--simulation", is_flag=True, help="Mark the database as a simulation: only then may --now or "
+              "ONETRIP_NOW pin its clock (tests, training).  A real office's database keeps the machine's clock.")
 @json_option
 @click.pass_context
-def init(ctx, as_json):
+def init(ctx, simulation, as_json):
     """Create or upgrade the database schema.
 
     Other commands refuse a database file that does not exist yet (a mistyped
@@ -164,10 +166,11 @@ def init(ctx, as_json):
     Example:
       onetrip init
     """
-    result = _service(ctx).init()
+    result = _service(ctx).init(simulation=simulation)
     if as_json:
         return _print_json(result)
-    click.echo(term(f"database {result['database']} at schema revision {result['schema_revision']}"))
+    click.echo(term(f"database {result['database']} at schema revision {result['schema_revision']}"
+                    + (" (a simulation: its clock may be pinned)" if result["simulation"] else "")))
 
 
 # ------------------------------------------------------------------ users
@@ -218,6 +221,49 @@ def user_list(ctx, as_json):
     if as_json:
         return _print_json(rows)
     _table(rows, [Col("name", "用户 user"), Col("role", "角色 role", "flag"), Col("department", "部门 department")])
+
+
+@user.command("password")
+@click.argument("name")
+@json_option
+@click.pass_context
+def user_password(ctx, name, as_json):
+    """Set a user's login password (read from stdin; typed twice, unseen, at a terminal).
+
+    A user sets their own; an admin sets anyone's.  Their existing logins end.
+
+    \b
+    Example:
+      onetrip --as 管理员 user password 王窗口
+      printf '%s\\n' "$PASSWORD" | onetrip --as 王窗口 user password 王窗口
+    """
+    service = _service(ctx)
+    if sys.stdin.isatty():
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True, default="",
+                                show_default=False, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    record = service.set_password(name, password)
+    if as_json:
+        return _print_json(record)
+    click.echo(term(f"password set for {record['name']}"))
+
+
+@user.command("revoke")
+@click.argument("name")
+@json_option
+@click.pass_context
+def user_revoke(ctx, name, as_json):
+    """End every login of a user: their tokens stop working at once (admin).
+
+    \b
+    Example:
+      onetrip --as 管理员 user revoke 王窗口
+    """
+    record = _service(ctx).revoke_user(name)
+    if as_json:
+        return _print_json(record)
+    click.echo(term(f"revoked {record['revoked']} token(s) of {record['name']}"))
 
 
 # ---------------------------------------------------------------- process

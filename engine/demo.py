@@ -150,7 +150,7 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     service.settings.clock = sim.clock
     from . import runtime
     runtime.set_clock(sim.clock)
-    service.init()
+    service.init(simulation=True)
     from . import catalog as catalog_mod
     manifests = catalog_mod.load_catalog(catalog_dir)
     service.settings.user = ADMIN

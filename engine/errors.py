@@ -74,6 +74,22 @@ class PermissionDenied(OnetripError):
     """The acting user may not do this (role or department)."""
 
 
+class AuthenticationFailed(OnetripError):
+    """A login or token that does not identify anyone (HTTP 401); never says which half was wrong."""
+
+    exit_code = 77  # EX_NOPERM
+
+
+class RateLimited(OnetripError):
+    """Too many failed logins for this user name or client lately (HTTP 429); ``retry_after`` seconds."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class InvalidInput(OnetripError):
     """A bad argument value: --data, dates, labels."""
 

@@ -21,9 +21,11 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import audit, casework, runtime, store, values
+from . import audit, auth, casework, runtime, store, values
+from .clock import FixedClock
 from .annotations import as_bool
 from .config import Settings
+from .auth import AuthMethods
 from .mining.service import MiningMethods
 from .errors import (
     ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound, OnetripError,
@@ -52,7 +54,7 @@ def _compiler():
     return compiler
 
 
-class Service(MiningMethods):
+class Service(MiningMethods, AuthMethods):
     """Everything onetrip does, over one database."""
 
     def __init__(self, settings: Settings):
@@ -73,13 +75,23 @@ class Service(MiningMethods):
     def clock(self):
         return self.settings.clock
 
-    def _open(self, create: bool = False):
+    def _open(self, create: bool = False, simulation: bool = False):
         if self._engine is None or create:
             if not create:
                 _refuse_missing_sqlite(self.settings.db_url)
             self._engine = store.open_database(self.settings.db_url, create=create)
             self._sessions = store.session_factory(self._engine)
             self._read_sessions = store.session_factory(self._engine, readonly=True)
+            if simulation:
+                with self._tx() as s:
+                    store.mark_simulation(s)
+            # The one place a pinned clock meets the database: only a simulation's clock may be pinned.
+            try:
+                with self._tx(readonly=True) as s:
+                    auth.check_clock(s, isinstance(self.settings.clock, FixedClock))
+            except OnetripError:
+                self.dispose()
+                raise
         return self._engine
 
     @contextmanager
@@ -143,10 +155,13 @@ class Service(MiningMethods):
 
     # ------------------------------------------------------------ database
 
-    def init(self) -> dict:
-        eng = self._open(create=True)
+    def init(self, simulation: bool = False) -> dict:
+        """Create or upgrade the schema; ``simulation`` marks the database as one (its clock may be pinned)."""
+        eng = self._open(create=True, simulation=simulation)
+        with self._tx(readonly=True) as s:
+            simulated = store.is_simulation(s)
         return {"database": eng.url.render_as_string(hide_password=True),
-                "schema_revision": store.current_revision(eng)}
+                "schema_revision": store.current_revision(eng), "simulation": simulated}
 
     # ------------------------------------------------------------ users
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from .errors import NotFound, StoreError
 
 #: The Alembic revision this code expects (engine/migrations/versions).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 ROLES = ("designer", "clerk", "reformer", "admin")
 LABELS = ("before", "after")
@@ -47,6 +47,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(200), deferred=True)    # argon2 (engine.auth)
     department: Mapped[Department | None] = relationship(lazy="joined")
 
     @property
@@ -184,6 +185,49 @@ class TaskEvent(Base):
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
     writes: Mapped[dict | None] = mapped_column(JSON)    # digest of the state the step wrote (engine.audit)
+
+
+class Token(Base):
+    """A bearer token of a login (engine.auth): only its SHA-256 is stored."""
+    __tablename__ = "tokens"
+    __table_args__ = (Index("ix_tokens_user", "user_id"),)
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    client: Mapped[str | None] = mapped_column(String(200))
+
+
+class LoginFailure(Base):
+    """One failed login, counted per user name and per client to rate-limit guessing (engine.auth)."""
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username", "username", "at"),
+                      Index("ix_login_failures_client", "client", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DatabaseSettings(Base):
+    """One row (id 1): what this database is.  ``simulation``: its clock may be pinned."""
+    __tablename__ = "database_settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    simulation: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def is_simulation(session: Session) -> bool:
+    """Whether the database was created as a simulation (`onetrip demo`, `onetrip init --simulation`)."""
+    return bool(session.scalar(select(DatabaseSettings.simulation).where(DatabaseSettings.id == 1)))
+
+
+def mark_simulation(session: Session) -> None:
+    row = session.get(DatabaseSettings, 1)
+    if row is None:
+        session.add(DatabaseSettings(id=1, simulation=True))
+    else:
+        row.simulation = True
 
 
 class CalendarYear(Base):

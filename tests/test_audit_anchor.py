@@ -344,7 +344,7 @@ def test_a_database_from_before_state_digests_is_upgraded_by_init(db_url):
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0001")
     assert "writes" not in {c["name"] for c in inspect(eng).get_columns("task_events")}
-    _one_line_error(cli("user list"), "this onetrip needs 0003: run `onetrip init` to upgrade")
+    _one_line_error(cli("user list"), f"this onetrip needs {store.SCHEMA_REVISION}: run `onetrip init` to upgrade")
     cli.ok("init")
     assert "writes" in {c["name"] for c in inspect(eng).get_columns("task_events")}
     eng.dispose()

@@ -514,7 +514,7 @@ def test_a_database_at_revision_0001_is_upgraded_and_its_versions_still_show(tmp
     eng.dispose()
     cli = CliHarness(url)
     r = cli("process list")
-    assert r.exit_code != 0 and "needs 0003: run `onetrip init` to upgrade" in r.stderr
+    assert r.exit_code != 0 and f"needs {store.SCHEMA_REVISION}: run `onetrip init` to upgrade" in r.stderr
     cli.ok("init")
     with store.make_engine(url).connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), store.Base.metadata) == []
