@@ -230,7 +230,7 @@ def new_service(db_url: str, clock=None):
     if clock is not None:
         settings.clock = clock
     svc = Service(settings)
-    svc.init()
+    svc.init(simulation=clock is not None)    # a pinned clock needs a simulation database
     svc.add_user("bench_admin", None, "admin")
     svc.settings.user = "bench_admin"
     svc.add_user("bench_designer", None, "designer")

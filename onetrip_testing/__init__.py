@@ -82,23 +82,29 @@ class CliHarness:
     db_url: str
     now: str | None = None
     env: dict = field(default_factory=dict)
+    #: ``init`` makes a simulation database (tests pin the clock with --now, which only a simulation allows);
+    #: False for a real office's database.
+    simulation: bool = True
+    input: str | None = None            # what the commands read on stdin (e.g. `user password`)
 
-    def __call__(self, args, user: str | None = None, now: str | None = None) -> Result:
+    def __call__(self, args, user: str | None = None, now: str | None = None, input: str | None = None) -> Result:
         from cli import main
         argv = shlex.split(args) if isinstance(args, str) else list(args)
         prefix = ["--db", self.db_url]
+        if self.simulation and argv[:1] == ["init"] and "--simulation" not in argv:
+            argv = [*argv, "--simulation"]
         if user:
             prefix += ["--as", user]
         if now or self.now:
             prefix += ["--now", now or self.now]
-        result = CliRunner().invoke(main, prefix + argv, env={"ONETRIP_USER": None, "ONETRIP_DB": None,
-                                                             "ONETRIP_NOW": None, **self.env})
+        result = CliRunner().invoke(main, prefix + argv, input=self.input if input is None else input,
+                                    env={"ONETRIP_USER": None, "ONETRIP_DB": None, "ONETRIP_NOW": None, **self.env})
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return Result(result.exit_code, result.stdout, result.stderr)
 
-    def ok(self, args, user: str | None = None, now: str | None = None) -> Result:
-        r = self(args, user, now)
+    def ok(self, args, user: str | None = None, now: str | None = None, input: str | None = None) -> Result:
+        r = self(args, user, now, input)
         assert r.exit_code == 0, f"onetrip {args} failed ({r.exit_code}): {r.stderr}{r.stdout}"
         return r
 

@@ -14,7 +14,7 @@ def generate_cases(db_url: str, matters: list[str], cases: int, seed: int,
     sim = demo.Simulation(svc, cases, seed)
     svc.settings.clock = sim.clock
     runtime.set_clock(sim.clock)
-    svc.init()
+    svc.init(simulation=True)         # the simulated clock is pinned: only a simulation allows it
     svc.settings.user = demo.ADMIN
     svc.add_user(demo.ADMIN, None, "admin")
     svc.add_user(demo.DESIGNER, None, "designer")

@@ -57,7 +57,7 @@ def elsewhere(tmp_path, monkeypatch):
 
 
 def test_every_help_example_runs_in_order_on_a_fresh_database(elsewhere):
-    cli = CliHarness(str(elsewhere / "onetrip.db"))
+    cli = CliHarness(str(elsewhere / "onetrip.db"), input="一个足够长的口令\n")      # `user password` reads stdin
     ran = []
     for path, cmd in commands():
         block = toml_block(cmd)
