@@ -97,3 +97,19 @@ Feature: Administrators keep the office running
     Then the command succeeds
     And case 1 is listed as "cancelled"
     And "王窗口" sees no tasks
+
+  Scenario: An administrator sets a clerk's login password; only the clerk and administrators may change it
+    Given a clerk "王窗口" of "政务服务中心综合窗口"
+    And a clerk "赵警官" of "公安局"
+    When "管理员" sets the password of "王窗口" to "窗口的登录口令一号"
+    Then the command succeeds
+    And "王窗口" logs in with "窗口的登录口令一号"
+    And "王窗口" cannot log in with "窗口的登录口令二号"
+    When "赵警官" sets the password of "王窗口" to "警官想要的登录口令"
+    Then the command fails with "赵警官 may set only their own password; an admin sets others'"
+    When "王窗口" sets the password of "王窗口" to "短口令"
+    Then the command fails with "password too short: use at least 8 characters"
+    When "王窗口" sets the password of "王窗口" to "窗口自己的新登录口令"
+    Then the command succeeds
+    And "王窗口" logs in with "窗口自己的新登录口令"
+    And "王窗口" cannot log in with "窗口的登录口令一号"

@@ -123,3 +123,34 @@ def release(world, user, case_id, at):
 @when(parsers.parse('"{user}" cancels case {case_id:d} because "{reason}" at "{at}"'))
 def cancel(world, user, case_id, reason, at):
     world.result = world.cli(["case", "cancel", str(case_id), "--reason", reason], user=user, now=at)
+
+
+@when(parsers.parse('"{user}" sets the password of "{name}" to "{password}"'))
+def set_password(world, user, name, password):
+    world.result = world.cli(["user", "password", name], user=user, now=world.now(), input=password + "\n")
+
+
+def _login(world, name, password):
+    from engine import auth, store
+    from engine.clock import parse_instant
+    from engine.errors import AuthenticationFailed
+    eng = store.open_database(world.cli.db_url)
+    try:
+        with store.session_factory(eng)() as s, s.begin():
+            try:
+                return auth.issue_token(s, name, password, parse_instant(world.now()), "127.0.0.1")
+            except AuthenticationFailed as exc:
+                return exc
+    finally:
+        eng.dispose()
+
+
+@then(parsers.parse('"{name}" logs in with "{password}"'))
+def logs_in(world, name, password):
+    token = _login(world, name, password)
+    assert isinstance(token, dict) and token["token_type"] == "bearer", token
+
+
+@then(parsers.parse('"{name}" cannot log in with "{password}"'))
+def cannot_log_in(world, name, password):
+    assert str(_login(world, name, password)) == "wrong user name or password"
