@@ -91,7 +91,8 @@ def _copy_to_postgres(ctx, sqlite_url: str, pg_url: str) -> float:
     store.migrate(store.make_engine(pg_url.replace("postgresql://", "postgresql+psycopg://")))
     src = create_engine(sqlite_url)
     dst = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
-    tables = [store.Department, store.User, store.Matter, store.ProcessVersion, store.Case, store.TaskEvent]
+    tables = [store.DatabaseSettings, store.Department, store.User, store.Matter, store.ProcessVersion, store.Case,
+              store.TaskEvent]
     with src.connect() as a, dst.begin() as b:
         for model in tables:
             t = model.__table__
