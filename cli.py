@@ -80,19 +80,44 @@ class OnetripGroup(click.Group):
 
 
 def _service(ctx):
+    """The service, bound to this command's context (--as/ONETRIP_USER, --now/ONETRIP_NOW); the call's
+    warnings are printed to stderr when the command ends."""
     obj = ctx.find_root().obj
     if obj.get("service") is None:
         from engine.config import Settings
+        from engine.context import Context
         from engine.service import Service
         settings = Settings.from_env(db=obj.get("db"), user=obj.get("user"), now=obj.get("now"))
-        service = obj["service"] = Service(settings)
+        service = Service(settings)
+        bound = obj["service"] = _Bound(service, Context(settings.user, settings.clock))
 
         def close():
-            for line in service.warnings:      # e.g. a year counted Monday–Friday
+            for line in dict.fromkeys(bound.warnings):      # e.g. a year counted Monday–Friday
                 click.echo(line, err=True)
             service.dispose()
         ctx.call_on_close(close)
     return obj["service"]
+
+
+class _Bound:
+    """``service.op(args)`` for ``service.op(context, args)``; keeps each result's warnings for stderr."""
+
+    def __init__(self, service, context):
+        self.service, self.context, self.warnings = service, context, []
+
+    def __getattr__(self, name):
+        from engine.protocol import OPERATIONS, warnings_of
+        method = getattr(self.service, name)
+        if name not in OPERATIONS:
+            return method
+
+        def call(*args, **kwargs):
+            result = method(self.context, *args, **kwargs)
+            self.warnings += warnings_of(result)
+            if isinstance(result, dict):
+                result.pop("warnings", None)
+            return result
+        return call
 
 
 def _print_json(value) -> None:
@@ -338,8 +363,10 @@ def process_validate(ctx, files, process_id, as_json):
       onetrip process validate bpmn/
     """
     from engine.config import Settings
+    from engine.context import Context
     from engine.service import Service
-    results = Service(Settings.from_env(db=":memory:")).validate(_bpmn_files(files), process_id)
+    settings = Settings.from_env(db=":memory:")
+    results = Service(settings).validate(Context(None, settings.clock), _bpmn_files(files), process_id)
     if as_json:
         _print_json(results)
     else:
@@ -714,7 +741,7 @@ def task_return(ctx, task_ref, reason, data_items, onsite, as_json):
       onetrip --as 赵警官 task return 2.1 --reason 缺少居住证明
     """
     from engine.values import parse_items
-    r = _service(ctx).complete_task(task_ref, parse_items(data_items), onsite, returned=True, reason=reason)
+    r = _service(ctx).return_task(task_ref, reason, parse_items(data_items), onsite)
     _after_task(r, task_ref, "returned", as_json)
 
 
@@ -804,7 +831,8 @@ def demo(ctx, cases, seed, report, demo_db):
         def factory(total):
             job = bar.add_task("cases", total=total)
             return lambda: bar.advance(job)
-        result = run_demo(svc, cases, seed, report, progress_factory=factory)
+        result = run_demo(svc.service, cases, seed, report, progress_factory=factory)
+    svc.warnings += result.warnings
     click.echo(render_comparison(result.comparison, "table", terminal_width()), nl=False)
     click.echo(f"{result.cases} cases, {result.completions} task completions simulated in "
                f"{result.seconds:.1f} s on {db}")
@@ -1082,8 +1110,10 @@ def audit_keygen(file, as_json):
     Example:
       onetrip audit keygen audit.key
     """
+    from engine.config import Settings
+    from engine.context import Context
     from engine.service import Service
-    r = Service.audit_keygen(file)
+    r = Service(Settings.from_env(db=":memory:")).audit_keygen(Context(None), file)
     if as_json:
         return _print_json(r)
     click.echo(f"key {r['key']} (private, keep it secret) and {r['public_key']} written; key id {r['key_id']}")

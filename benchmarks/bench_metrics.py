@@ -82,7 +82,7 @@ def _template_rows(ctx) -> tuple[dict, dict]:
             t = r["ready"][0]
             svc.settings.user = users[t["lane"]]
             r = svc.complete_task(t["id"], {"opinion": "同意"})
-            svc.clock.advance(timedelta(hours=3))
+            svc.settings.clock.advance(timedelta(hours=3))
     finally:
         svc.dispose()
     conn = sqlite3.connect(db)
@@ -251,7 +251,8 @@ def _subject(url):
     svc = Service(Settings(db_url=url, user=None, clock=FixedClock(NOW)))
     try:
         t0 = time.perf_counter()
-        result = svc.metrics()
+        from engine.context import Context
+        result = svc.metrics(Context(None, svc.settings.clock))
         return time.perf_counter() - t0, result
     finally:
         svc.dispose()

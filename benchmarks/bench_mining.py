@@ -177,8 +177,11 @@ def bench_simulate(ctx) -> Result:
         seconds = time.perf_counter() - t0
         from sqlalchemy import select
         from engine.store import ProcessVersion
-        with svc._tx(readonly=True) as s:
+        from engine import store
+        engine = store.open_database(svc.settings.db_url)
+        with store.session_factory(engine, readonly=True)() as s:
             model = runtime.spec_from_json(s.scalar(select(ProcessVersion.spec_json)))
+        engine.dispose()
     finally:
         svc.dispose()
     t0 = time.perf_counter()

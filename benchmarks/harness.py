@@ -222,6 +222,30 @@ def make_tmp() -> Path:
     return Path(tempfile.mkdtemp(prefix="onetrip-bench-"))
 
 
+class BenchService:
+    """The benchmarks' Service: each call acts as ``settings.user`` on ``settings.clock`` (a Context per
+    call, as the CLI builds one per command), so the scripted scenarios switch users as before."""
+
+    def __init__(self, svc):
+        self.svc = svc
+        self.settings = svc.settings
+
+    def __getattr__(self, name):
+        from engine.context import Context
+        from engine.protocol import OPERATIONS
+        attr = getattr(self.svc, name)
+        if name not in OPERATIONS:
+            return attr
+
+        def call(*args, **kwargs):
+            ctx = Context(self.settings.user, self.settings.clock)
+            if name == "complete_task" and kwargs.pop("returned", False):
+                return self.svc.return_task(ctx, args[0], kwargs.pop("reason", None), *args[1:], **kwargs)
+            kwargs.pop("reason", None)
+            return attr(ctx, *args, **kwargs)
+        return call
+
+
 def new_service(db_url: str, clock=None):
     """A Service over a fresh database with an admin and a designer (returned with the service)."""
     from engine.config import Settings
@@ -229,7 +253,7 @@ def new_service(db_url: str, clock=None):
     settings = Settings(db_url=db_url, user=None)
     if clock is not None:
         settings.clock = clock
-    svc = Service(settings)
+    svc = BenchService(Service(settings))
     svc.init(simulation=clock is not None)    # a pinned clock needs a simulation database
     svc.add_user("bench_admin", None, "admin")
     svc.settings.user = "bench_admin"

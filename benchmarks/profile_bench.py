@@ -41,7 +41,7 @@ def _advance(ctx, a):
             r = svc.start_case(code)
             while r["ready"]:
                 r = svc.complete_task(r["ready"][0]["id"], {"opinion": "同意"})
-                svc.clock.advance(timedelta(minutes=10))
+                svc.settings.clock.advance(timedelta(minutes=10))
     run(1)                                   # warm caches (spec restore, compiled SQL)
     return lambda: run(a.cases), a.tasks * a.cases, "completions (start_case included)"
 

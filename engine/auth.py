@@ -16,11 +16,11 @@ import math
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import store, values
-from .errors import AuthenticationFailed, ConfigError, InvalidInput, NotFound, PermissionDenied, RateLimited
+from .errors import AuthenticationFailed, ConfigError, InvalidInput, NotFound, RateLimited
 from .store import LoginFailure, Token, User
 
 DEFAULT_TOKEN_TTL = 8 * 3600            # seconds: a working day
@@ -185,48 +185,3 @@ def check_clock(session: Session, pinned: bool) -> None:
     """Refuse a pinned clock (``--now``/``ONETRIP_NOW``) unless the database was created as a simulation."""
     if pinned and not store.is_simulation(session):
         raise ConfigError(NOT_A_SIMULATION)
-
-
-class AuthMethods:
-    """Mixed into :class:`engine.service.Service` (uses its ``_tx``, ``_actor``, ``clock``, ``settings``)."""
-
-    def set_password(self, name: str, password: str) -> dict:
-        """A user sets their own password; an admin sets anyone's."""
-        check_password(password)
-        with self._tx() as s:
-            actor = self._actor(s)
-            user = _find_user(s, name)
-            if user is None:
-                raise NotFound("user", name)
-            if actor.name != user.name and actor.role != "admin":
-                raise PermissionDenied(f"{actor.name} may set only their own password; an admin sets others'")
-            set_password(s, user.name, password, self.clock.now())
-            return {"name": user.name, "password": "set"}
-
-    def revoke_user(self, name: str) -> dict:
-        """An admin ends every login of a user (their tokens stop working at once)."""
-        with self._tx() as s:
-            self._actor(s, ("admin",), "revoke logins")
-            user = _find_user(s, name)
-            if user is None:
-                raise NotFound("user", name)
-            return {"name": user.name, "revoked": revoke_user_tokens(s, user.name, self.clock.now())}
-
-    def login(self, username: str, password: str, client: str) -> dict:
-        """A token for a user name and password (the failure is counted even though it is raised)."""
-        failure = None
-        with self._tx() as s:
-            try:
-                return issue_token(s, username, password, self.clock.now(), client,
-                                   getattr(self.settings, "token_ttl", DEFAULT_TOKEN_TTL))
-            except AuthenticationFailed as exc:
-                failure = exc           # leaving the block commits the recorded failure
-        raise failure
-
-    def token_user(self, token: str) -> str:
-        with self._tx(readonly=True) as s:
-            return resolve_token(s, token, self.clock.now())
-
-    def logout(self, token: str) -> None:
-        with self._tx() as s:
-            revoke_token(s, token, self.clock.now())

@@ -6,6 +6,8 @@ sees it).  Tests and simulations pin or advance it: ``ONETRIP_NOW`` /
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 
 from .errors import InvalidInput
@@ -57,3 +59,25 @@ def parse_date(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"bad date {text!r}: use YYYY-MM-DD") from None
+
+
+# SpiffWorkflow's timer module and the sandbox's ``today()`` have no way to be handed a clock: they read
+# the one of the step they run in.  A ContextVar (not a module global) keeps two requests on two threads
+# of one process on their own clocks.
+_current: ContextVar[Clock] = ContextVar("onetrip_clock")
+_SYSTEM = Clock()
+
+
+def current_clock() -> Clock:
+    """The clock of the running step (the system clock outside any)."""
+    return _current.get(_SYSTEM)
+
+
+@contextmanager
+def using(clock: Clock):
+    """Make the engine's scripts and timers read ``clock`` for the duration of the block."""
+    token = _current.set(clock)
+    try:
+        yield clock
+    finally:
+        _current.reset(token)

@@ -17,6 +17,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import juel, sandbox
 from .bpmn_model import ModelDocument, Node, ProcessModel, as_bool, properties
+from .clock import current_clock
 from .errors import ModelError
 from . import runtime
 from .runtime import AutoServiceTask, CompiledModel
@@ -412,7 +413,7 @@ def timer_problem(expression: str, kind: str | None) -> str | None:
     what = {"timeDate": "a date-time", "timeCycle": "a cycle"}.get(kind or "", "a duration")
     if not isinstance(value, str):
         return f"timer value {value!r} is not ISO 8601 text ({what}): {example}"
-    now = runtime.current_clock().now().astimezone(timezone.utc)
+    now = current_clock().now().astimezone(timezone.utc)
     far = f"timer value {value!r} is more than 10 years away: check the value ({example})"
     try:
         # SpiffWorkflow walks a duration month by month: bound it before letting it compute (P99999999Y).

@@ -27,7 +27,9 @@ from datetime import datetime, time as dtime, timedelta
 from pathlib import Path
 
 from .clock import SimulatedClock
+from .context import Context
 from .errors import InvalidInput
+from .workdays import calendar_from_record
 
 DEMO_START = datetime(2026, 3, 2, 9, 0)
 ARRIVAL_WORKDAYS = 40
@@ -63,8 +65,8 @@ class Simulation:
         self.cases = 0
         self.finished = 0
 
-    def _as(self, user: str):
-        self.svc.settings.user = user
+    def _as(self, user: str) -> Context:
+        return Context(user, self.clock)
 
     def _push(self, at: datetime, kind: str, payload) -> None:
         self.counter += 1
@@ -113,9 +115,8 @@ class Simulation:
             self.clock.set(at)
             if kind == "arrive":
                 version = payload
-                self._as(version["front_desk"])
-                record = self.svc.start_case(version["matter_code"], version["label"],
-                                             {"applicant": f"申请人{self.cases + 1:04d}"})
+                record = self.svc.start_case(self._as(version["front_desk"]), version["matter_code"],
+                                             version["label"], {"applicant": f"申请人{self.cases + 1:04d}"})
                 self.cases += 1
             else:
                 task, version = payload
@@ -128,14 +129,13 @@ class Simulation:
             self._schedule(record, version, at)
 
     def _work(self, task: dict, version: dict) -> dict:
-        self._as(clerk_name(task["lane"]) if task["lane"] else version["front_desk"])
+        ctx = self._as(clerk_name(task["lane"]) if task["lane"] else version["front_desk"])
         key = (task["case"], task["task"])
         if task["task"] in version["returnable"] and key not in self.returned \
                 and self.rng.random() < RETURN_RATE[version["label"]]:
             self.returned.add(key)
-            return self.svc.complete_task(task["id"], {"opinion": "材料不全"}, None, returned=True,
-                                          reason="请补正材料")
-        return self.svc.complete_task(task["id"], {"opinion": "同意"}, None)
+            return self.svc.return_task(ctx, task["id"], "请补正材料", {"opinion": "材料不全"}, None)
+        return self.svc.complete_task(ctx, task["id"], {"opinion": "同意"}, None)
 
 
 def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str | Path | None = None,
@@ -147,49 +147,55 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise InvalidInput(f"{report}: cannot write the report there (no such writable folder)")
     sim = Simulation(service, cases_per_version, seed)
-    service.settings.clock = sim.clock
-    from . import runtime
-    runtime.set_clock(sim.clock)
-    service.init(simulation=True)
+    admin, designer = sim._as(ADMIN), sim._as(DESIGNER)
+    service.init(admin, simulation=True)
     from . import catalog as catalog_mod
     manifests = catalog_mod.load_catalog(catalog_dir)
-    service.settings.user = ADMIN
-    users = {u["name"]: u["role"] for u in service.list_users()}
+    users = {u["name"]: u["role"] for u in service.list_users(admin)}
     if users.get(ADMIN, "admin") != "admin" or (ADMIN not in users and "admin" in users.values()):
         raise InvalidInput(f"this database already has users but no admin named {ADMIN}, whom the demo "
                            f"acts as: run `onetrip demo` without --db/ONETRIP_DB (a fresh onetrip-demo.db), "
                            f"or add {ADMIN} as an admin first")
     if ADMIN not in users:
-        service.add_user(ADMIN, None, "admin")
+        service.add_user(admin, ADMIN, None, "admin")
     if DESIGNER not in users:
-        service.add_user(DESIGNER, None, "designer")
-    service.settings.user = DESIGNER
-    service.load_catalog(catalog_dir)
-    versions = service.demo_versions()
+        service.add_user(admin, DESIGNER, None, "designer")
+    service.load_catalog(designer, catalog_dir)
+    versions = service.demo_versions(admin)
     departments = sorted({d for v in versions for d in v["lanes"]} | {m.data["department"] for m in manifests})
-    service.settings.user = ADMIN
-    existing = {u["name"] for u in service.list_users()}
+    existing = {u["name"] for u in service.list_users(admin)}
     for dept in departments:
         if clerk_name(dept) not in existing:
-            service.add_user(clerk_name(dept), dept, "clerk")
+            service.add_user(admin, clerk_name(dept), dept, "clerk")
     front = {m.code: clerk_name(m.data["department"]) for m in manifests}
     for v in versions:
         v["front_desk"] = front.get(v["matter_code"], clerk_name(departments[0]))
-    sim.setup(service.calendar(), versions)
+    sim.setup(calendar_from_record(service.calendar(admin)), versions)
     total_cases = len(versions) * cases_per_version
     advance = progress_factory(total_cases) if progress_factory else None
     sim.run(advance)
     for _ in range(total_cases - sim.finished if advance else 0):
         advance()           # cases still open (e.g. waiting on a timer): the simulation itself is done
     sim.clock.set(sim.clock.now() + timedelta(days=1))
-    service.settings.user = ADMIN
-    comparison = service.compare_stored()
-    warnings = list(service.warnings)
+    comparison = service.compare_stored(admin)
+    warnings = comparison.pop("warnings", [])
     out = None
     if report:
         out = Path(report)
-        simulations = service.demo_simulations()      # predicted vs measured, per matter
-        service.write_report(out, comparison, simulations=simulations,
-                             subtitle=f"onetrip demo: {sim.cases} simulated cases, seed {seed}, "
-                                      f"{DEMO_START:%Y-%m-%d} onward", simulated=True)
-    return DemoResult(comparison, out, sim.cases, sim.completions, time.perf_counter() - started, warnings)
+        simulations = service.demo_simulations(admin)      # predicted vs measured, per matter
+        page = service.report_html(admin, comparison, simulations=simulations,
+                                   subtitle=f"onetrip demo: {sim.cases} simulated cases, seed {seed}, "
+                                            f"{DEMO_START:%Y-%m-%d} onward", simulated=True)
+        warnings += page.pop("warnings", [])
+        write_report(out, page["html"])
+    return DemoResult(comparison, out, sim.cases, sim.completions, time.perf_counter() - started,
+                      list(dict.fromkeys(warnings)))
+
+
+def write_report(path: Path, html: str) -> Path:
+    """Write an HTML report; a folder that cannot take it is one line, not a traceback."""
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot write the report: {exc.strerror}") from None
+    return path

@@ -40,32 +40,19 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .annotations import as_bool
-from .clock import Clock
+from .clock import current_clock
 from .errors import NotExecutable, ScriptError, TaskStateError
 from .values import DataError, check_value
 
 #: Stored with every case: the SpiffWorkflow serializer version and our own layout.
 STATE_FORMAT = f"spiff-{SPIFF_SERIALIZER_VERSION}/onetrip-1"
 
-_clock: Clock = Clock()
-
-
-def current_clock() -> Clock:
-    return _clock
-
-
-def set_clock(clock: Clock) -> None:
-    """Make the engine (scripts' ``today()``, SpiffWorkflow's timers) read this clock."""
-    global _clock
-    _clock = clock
-
-
 class _EngineDatetime(datetime):
     """``datetime`` whose ``now()`` is the engine's clock (naive local time, like the clock)."""
 
     @classmethod
     def now(cls, tz=None):
-        local = _clock.now()
+        local = current_clock().now()
         return local.astimezone(tz) if tz is not None else local
 
 
@@ -421,7 +408,7 @@ def _instant_refusal(text: str, value, horizon: int) -> str | None:
         when = _T.parse_iso_week(text) if "W" in text.upper() else _T.get_datetime(text)
     except (ValueError, TypeError, AttributeError, OverflowError):
         return f"gave {_show(value)}: expected an ISO 8601 date and time such as '2026-03-02T09:00'"
-    now = _clock.now()
+    now = current_clock().now()
     try:
         local = when.astimezone().replace(tzinfo=None)
     except (OverflowError, ValueError):

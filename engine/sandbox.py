@@ -103,6 +103,7 @@ from RestrictedPython import RestrictingNodeTransformer, compile_restricted_eval
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
+from .clock import current_clock
 from .errors import ScriptError
 from .values import DataError, check_value
 
@@ -459,8 +460,7 @@ def _as_date(value) -> _dt.date:
 
 
 def _today() -> str:
-    from . import runtime
-    return runtime.current_clock().today().isoformat()
+    return current_clock().today().isoformat()
 
 
 def _days_between(start, end) -> int:

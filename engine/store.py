@@ -538,3 +538,65 @@ def get_work_item(session: Session, ref: str) -> WorkItem:
     if item is None:
         raise NotFound("ready task", ref)
     return item
+
+
+# ---------------------------------------------------------------- queries the service facade asks
+
+def lane_names(session: Session) -> list[str]:
+    """Lane names of every stored process version (the departments clerks can work for)."""
+    lanes: set[str] = set()
+    for metrics in session.scalars(select(ProcessVersion.metrics)):
+        lanes.update((metrics or {}).get("lanes") or ())
+    return sorted(lanes)
+
+
+def returnable_tasks(session: Session, version_id: int) -> set[str]:
+    """The steps of a version that can send the file back for correction."""
+    metrics = session.scalar(select(ProcessVersion.metrics).where(ProcessVersion.id == version_id)) or {}
+    return set(metrics.get("returnable_tasks") or ())
+
+
+def current_executable(session: Session, process_id: str) -> ProcessVersion | None:
+    """The most recently uploaded executable version of a BPMN process id (a call activity's target)."""
+    return session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id,
+                                                       ProcessVersion.executable.is_(True))
+                          .order_by(ProcessVersion.uploaded_at.desc(), ProcessVersion.id.desc()).limit(1))
+
+
+def count_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
+
+
+def count_cases(session: Session, version_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Case).where(Case.version_id == version_id))
+
+
+def recent_actions(session: Session, case_id: int, limit: int) -> list[str]:
+    """The actions of a case's last ``limit`` events, newest first."""
+    return list(session.scalars(select(TaskEvent.action).where(TaskEvent.case_id == case_id)
+                                .order_by(TaskEvent.seq.desc()).limit(limit)))
+
+
+def completed_event(session: Session, task_ref: str) -> TaskEvent | None:
+    """The event that completed a task (``case.seq``), if one did."""
+    return session.scalar(select(TaskEvent).where(TaskEvent.task_ref == task_ref).limit(1))
+
+
+def open_promised_cases(session: Session):
+    """Open cases with a promised number of working days: (id, accepted_at, promised, paused, due)."""
+    return session.execute(select(Case.id, Case.accepted_at, Case.promised_workdays, Case.paused_workdays,
+                                  Case.due_date)
+                           .where(Case.status == "open", Case.promised_workdays.isnot(None))).all()
+
+
+def cases_to_remind(session: Session, now: datetime, horizon: date):
+    """Open cases due by ``horizon`` not yet reminded, locked (skipping those another worker holds):
+    (id, due_date, matter code)."""
+    return session.execute(select(Case.id, Case.due_date, Matter.code)
+                           .join(ProcessVersion, Case.version_id == ProcessVersion.id)
+                           .join(Matter, ProcessVersion.matter_id == Matter.id)
+                           .where(Case.status == "open", Case.due_date.isnot(None),
+                                  Case.due_date <= horizon, Case.reminded_at.is_(None),
+                                  Case.updated_at <= now)      # time only moves forward
+                           .order_by(Case.due_date, Case.id)
+                           .with_for_update(skip_locked=True, of=Case.__table__)).all()

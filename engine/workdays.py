@@ -417,3 +417,10 @@ class WorkCalendar:
                 raise CalendarError(f"a pause cannot end ({pause_end}) before it starts "
                                     f"({pause_start})")
             yield max(lo, first), min(hi, last)
+
+
+def calendar_from_record(record: dict) -> WorkCalendar:
+    """The calendar a ``Service.calendar`` record describes (years as imported)."""
+    return WorkCalendar([HolidayYear(y["year"], frozenset(date.fromisoformat(d) for d in y["holidays"]),
+                                     frozenset(date.fromisoformat(d) for d in y["workdays"]), y.get("source") or "")
+                         for y in record["years"]])

@@ -16,6 +16,7 @@ from engine import auth, store
 from engine.clock import FixedClock
 from engine.config import Settings
 from engine.errors import AuthenticationFailed, NotFound, RateLimited
+from engine.context import Context
 from engine.service import Service
 from onetrip_testing import CliHarness, WINDOW, setup_people
 
@@ -161,20 +162,20 @@ def test_the_service_counts_a_failed_login_although_it_raises(office):
     cli, sessions = office
     settings = Settings(db_url=cli.db_url, clock=FixedClock(T0))
     first, second = Service(settings), Service(Settings(db_url=cli.db_url, clock=FixedClock(T0)))
+    ctx = Context("王窗口", settings.clock)
     try:
-        first.settings.user = "王窗口"
-        assert first.set_password("王窗口", PASSWORD) == {"name": "王窗口", "password": "set"}
+        assert first.set_password(ctx, "王窗口", PASSWORD) == {"name": "王窗口", "password": "set"}
         for i in range(auth.MAX_FAILURES_PER_USER):
             with pytest.raises(AuthenticationFailed, match="^wrong user name or password$"):
-                (first if i % 2 else second).login("王窗口", "wrong", f"c{i}")
+                (first if i % 2 else second).login(ctx, "王窗口", "wrong", f"c{i}")
         with pytest.raises(RateLimited):
-            second.login("王窗口", PASSWORD, "c9")
-        settings.clock = FixedClock(T0 + timedelta(minutes=5))
-        token = first.login("王窗口", PASSWORD, "c9")["access_token"]
-        assert first.token_user(token) == "王窗口"
-        first.logout(token)
+            second.login(ctx, "王窗口", PASSWORD, "c9")
+        ctx = Context("王窗口", FixedClock(T0 + timedelta(minutes=5)))
+        token = first.login(ctx, "王窗口", PASSWORD, "c9")["access_token"]
+        assert first.token_user(ctx, token) == "王窗口"
+        first.logout(ctx, token)
         with pytest.raises(AuthenticationFailed, match="token expired or revoked"):
-            first.token_user(token)
+            first.token_user(ctx, token)
     finally:
         first.dispose()
         second.dispose()
@@ -263,9 +264,9 @@ def test_only_a_simulation_database_lets_the_clock_be_pinned(db_url, monkeypatch
     # `init` on it again (an upgrade) does not make it a simulation; a pinned clock is still refused.
     r = real("init", now="2026-03-02T09:00")
     assert r.exit_code == 1 and r.stderr.strip().splitlines() == [refused]
-    svc = Service(Settings(db_url=db_url, user="admin", clock=FixedClock(T0)))
+    svc = Service(Settings(db_url=db_url))
     with pytest.raises(Exception, match="this database is not a simulation"):
-        svc.list_users()
+        svc.list_users(Context("admin", FixedClock(T0)))
     svc.dispose()
     assert real.json("user list")[0]["name"] == "admin"         # the machine's clock: fine
     # `init --simulation` marks it; then the clock may be pinned.

@@ -15,11 +15,13 @@ def _clerk(db_url, user, ref, barrier, results):
     from engine.config import Settings
     from engine.errors import OnetripError
     from engine.service import Service
-    svc = Service(Settings.from_env(db=db_url, user=user, env={}))
-    svc.list_users()                       # connect and warm up before the race
+    from engine.context import Context
+    svc = Service(Settings.from_env(db=db_url, env={}))
+    ctx = Context(user)
+    svc.list_users(ctx)                       # connect and warm up before the race
     barrier.wait()
     try:
-        svc.complete_task(ref, {"by": user})
+        svc.complete_task(ctx, ref, {"by": user})
         results.put((user, ref, "ok", ""))
     except OnetripError as exc:
         results.put((user, ref, type(exc).__name__, str(exc)))

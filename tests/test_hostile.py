@@ -387,11 +387,9 @@ LEGIT_CONDITIONS = [
 
 @pytest.fixture
 def on_clock():
-    from engine.clock import FixedClock, parse_instant
-    previous = runtime.current_clock()
-    runtime.set_clock(FixedClock(parse_instant(NOW)))
-    yield
-    runtime.set_clock(previous)
+    from engine.clock import FixedClock, parse_instant, using
+    with using(FixedClock(parse_instant(NOW))):
+        yield
 
 
 @pytest.mark.parametrize("condition, returned", LEGIT_CONDITIONS, ids=[c for c, _ in LEGIT_CONDITIONS])

@@ -15,6 +15,7 @@ import pytest
 
 from engine.config import Settings
 from engine.errors import ModelError, OnetripError, ScriptError
+from engine.context import Context
 from engine.service import Service
 
 CORPUS = Path(__file__).parent / "interop"
@@ -26,8 +27,9 @@ PER_FILE_SECONDS = 30
 def service(tmp_path_factory):
     db = tmp_path_factory.mktemp("interop") / "interop.db"
     svc = Service(Settings.from_env(db=f"sqlite:///{db}", user="管理员"))
-    svc.init()                     # only init creates a database file
-    svc.add_user("管理员", None, "admin")
+    svc.ctx = Context("管理员", svc.settings.clock)
+    svc.init(svc.ctx)                     # only init creates a database file
+    svc.add_user(svc.ctx, "管理员", None, "admin")
     yield svc
     svc.dispose()
 
@@ -45,24 +47,24 @@ def test_validate_analyze_and_start_never_fail_inside(service, path):
     # sandbox owns while a model's code runs (a raising handler of ours could fire inside its clean-up).
     faulthandler.dump_traceback_later(PER_FILE_SECONDS, exit=True)
     try:
-        [result] = service.validate([str(path)])
+        [result] = service.validate(service.ctx, [str(path)])
         assert all("\n" not in p for p in result["problems"])
         try:
-            service.analyze([str(path)])
+            service.analyze(service.ctx, [str(path)])
         except ModelError as exc:      # unreadable files only: anything readable is analysed
             assert not result["valid"] and str(exc) in result["problems"]
         code = "IOP" + str(FILES.index(path))
         if not result["valid"]:
             if result["process_id"] is not None:     # readable: a descriptive upload never fails
-                record = service.upload(str(path), "before", code, allow_descriptive=True)
+                record = service.upload(service.ctx, str(path), "before", code, allow_descriptive=True)
                 # it may even run now: its calls bound to processes another corpus file stored
                 assert record["created"] and (not record["executable"]
-                                              or service.show_version(record["id"])["bindings"])
+                                              or service.show_version(service.ctx, record["id"])["bindings"])
             return
-        record = service.upload(str(path), "after", code)
+        record = service.upload(service.ctx, str(path), "after", code)
         assert record["executable"], record
         try:
-            case = service.start_case(code)
+            case = service.start_case(service.ctx, code)
         except ScriptError as exc:      # the case needs start data this corpus cannot know
             assert "\n" not in str(exc)
             return

@@ -681,7 +681,7 @@ def test_a_cycle_far_behind_fires_once_per_pass_and_every_firing_is_audited(any_
 
 def test_a_worker_pass_has_a_time_budget(office, tmp_path, monkeypatch):
     """A pass takes no new case once its time is up; what is left is due in the next pass."""
-    from engine import service
+    from engine.service import admin as service
     upload(office, tmp_path, "PASS", [timer("Wait", "timeDuration", '"PT1H"'), REVIEW])
     case = start(office, "PASS", now="2026-03-02T08:00")
     monkeypatch.setattr(service, "WORKER_PASS_SECONDS", 0.0)

@@ -129,7 +129,7 @@ def test_cli_harness_is_real(sqlite_url):
 
 
 def test_compare_beyond_the_replay_limit_checks_promises_only(cli, seeded, monkeypatch):
-    import engine.mining.service as mining_service
+    import engine.service.mining as mining_service
     monkeypatch.setattr(mining_service, "REPLAY_LIMIT", 3)
     [row] = cli.json("compare --stored", now="2026-04-30T09:00")["matters"]
     measured = row["measured"]["before"]

@@ -123,9 +123,13 @@ def test_durations_in_working_days_follow_chinas_calendar():
 def test_html_report_shows_conformance_and_predicted_vs_measured(generated, tmp_path):
     from engine.config import Settings
     from engine.service import Service
+    from engine.context import Context
+    from engine.demo import write_report
     svc = Service(Settings.from_env(db=generated[11], env={}))
-    sim = svc.simulate(MATTER, "before", "before", cases=300, seed=2)
-    out = svc.write_report(tmp_path / "report.html", svc.compare_stored(), simulations=[sim])
+    ctx = Context(None)
+    sim = svc.simulate(ctx, MATTER, "before", "before", cases=300, seed=2)
+    out = write_report(tmp_path / "report.html",
+                       svc.report_html(ctx, svc.compare_stored(ctx), simulations=[sim])["html"])
     svc.dispose()
     html = out.read_text(encoding="utf-8")
     assert "合规检查 Conformance" in html and "预测与实测 Predicted vs measured" in html

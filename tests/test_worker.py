@@ -65,9 +65,11 @@ def test_two_workers_share_1000_timers_on_postgres(pg_url):
 
     cli = CliHarness(pg_url)
     people(cli)
-    svc = Service(Settings(db_url=pg_url, user="窗口", clock=FixedClock(datetime(2026, 3, 2, 9, 0))))
+    from engine.context import Context
+    svc = Service(Settings(db_url=pg_url))
+    ctx = Context("窗口", FixedClock(datetime(2026, 3, 2, 9, 0)))
     for _ in range(1000):
-        svc.start_case("TIMERS")
+        svc.start_case(ctx, "TIMERS")
     svc.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONETRIP_")}
     cmd = [sys.executable, "-c", "import cli; cli.main()", "--db", pg_url, "--as", "admin", "--now", "2026-03-02T11:00",

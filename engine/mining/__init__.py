@@ -8,7 +8,7 @@
 * :mod:`.simulate` fits step durations, returns, supplement delays, arrivals
   and clerk capacity from measured cases and runs the deployed model on a
   simulated clock over China's working days;
-* :mod:`.service` is the facade's method group for the three commands.
+* :mod:`engine.service.mining` is the facade's method group for the three commands.
 
 PM4Py is optional (``pip install -e '.[mining]'``): only ``conformance --pm4py``
 and the tests that read exported logs back use it (:func:`require_pm4py`).

@@ -43,7 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import runtime
-from ..clock import FixedClock
+from ..clock import FixedClock, current_clock, using
 from ..errors import ModelError, OnetripError
 from ..store import TaskEvent
 from . import log as evlog
@@ -129,15 +129,13 @@ def replay(model, applicant: dict, events: list, names: dict[str, str]):
 
     Returns ``(sync, log_only, model_only, workflow, deviations)``.
     """
-    previous = runtime.current_clock()
     deviations: list[Deviation] = []
     sync = log_only = model_only = 0
-    try:
-        if events:
-            runtime.set_clock(FixedClock(events[0][4]))
+    clock = FixedClock(events[0][4] if events else current_clock().now())
+    with using(clock):          # each logged step replays at the instant it happened
         wf = runtime.start(model, applicant or {})
         for step, name, action, data, at in events:
-            runtime.set_clock(FixedClock(at))
+            clock.instant = at
             data = dict(data or {})
             data.setdefault("returned", action == "return")
             ready = _ready(wf)
@@ -159,8 +157,6 @@ def replay(model, applicant: dict, events: list, names: dict[str, str]):
             _complete(wf, ready[step], data)
             sync += 1
         return sync, log_only, model_only, wf, deviations
-    finally:
-        runtime.set_clock(previous)
 
 
 # --------------------------------------------------------------------- checks

@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from .. import runtime
 from ..annotations import as_bool
-from ..clock import SimulatedClock
+from ..clock import SimulatedClock, using
 from ..errors import InvalidInput, NotExecutable, NotFound
 from ..store import Case, ProcessVersion, TaskEvent, latest_version
 
@@ -362,10 +362,8 @@ class Simulator:
 
     def run(self, n: int) -> list[SimCase]:
         import heapq
-        previous = runtime.current_clock()
-        runtime.set_clock(self.clock)
         done: list[SimCase] = []
-        try:
+        with using(self.clock):
             for i, at in enumerate(self._arrivals(n)):
                 self._push(at, "arrive", i + 1)
             while self.heap:
@@ -408,8 +406,6 @@ class Simulator:
                     if due is not None and due != case.timer_at:
                         case.timer_at = due
                         self._push(due, "timer", case)
-        finally:
-            runtime.set_clock(previous)
         return done
 
     def results(self, done: list[SimCase], n: int) -> dict:

@@ -13,7 +13,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .. import store
+from ..context import Context
 from ..errors import InvalidInput
+from ._base import ServiceBase, operation
 
 
 #: ``compare --stored`` and the report replay every case up to this many; beyond, they check the
@@ -21,29 +23,30 @@ from ..errors import InvalidInput
 REPLAY_LIMIT = 20_000
 
 
-class MiningMethods:
-    """Mixed into :class:`engine.service.Service` (uses its ``_tx``, ``_calendar``, ``clock``)."""
+class MiningMethods(ServiceBase):
+    """Mixed into :class:`engine.service.Service` (uses ``_measured`` of the reports mixin)."""
 
     def _mining_filter(self, matter_code=None, label=None, since=None, until=None):
-        from . import log as evlog
+        from ..mining import log as evlog
         flt = evlog.LogFilter(matter_code or None, label or None, evlog.parse_date(since, "--since"),
                               evlog.parse_date(until, "--until")).check()
         from .. import measure
-        with self._tx() as s:
+        with self._tx() as tx:
+            s = tx.session
             if flt.matter_code:
                 store.get_matter(s, flt.matter_code)
             calendar = self._calendar(s)
-            first, last = measure.calendar_span(s, self.clock.today())
+            first, last = measure.calendar_span(s, self._ctx.today())
             measure.ensure_calendar(s, calendar, first, last)
             self._note_calendar(calendar, first, last)
         return flt, calendar
 
     def _add_conformance(self, s, rows) -> None:
         """Beside the measured figures of ``compare --stored``: the share of conforming cases."""
-        from . import conformance
-        from .log import LogFilter
+        from ..mining import conformance
+        from ..mining.log import LogFilter
         replay = self._replay_all(s)
-        results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today(),
+        results = conformance.check_cases(s, LogFilter(), self._calendar(s), self._ctx.today(),
                                           replay_steps=replay)
         summary = {(m["matter_code"], m["label"]): m for m in conformance.summarize(results)}
         for row in rows:
@@ -56,63 +59,74 @@ class MiningMethods:
 
     def _replay_all(self, s) -> bool:
         """Whether a whole-catalog view (compare, report) replays every case: not beyond REPLAY_LIMIT."""
-        from .log import LogFilter, count_cases
+        from ..mining.log import LogFilter, count_cases
         return count_cases(s, LogFilter()) <= REPLAY_LIMIT
 
-    def export_log(self, fmt: str, path: str | Path, matter_code: str | None = None, label: str | None = None,
-                   since=None, until=None) -> dict:
+    @operation
+    def export_log(self, ctx: Context, fmt: str, path: str | Path, matter_code: str | None = None,
+                   label: str | None = None, since=None, until=None) -> dict:
         """Write the event log of the chosen cases as XES, OCEL 2.0 or CSV (streamed)."""
-        from . import export
+        from ..mining import export
         if fmt not in export.FORMATS:
             raise InvalidInput(f"unknown export format {fmt!r}: use {', '.join(export.FORMATS)}")
         flt, _ = self._mining_filter(matter_code, label, since, until)
-        with self._tx(readonly=True) as s:
+        with self._tx(readonly=True) as tx:
+            s = tx.session
             return export.export(s, fmt, flt, path)
 
-    def conformance(self, matter_code: str | None = None, label: str | None = None,
+    @operation
+    def conformance(self, ctx: Context, matter_code: str | None = None, label: str | None = None,
                     with_pm4py: bool = False) -> dict:
         """Per case fitness and promise checks; per matter share conforming and top deviations."""
-        from . import conformance
+        from ..mining import conformance
         if with_pm4py:
-            from . import require_pm4py
+            from ..mining import require_pm4py
             require_pm4py("conformance --pm4py")
         flt, calendar = self._mining_filter(matter_code, label)
-        with self._tx(readonly=True) as s:
-            results = conformance.check_cases(s, flt, calendar, self.clock.today())
+        with self._tx(readonly=True) as tx:
+            s = tx.session
+            results = conformance.check_cases(s, flt, calendar, self._ctx.today())
             if with_pm4py and results:
                 conformance.pm4py_fitness(s, flt, results)
             names = {m.code: m.name for m in s.scalars(select(store.Matter))}
         return {"matters": conformance.summarize(results, names), "cases": [r.to_dict() for r in results]}
 
-    def simulate(self, matter_code: str, label: str = "after", calibrate_from: str | None = None,
+    @operation
+    def simulate(self, ctx: Context, matter_code: str, label: str = "after", calibrate_from: str | None = None,
                  cases: int = 1000, seed: int = 1, arrivals: float | None = None) -> dict:
         """Run the deployed model of ``label`` for ``cases`` simulated cases, calibrated from measured ones."""
         from .. import measure
-        from . import simulate
-        with self._tx() as s:          # materialises the calendar for the measured figures
+        from ..mining import simulate
+        with self._tx() as tx:          # materialises the calendar for the measured figures
+            s = tx.session
             store.get_matter(s, matter_code)
             measured = self._measured(s, measure.Filters(matter_code))
             calendar = self._calendar(s)
-        with self._tx(readonly=True) as s:
+        with self._tx(readonly=True) as tx:
+            s = tx.session
             result = simulate.simulate(s, calendar, matter_code, label, calibrate_from, cases, seed, arrivals,
                                        measured)
-        self.warnings = calendar.warnings()
+        self._note_calendar(calendar)
         return result
 
-    def report_mining(self, simulations: list[dict] | None = None) -> dict:
+    @operation
+    def report_mining(self, ctx: Context, simulations: list[dict] | None = None) -> dict:
         """The HTML report's mining sections: conformance per matter, and the given simulations."""
-        from . import conformance
-        from .log import LogFilter
-        with self._tx(readonly=True) as s:
-            results = conformance.check_cases(s, LogFilter(), self._calendar(s), self.clock.today(),
+        from ..mining import conformance
+        from ..mining.log import LogFilter
+        with self._tx(readonly=True) as tx:
+            s = tx.session
+            results = conformance.check_cases(s, LogFilter(), self._calendar(s), self._ctx.today(),
                                               replay_steps=self._replay_all(s))
             names = {m.code: m.name for m in s.scalars(select(store.Matter))}
         return {"conformance": conformance.summarize(results, names), "simulations": simulations or []}
 
-    def demo_simulations(self, cases: int = 40, seed: int = 1) -> list[dict]:
+    @operation
+    def demo_simulations(self, ctx: Context, cases: int = 40, seed: int = 1) -> list[dict]:
         """Per matter with measured after-cases: the after model calibrated from its own cases (a check of
         the calibration) and from the before cases (the what-if a reformer asks before rollout)."""
-        with self._tx(readonly=True) as s:
+        with self._tx(readonly=True) as tx:
+            s = tx.session
             pairs = sorted({(v.matter.code, v.label) for v in store.current_versions(s, executable_only=True).values()
                             if v.matter.kind == "matter"})
         out = []
@@ -121,7 +135,7 @@ class MiningMethods:
                 continue
             for source in ("after", "before"):
                 try:
-                    out.append(self.simulate(code, "after", source, cases, seed))
+                    out.append(self._nested(self.simulate(ctx, code, "after", source, cases, seed)))
                 except InvalidInput:          # no completed cases to calibrate from
                     continue
         return out

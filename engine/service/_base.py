@@ -1,0 +1,394 @@
+"""The facade's plumbing: opening the database, the one transaction helper, the acting user, and the
+record helpers every capability shares.
+
+Per-call state (who acts, the clock, warnings, after-commit hooks) never lives on the
+:class:`ServiceBase` instance: one Service object serves many threads at once.  Each public operation
+(:func:`operation`) keeps its call's state in a ContextVar for the duration of the call.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import signal
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .. import auth, casework, runtime, store, values
+from ..annotations import as_bool
+from ..clock import FixedClock, using
+from ..config import Settings
+from ..context import Context
+from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
+from ..protocol import OPERATIONS, Operation, RecordList
+from ..store import Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User, WorkItem
+
+#: How often a step is run again when another step landed on the case meanwhile.
+STEP_ATTEMPTS = 3
+CASE_STATUSES = ("open", "completed", "quarantine", "cancelled")
+
+
+class Transaction:
+    """What one ``_tx`` block sees: its session, the call's context, warnings and after-commit hooks."""
+
+    def __init__(self, session: Session, ctx: Context, warnings: list[str]):
+        self.session = session
+        self.ctx = ctx
+        self.warnings = warnings          # the call's list: a warning of any of its transactions is kept
+        self._hooks: list = []
+
+    def after_commit(self, fn) -> None:
+        self._hooks.append(fn)
+
+
+@dataclass
+class _Call:
+    op: Operation
+    ctx: Context
+    warnings: list[str] = field(default_factory=list)
+    tx: Transaction | None = None
+    clock_checked: bool = False
+
+
+_CALL: ContextVar[_Call | None] = ContextVar("onetrip_service_call", default=None)
+
+
+def operation(fn):
+    """A public Service operation: ``fn(self, ctx, ...)`` as declared in :data:`engine.protocol.OPERATIONS`.
+
+    For the duration of the call the engine's scripts and timers read ``ctx.clock``; warnings of the
+    call come back in the result (``"warnings"`` of a record, ``.warnings`` of a list)."""
+    op = OPERATIONS[fn.__name__]
+
+    @functools.wraps(fn)
+    def call(self, ctx, *args, **kwargs):
+        if not isinstance(ctx, Context):
+            raise TypeError(f"Service.{op.name}: the first argument must be an engine.context.Context, "
+                            f"not {type(ctx).__name__}")
+        state = _Call(op, ctx)
+        token = _CALL.set(state)
+        try:
+            with using(ctx.clock):
+                result = fn(self, ctx, *args, **kwargs)
+        finally:
+            _CALL.reset(token)
+        return _with_warnings(result, state.warnings)
+    call.operation = op
+    return call
+
+
+def _with_warnings(result, warnings: list[str]):
+    if not warnings:
+        return result
+    unique = list(dict.fromkeys(warnings))
+    if isinstance(result, dict):
+        result["warnings"] = unique
+        return result
+    if isinstance(result, list):
+        return RecordList(result, unique)
+    return result
+
+
+def _current() -> _Call:
+    state = _CALL.get()
+    if state is None:
+        raise RuntimeError("a Service transaction outside an operation: call a public method with a Context")
+    return state
+
+
+def _compiler():
+    from .. import compiler        # the BPMN parser and XML stack load only for commands that parse
+    return compiler
+
+
+class ServiceBase:
+    """The plumbing every capability mixin uses."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._engine = None
+        self._sessions = None
+        self._read_sessions = None
+        self._models = casework.ModelCache()
+        self._workflows = casework.WorkflowCache()
+        self._versions = casework.VersionCache()
+        self._simulation = False        # this database is a simulation (a flag that is never taken back)
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def _ctx(self) -> Context:
+        """The context of the operation running on this thread (helpers deep in a call read "now" here)."""
+        return _current().ctx
+
+    def _open(self, create: bool = False, simulation: bool = False):
+        if self._engine is None or create:
+            if not create:
+                _refuse_missing_sqlite(self.settings.db_url)
+            self._engine = store.open_database(self.settings.db_url, create=create)
+            self._sessions = store.session_factory(self._engine)
+            self._read_sessions = store.session_factory(self._engine, readonly=True)
+            if simulation:
+                with self._tx(check_clock=False) as tx:
+                    store.mark_simulation(tx.session)
+        return self._engine
+
+    def _check_clock(self, session: Session, call: _Call) -> None:
+        """The one place a pinned clock meets the database: only a simulation's clock may be pinned.
+        Checked in the first transaction of a call whose clock is pinned (no extra transaction), and
+        not again on this Service once the database said it is a simulation."""
+        call.clock_checked = True
+        if self._simulation or not isinstance(call.ctx.clock, FixedClock):
+            return
+        auth.check_clock(session, True)
+        self._simulation = True
+
+    @contextmanager
+    def _tx(self, readonly: bool = False, step: bool = False, check_clock: bool = True):
+        """One transaction: commit on success, roll back on any error; yields a :class:`Transaction`.
+
+        ``step``: a step's transaction, which reads, runs SpiffWorkflow and then writes under the case's
+        revision guard; on SQLite it holds no lock until its first write (others are not kept waiting
+        while the step runs), and a case changed meanwhile makes it stale (retried by the caller)."""
+        call = _current()
+        self._open()
+        factory = self._read_sessions if readonly else self._sessions
+        session: Session = factory()
+        tx = Transaction(session, call.ctx, call.warnings)
+        outer, call.tx = call.tx, tx
+        try:
+            with session.begin():
+                if step:        # on SQLite: a plain BEGIN (store._sqlite_begin), the write lock comes later
+                    session.connection(execution_options=store.DEFERRED)
+                if check_clock and not call.clock_checked:
+                    self._check_clock(session, call)
+                yield tx
+            for hook in tx._hooks:
+                hook()
+        except OperationalError as exc:
+            text = str(exc.orig).strip().splitlines()[0]
+            if store.is_stale_snapshot(exc):
+                raise casework.stale() from None
+            if store.is_busy(exc):
+                raise ConcurrentUpdate(f"the database is busy ({text}); nothing was saved — "
+                                       f"run the command again") from None
+            raise StoreError(f"database error: {text}") from None
+        except IntegrityError as exc:
+            first = str(exc.orig).strip().splitlines()[0]
+            raise ConcurrentUpdate(f"conflicting change ({first}); nothing was saved — "
+                                   f"run the command again") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {str(exc).strip().splitlines()[0]}") from None
+        finally:
+            call.tx = outer
+            session.close()
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _actor(self, session: Session, roles: tuple[str, ...] | None = None) -> store.Actor:
+        """The acting user of this call, checked against the roles its operation declares."""
+        call = _current()
+        roles = call.op.roles if roles is None else roles
+        name = call.ctx.actor
+        if not name:
+            raise PermissionDenied("no acting user: pass --as NAME or set ONETRIP_USER")
+        name = values.nfkc(values.check_text(name, "--as user name"))
+        user = store.find_actor(session, name)
+        if user is None:
+            raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`")
+        if roles and user.role not in roles:
+            article = "an" if user.role[0] in "aeiou" else "a"
+            raise PermissionDenied(f"{user.name} is {article} {user.role}; only "
+                                   f"{' or '.join(r + 's' for r in roles)} may {call.op.denied}")
+        return user
+
+    def _check_role(self) -> None:
+        """Refuse early, before reading files, when the acting user may not do this."""
+        with self._tx(readonly=True) as tx:
+            self._actor(tx.session)
+
+    def _nested(self, result):
+        """The result of another operation called inside this one, its warnings moved to this call's."""
+        _current().warnings.extend(result.pop("warnings", []) if isinstance(result, dict)
+                                   else getattr(result, "warnings", []))
+        return result
+
+    def _note_calendar(self, calendar, first=None, last=None) -> None:
+        """Keep the calendar's warning (years counted Monday–Friday) for the command to show."""
+        if first is not None and last is not None:
+            calendar.workdays_between(first, last)      # visits every year of the span
+        _current().warnings.extend(calendar.warnings())
+
+    def _calendar(self, session: Session):
+        from ..workdays import HolidayYear, WorkCalendar
+        years = session.scalars(select(CalendarYear)).all()
+        return WorkCalendar([HolidayYear(y.year, frozenset(_dates(y.holidays)), frozenset(_dates(y.workdays)),
+                                         y.source or "") for y in years])
+
+    def _retried(self, attempt):
+        """Run a step again when another write made what it read stale (at most STEP_ATTEMPTS times)."""
+        for n in range(STEP_ATTEMPTS):
+            try:
+                return attempt()
+            except ConcurrentUpdate as exc:
+                if not getattr(exc, "stale", False) or n == STEP_ATTEMPTS - 1:
+                    raise           # a busy database is retried by the clerk (exit 75), not here
+        raise AssertionError("unreachable")
+
+    def _keep(self, step) -> None:
+        """After the commit, keep the live workflow for the next step of this process."""
+        _current().tx.after_commit(lambda: self._workflows.put(step.case.id, step.case.revision, step.wf,
+                                                               step.state))
+
+
+# ---------------------------------------------------------------- records
+
+def _refuse_missing_sqlite(url: str) -> None:
+    """Only ``init`` creates a database: a mistyped --db path must not become a new empty one."""
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = make_url(url)
+    except Exception:      # a malformed URL: opening it says what is wrong
+        return
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).exists():
+        raise StoreError(f"no database at {path}: run `onetrip --db {path} init` to create it, "
+                         f"or check --db / ONETRIP_DB")
+
+
+def _catalog_entries(paths: list[Path]) -> tuple[dict[str, str], dict[str, str]]:
+    """Names and kinds (matter or 一件事 bundle) from the catalog manifests beside the compared
+    models (``processes/`` next to their folder), else the default catalog: a folder comparison
+    then leaves the bundles out of the totals exactly as ``compare --stored`` does."""
+    import tomllib
+    from .. import catalog
+    folders = []
+    for p in paths:
+        p = p.resolve()
+        base = p if p.is_dir() else p.parent
+        folders += [base / "processes", base.parent / "processes"]
+    folders.append(catalog.default_dir())
+    names: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for folder in dict.fromkeys(folders):
+        if not folder.is_dir():
+            continue
+        for toml in sorted(folder.glob("*.toml")):
+            try:
+                data = tomllib.loads(toml.read_text(encoding="utf-8-sig"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            code = data.get("code")
+            if isinstance(code, str) and code not in kinds:
+                kinds[code] = data.get("kind") if data.get("kind") in ("matter", "bundle") else "matter"
+                if isinstance(data.get("name"), str):
+                    names[code] = data["name"]
+        break           # the first catalog found is the one that describes these models
+    return names, kinds
+
+
+def _matter(s: Session, code: str) -> Matter:
+    """The matter, or one line with a "did you mean" (case-insensitive, close spellings)."""
+    try:
+        return store.get_matter(s, code)
+    except NotFound:
+        import difflib
+        codes = list(s.scalars(select(Matter.code)))
+        exact = [c for c in codes if c.casefold() == (code or "").casefold()]
+        close = exact or difflib.get_close_matches((code or "").upper(), [c.upper() for c in codes], n=3, cutoff=0.6)
+        close = [next(c for c in codes if c.upper() == m.upper()) for m in close]
+        if close:
+            raise NotFound("matter", f"{code}: did you mean {' or '.join(close)}?") from None
+        raise
+
+
+def _cpu_backstop() -> None:
+    """In a worker's child, before each case: the kernel ends the child if the step burns more CPU than
+    its wall-clock budget allows (a call no alarm can interrupt)."""
+    try:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = int(usage.ru_utime + usage.ru_stime + 2 * runtime.STEP_SECONDS) + 2
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard == resource.RLIM_INFINITY or cpu <= hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _exit_description(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        text = signal.strsignal(sig) or ""
+        return f"{name}: {text}" if text else name
+    return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def _int_id(value, kind: str) -> int:
+    parsed = store.parse_id(value)
+    if parsed is None:
+        raise NotFound(kind, value)
+    return parsed
+
+
+def _dates(values):
+    from datetime import date
+    return [date.fromisoformat(v) for v in values]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else (
+        value.isoformat() if value is not None else None)
+
+
+def _user_record(u: User) -> dict:
+    return {"name": u.name, "role": u.role, "department": u.department_name, "created_at": _iso(u.created_at)}
+
+
+def _version_record(v: ProcessVersion) -> dict:
+    return {"id": v.id, "matter_code": v.matter.code, "matter_name": v.matter.name, "process_id": v.process_id,
+            "name": v.name, "label": v.label, "sha256": v.sha256, "executable": v.executable,
+            "uploaded_by": v.uploader.name if v.uploader else None, "uploaded_at": _iso(v.uploaded_at)}
+
+
+def _case_summary(c: Case, today) -> dict:
+    overdue = c.due_date is not None and (
+        (c.completed_at.date() if c.completed_at else today) > c.due_date)
+    return {"id": c.id, "matter_code": c.version.matter.code, "matter_name": c.version.matter.name,
+            "label": c.label if hasattr(c, "label") else c.version.label, "version": c.version_id,
+            "status": c.status, "accepted_at": _iso(c.accepted_at), "completed_at": _iso(c.completed_at),
+            "due_date": _iso(c.due_date), "overdue": overdue, "revision": c.revision}
+
+
+def _task_record(w: WorkItem, c: Case) -> dict:
+    return {"id": w.ref, "case": w.case_id, "task": w.spec_name, "name": w.name, "lane": w.lane,
+            "matter_code": c.version.matter.code, "label": c.version.label,
+            "onsite": bool(as_bool(w.props.get("onsite"), False)), "props": w.props,
+            "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
+
+
+def _item_record(i: dict, version: casework.VersionInfo) -> dict:
+    props = i.get("props") or {}
+    return {"id": casework.item_ref(i), "case": i["case_id"], "task": i["spec_name"], "name": i["name"],
+            "lane": i["lane"], "matter_code": version.matter_code, "label": version.label,
+            "onsite": bool(as_bool(props.get("onsite"), False)), "props": props,
+            "ready_at": _iso(i["ready_at"])}
+
+
+def _event_record(e: TaskEvent) -> dict:
+    return {"seq": e.seq, "task": e.task_ref, "task_id": e.task_name, "name": e.name, "lane": e.lane,
+            "actor": e.actor, "action": e.action, "onsite": e.onsite, "data": e.data, "at": _iso(e.at)}
