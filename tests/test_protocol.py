@@ -82,7 +82,7 @@ def test_two_threads_two_users_two_clocks_one_service(tmp_path):
     clock and user; 乙's warning never shows up in 甲's results."""
     svc = Service(Settings.from_env(db=str(tmp_path / "t.db"), env={}))
     admin = Context("管理员")
-    svc.init(admin)
+    svc.init(admin, simulation=True)       # pinned clocks: a simulation database
     svc.add_user(admin, "管理员", None, "admin")
     svc.add_user(admin, "李设计", None, "designer")
     svc.add_user(admin, "甲", "综合窗口", "clerk")
