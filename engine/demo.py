@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time as dtime, timedelta
 from pathlib import Path
 
+from . import roles
+from .annotations import is_clock_stop
 from .clock import SimulatedClock
 from .errors import InvalidInput
 
@@ -86,7 +88,7 @@ class Simulation:
 
     def _duration(self, task: dict, now: datetime) -> datetime:
         props = task.get("props") or {}
-        if (props.get("clock") or "").lower() == "stop":          # the applicant's own time
+        if is_clock_stop(props):          # the applicant's own time
             return now + timedelta(days=self.rng.randint(1, 5), hours=self.rng.randint(0, 6))
         try:
             promised = float(props.get("workdays") or 0)
@@ -155,14 +157,14 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     manifests = catalog_mod.load_catalog(catalog_dir)
     service.settings.user = ADMIN
     users = {u["name"]: u["role"] for u in service.list_users()}
-    if users.get(ADMIN, "admin") != "admin" or (ADMIN not in users and "admin" in users.values()):
+    if users.get(ADMIN, roles.ADMIN) != roles.ADMIN or (ADMIN not in users and roles.ADMIN in users.values()):
         raise InvalidInput(f"this database already has users but no admin named {ADMIN}, whom the demo "
                            f"acts as: run `onetrip demo` without --db/ONETRIP_DB (a fresh onetrip-demo.db), "
                            f"or add {ADMIN} as an admin first")
     if ADMIN not in users:
-        service.add_user(ADMIN, None, "admin")
+        service.add_user(ADMIN, None, roles.ADMIN)
     if DESIGNER not in users:
-        service.add_user(DESIGNER, None, "designer")
+        service.add_user(DESIGNER, None, roles.DESIGNER)
     service.settings.user = DESIGNER
     service.load_catalog(catalog_dir)
     versions = service.demo_versions()
@@ -171,7 +173,7 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     existing = {u["name"] for u in service.list_users()}
     for dept in departments:
         if clerk_name(dept) not in existing:
-            service.add_user(clerk_name(dept), dept, "clerk")
+            service.add_user(clerk_name(dept), dept, roles.CLERK)
     front = {m.code: clerk_name(m.data["department"]) for m in manifests}
     for v in versions:
         v["front_desk"] = front.get(v["matter_code"], clerk_name(departments[0]))

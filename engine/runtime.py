@@ -39,7 +39,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from .annotations import as_bool
+from .annotations import is_clock_stop, is_onsite
 from .clock import Clock
 from .errors import NotExecutable, ScriptError, TaskStateError
 from .values import DataError, check_value
@@ -721,11 +721,11 @@ class ReadyTask:
 
     @property
     def onsite(self) -> bool:
-        return bool(as_bool(self.props.get("onsite"), False))
+        return is_onsite(self.props)
 
     @property
     def clock_stop(self) -> bool:
-        return (self.props.get("clock") or "").strip().lower() == "stop"
+        return is_clock_stop(self.props)
 
 
 def _info(task) -> ReadyTask:

@@ -22,15 +22,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import audit, casework, runtime, store, values
-from .annotations import as_bool
+from .annotations import is_clock_stop, is_onsite
 from .config import Settings
 from .mining.service import MiningMethods
 from .errors import (
     ConcurrentUpdate, InvalidInput, ModelError, ModelValidationError, NotExecutable, NotFound, OnetripError,
-    PermissionDenied, StoreError, TaskStateError, one_line,
+    EXIT_TEMPFAIL, PermissionDenied, StoreError, TaskStateError, one_line,
 )
+from .roles import ADMIN, ADMIN_ROLES, AUDIT_ROLES, CASE_ROLES, CLERK, ROLES, TASK_ROLES, UPLOAD_ROLES
 from .store import (
-    LABELS, ROLES, Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User, WorkItem,
+    LABELS, Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User, WorkItem,
 )
 
 #: How often a step is run again when another step landed on the case meanwhile.
@@ -42,9 +43,6 @@ WORKER_MAX_FAILURES = 3
 WORKER_PASS_SECONDS = 60.0
 CASE_STATUSES = ("open", "completed", "quarantine", "cancelled")
 
-UPLOAD_ROLES = ("designer", "admin")
-CASE_ROLES = ("clerk", "admin")
-TASK_ROLES = ("clerk",)
 
 
 def _compiler():
@@ -158,12 +156,12 @@ class Service(MiningMethods):
             department = None
         if department is not None:
             department = values.normalize_name(department, "department name", max_chars=200)
-        if role == "clerk" and not department:
+        if role == CLERK and not department:
             raise InvalidInput("a clerk needs --department (the lane name of their department)")
         with self._tx() as s:
-            has_admin = s.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
+            has_admin = s.scalar(select(func.count()).select_from(User).where(User.role == ADMIN))
             if has_admin:
-                self._actor(s, ("admin",), "add users")
+                self._actor(s, ADMIN_ROLES, "add users")
             key = values.name_key(name)
             for existing in s.scalars(select(User.name)):
                 if values.name_key(existing) == key:
@@ -180,7 +178,7 @@ class Service(MiningMethods):
             s.add(user)
             s.flush()
             record = _user_record(user)
-            if role == "clerk":
+            if role == CLERK:
                 known = _known_departments(s)
                 if known and department.strip() not in known:
                     record["warning"] = (f"no uploaded model has a lane named {department.strip()!r}, so "
@@ -549,7 +547,7 @@ class Service(MiningMethods):
         write is guarded by the case's revision (a case another worker or clerk changed meanwhile is
         left for the next pass).  A worker killed mid-case loses nothing.
         """
-        self._check_role(("admin",), "run the worker")
+        self._check_role(ADMIN_ROLES, "run the worker")
         done: set[int] = set()
         cursor: list = [None]           # (next_timer_at, id) of the last case taken this pass
         deadline = time.monotonic() + WORKER_PASS_SECONDS
@@ -580,7 +578,7 @@ class Service(MiningMethods):
                 except OnetripError as exc:
                     if not claimed:
                         raise
-                    result = {"case": claimed[-1], "ok": False, "error": str(exc), "retry": exc.exit_code == 75}
+                    result = {"case": claimed[-1], "ok": False, "error": str(exc), "retry": exc.exit_code == EXIT_TEMPFAIL}
                 if result is None:
                     break
                 outcome(result)
@@ -620,14 +618,14 @@ class Service(MiningMethods):
                         if not claimed:
                             raise
                         result = {"case": claimed[-1], "ok": False, "error": str(exc),
-                                  "retry": exc.exit_code == 75}
+                                  "retry": exc.exit_code == EXIT_TEMPFAIL}
                     if result is None:
                         break
                     taken.add(result["case"])
                     send("done " + json.dumps(result, default=str))
                 send("end")
             except OnetripError as exc:
-                os.write(write_end, ("fail " + json.dumps({"error": str(exc), "retry": exc.exit_code == 75})
+                os.write(write_end, ("fail " + json.dumps({"error": str(exc), "retry": exc.exit_code == EXIT_TEMPFAIL})
                                      + "\n").encode("utf-8"))
                 code = 1
             except BaseException as exc:  # noqa: BLE001
@@ -679,7 +677,7 @@ class Service(MiningMethods):
         try:
             return self._retried(lambda: self._fire_once(after, told))
         except OnetripError as exc:
-            if not claimed or exc.exit_code == 75:
+            if not claimed or exc.exit_code == EXIT_TEMPFAIL:
                 raise
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a bug: one line on the case, and the worker goes on
@@ -747,7 +745,7 @@ class Service(MiningMethods):
         """Record a reminder on every open case due by the next working day (once per case)."""
         out = []
         with self._tx() as s:
-            self._actor(s, ("admin",), "run the worker")
+            self._actor(s, ADMIN_ROLES, "run the worker")
             now = self.clock.now()
             calendar = self._calendar(s)
             horizon = calendar.add_workdays(now.date(), 1)
@@ -762,7 +760,7 @@ class Service(MiningMethods):
             conn = s.connection()
             for case_id, due, code in rows:
                 step = casework.Step(s, casework.read_case(s, case_id), None, None, None)
-                overdue = due < now.date()
+                overdue = casework.is_overdue(due, now.date())
                 step.record("worker", "remind", now, data={"due_date": due.isoformat(), "overdue": overdue})
                 conn.execute(insert(TaskEvent.__table__), step.events)
                 conn.execute(casework.UPDATE_REMINDED, {"b_id": case_id, "event_seq": step.case.event_seq,
@@ -781,7 +779,7 @@ class Service(MiningMethods):
             public = audit.load_public_key(pubkey, key or (None if pubkey else self.settings.audit_key))
             cp = audit.read_checkpoint(checkpoint, public)
         with self._tx() as s:
-            self._actor(s, ("admin", "reformer"), "verify the audit trail")
+            self._actor(s, AUDIT_ROLES, "verify the audit trail")
             cid = None
             if case_id is not None:
                 cid = _int_id(case_id, "case")
@@ -844,7 +842,7 @@ class Service(MiningMethods):
         while the trail has findings, unless ``accept_findings`` (they are then kept in the checkpoint)."""
         private = audit.load_private_key(key or self.settings.audit_key)
         with self._tx() as s:
-            self._actor(s, ("admin",), "take audit checkpoints")
+            self._actor(s, ADMIN_ROLES, "take audit checkpoints")
             findings, summaries, count, events = self._audit_trail(s, None)
         if findings and not accept_findings:
             raise InvalidInput(f"the audit trail has {len(findings)} finding(s) (first: {findings[0]}); "
@@ -867,7 +865,7 @@ class Service(MiningMethods):
         from . import measure
         from .workdays import parse_holiday_file
         with self._tx() as s:
-            self._actor(s, ("admin",), "import holiday calendars")
+            self._actor(s, ADMIN_ROLES, "import holiday calendars")
             year = parse_holiday_file(path)
             row = s.get(CalendarYear, year.year) or CalendarYear(year=year.year)
             row.holidays = sorted(d.isoformat() for d in year.holidays)
@@ -970,8 +968,7 @@ class Service(MiningMethods):
     def _step_record(self, step, items: list[dict], version: casework.VersionInfo) -> dict:
         case = step.case
         today = self.clock.today()
-        overdue = case.due_date is not None and (
-            (case.completed_at.date() if case.completed_at else today) > case.due_date)
+        overdue = casework.is_overdue(case.due_date, today, case.completed_at)
         return {"id": case.id, "matter_code": version.matter_code, "matter_name": version.matter_name,
                 "label": version.label, "version": version.id, "status": case.status,
                 "accepted_at": _iso(case.accepted_at), "completed_at": _iso(case.completed_at),
@@ -1021,7 +1018,7 @@ class Service(MiningMethods):
         """Each human step's ``onsite`` annotation (the default when a clerk gives neither --onsite nor --online)."""
         model = self._models.get(s, version_id)
         specs = [model.spec, *model.subprocess_specs.values()]
-        return {t.bpmn_id: bool(as_bool((getattr(t, "extensions", None) or {}).get("onsite"), False))
+        return {t.bpmn_id: is_onsite(getattr(t, "extensions", None) or {})
                 for spec in specs for t in spec.task_specs.values() if getattr(t, "bpmn_id", None)}
 
     def _returnable(self, s: Session, version_id: int) -> set[str]:
@@ -1037,14 +1034,14 @@ class Service(MiningMethods):
                 stmt = stmt.where(WorkItem.case_id == _int_id(case_id, "case"))
             if not show_all:
                 user = self._actor(s, None)
-                if user.role != "clerk":
+                if user.role != CLERK:
                     raise PermissionDenied(f"{user.name} is not a clerk; only clerks have tasks "
                                            f"(use --all to see every ready task)")
                 dept = user.department_name
                 stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))
             stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, WorkItem.case_id, WorkItem.seq)
             today = self.clock.today()
-            rows = [_task_record(w, c) | {"overdue": c.due_date is not None and today > c.due_date}
+            rows = [_task_record(w, c) | {"overdue": casework.is_overdue(c.due_date, today)}
                     for w, c in s.execute(stmt)]
             if not rows and not show_all:      # say why, else this clerk sees nothing, silently, forever
                 known = _known_departments(s)
@@ -1105,7 +1102,7 @@ class Service(MiningMethods):
                 raise TaskStateError(f"task {ref} ({item['name']}) cannot be returned for correction: the model "
                                      f"has no correction loop after this step; use `onetrip task complete {ref}`")
             version = self._versions.get(s, case.version_id)
-            clock_stop = (item["props"].get("clock") or "").lower() == "stop"
+            clock_stop = is_clock_stop(item["props"])
             calendar = self._calendar(s) if clock_stop else None
             step = casework.open_step(s, case, self._models, self._workflows)
             # The step itself runs holding no lock (on SQLite a read snapshot, on PostgreSQL no row lock).
@@ -1118,7 +1115,7 @@ class Service(MiningMethods):
             except TaskStateError:
                 raise TaskStateError(f"task {ref} ({item['name']}) was completed by another clerk a moment "
                                      f"ago; see `onetrip task list`") from None
-            was_onsite = as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
+            was_onsite = is_onsite(item["props"]) if onsite is None else onsite
             # the audit trail keeps whether the clerk said --onsite/--online or the model's default applied
             step.record(user.name, "return" if returned else "complete", now, item=item,
                         onsite=bool(was_onsite), data=data if onsite is None else data | {"onsite_marked": onsite},
@@ -1146,7 +1143,7 @@ class Service(MiningMethods):
         if not reason:
             raise InvalidInput("say why the case is cancelled: --reason ...")
         with self._tx() as s:
-            user = self._actor(s, ("admin",), "cancel cases")
+            user = self._actor(s, ADMIN_ROLES, "cancel cases")
             case = casework.read_case(s, cid)
             if case.status in ("completed", "cancelled"):
                 raise TaskStateError(f"case {cid} is already {case.status}")
@@ -1161,7 +1158,7 @@ class Service(MiningMethods):
         """Release a case the worker quarantined (admin): the worker tries its timers again."""
         cid = _int_id(case_id, "case")
         with self._tx() as s:
-            user = self._actor(s, ("admin",), "release quarantined cases")
+            user = self._actor(s, ADMIN_ROLES, "release quarantined cases")
             case = casework.read_case(s, cid)
             if case.status != "quarantine":          # nothing to release: say so, change nothing
                 return self._case_record(s, store.get_case(s, cid))
@@ -1294,8 +1291,7 @@ def _version_record(v: ProcessVersion) -> dict:
 
 
 def _case_summary(c: Case, today) -> dict:
-    overdue = c.due_date is not None and (
-        (c.completed_at.date() if c.completed_at else today) > c.due_date)
+    overdue = casework.is_overdue(c.due_date, today, c.completed_at)
     return {"id": c.id, "matter_code": c.version.matter.code, "matter_name": c.version.matter.name,
             "label": c.label if hasattr(c, "label") else c.version.label, "version": c.version_id,
             "status": c.status, "accepted_at": _iso(c.accepted_at), "completed_at": _iso(c.completed_at),
@@ -1305,7 +1301,7 @@ def _case_summary(c: Case, today) -> dict:
 def _task_record(w: WorkItem, c: Case) -> dict:
     return {"id": w.ref, "case": w.case_id, "task": w.spec_name, "name": w.name, "lane": w.lane,
             "matter_code": c.version.matter.code, "label": c.version.label,
-            "onsite": bool(as_bool(w.props.get("onsite"), False)), "props": w.props,
+            "onsite": is_onsite(w.props), "props": w.props,
             "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
 
 
@@ -1313,7 +1309,7 @@ def _item_record(i: dict, version: casework.VersionInfo) -> dict:
     props = i.get("props") or {}
     return {"id": casework.item_ref(i), "case": i["case_id"], "task": i["spec_name"], "name": i["name"],
             "lane": i["lane"], "matter_code": version.matter_code, "label": version.label,
-            "onsite": bool(as_bool(props.get("onsite"), False)), "props": props,
+            "onsite": is_onsite(props), "props": props,
             "ready_at": _iso(i["ready_at"])}
 
 
