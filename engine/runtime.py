@@ -2,8 +2,9 @@
 
 * :mod:`engine.compiler` parses and checks models; this module runs them.
 * Specs are serialized once per process version (:func:`spec_to_json`); a
-  case's state is the workflow without its specs (:func:`dump_state`), so the
-  store never repeats the spec inside every case.
+  case's state is the workflow without its specs, one row per task, written
+  incrementally (:func:`save_changes`, :func:`restore`), so the store never
+  repeats the spec inside every case nor rewrites unchanged tasks.
 * Conditions and scripts run in :mod:`engine.sandbox`.
 """
 from __future__ import annotations
@@ -690,23 +691,11 @@ def spec_from_json(text: str) -> CompiledModel:
                          {k: reg.restore(v) for k, v in dct["subprocess_specs"].items()})
 
 
-def dump_state(wf: BpmnWorkflow) -> str:
-    reg = _STATE_SERIALIZER.registry
-    reg._encoder_mode = True
-    try:
-        dct = reg.convert(wf)
-        return json.dumps(dct, cls=_STATE_SERIALIZER._encoder_cls, ensure_ascii=False,
-                          separators=(",", ":"))
-    finally:
-        reg._encoder_mode = False
-
-
-def load_state(text: str, model: CompiledModel) -> BpmnWorkflow:
-    dct = json.loads(text)
-    wf = _STATE_SERIALIZER.registry.restore(dct, spec=model.spec,
-                                            subprocess_specs=model.subprocess_specs)
-    wf.script_engine = SCRIPT_ENGINE
-    return wf
+def copy_workflow(wf: BpmnWorkflow, model: CompiledModel) -> BpmnWorkflow:
+    """An independent copy of a running workflow, made by the case store's own round trip
+    (:func:`save_changes` then :func:`restore`), so a copy is exactly what a reload would give."""
+    changes = save_changes(wf, None)
+    return restore(changes.workflow, changes.upserts, model)[0]
 
 
 # ----------------------------------------------------------------- running
