@@ -31,7 +31,3 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "release quarantined cases": ADMIN_ROLES,
 }
 
-
-def actions_of(role: str) -> list[str]:
-    """The restricted actions ``role`` may take (reading is open to every known user)."""
-    return [action for action, roles in ACTIONS.items() if role in roles]

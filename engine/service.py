@@ -1293,7 +1293,7 @@ def _version_record(v: ProcessVersion) -> dict:
 def _case_summary(c: Case, today) -> dict:
     overdue = casework.is_overdue(c.due_date, today, c.completed_at)
     return {"id": c.id, "matter_code": c.version.matter.code, "matter_name": c.version.matter.name,
-            "label": c.label if hasattr(c, "label") else c.version.label, "version": c.version_id,
+            "label": c.version.label, "version": c.version_id,
             "status": c.status, "accepted_at": _iso(c.accepted_at), "completed_at": _iso(c.completed_at),
             "due_date": _iso(c.due_date), "overdue": overdue, "revision": c.revision}
 

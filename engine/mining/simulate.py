@@ -255,7 +255,7 @@ def plan_steps(model, metrics: dict, cal: Calibration, calendar) -> dict[str, St
                     plan.how = "none measured: same day"
                 if plan.returnable:          # a new returnable step: the measured rate of returnable steps
                     if pooled_returns is None:
-                        pooled_returns = _pooled_returns(cal, returnable_any=True)
+                        pooled_returns = _pooled_returns(cal)
                     plan.source = pooled_returns
             plans[t.bpmn_id] = plan
     return plans
@@ -265,7 +265,7 @@ def _as_workdays(d: Duration) -> float:
     return float(d.workdays) if d.delta is None else 0.0
 
 
-def _pooled_returns(cal: Calibration, returnable_any: bool) -> StepStats:
+def _pooled_returns(cal: Calibration) -> StepStats:
     pooled = StepStats("*", "*", None, False, None)
     for st in cal.steps.values():
         if st.returns:
