@@ -227,7 +227,6 @@ class Flow:
     target: str
     name: str | None = None
     condition: str | None = None
-    condition_language: str | None = None
     line: int | None = None
 
 
@@ -265,8 +264,6 @@ class Node:
     script: str | None = None
     script_format: str | None = None
     timer: str | None = None                              # timeDuration/timeDate/timeCycle expression
-    implementation: str | None = None
-    has_extensions: bool = False
     loop: str | None = None                               # standard / multiInstance
     mi_source: bool = False                               # multi-instance: has a collection or cardinality
     mi_cardinality: str | None = None                     # multi-instance: the loopCardinality expression
@@ -387,9 +384,7 @@ def _read_graph(container, graph: Graph, lanes: dict[str, str], inherited_lane: 
             text = cond.text.strip() if cond is not None and cond.text and cond.text.strip() else None
             graph.flows[el.get("id", "")] = Flow(
                 id=el.get("id", ""), source=el.get("sourceRef", ""), target=el.get("targetRef", ""),
-                name=el.get("name"), condition=text,
-                condition_language=cond.get("language") if cond is not None else None,
-                line=el.sourceline)
+                name=el.get("name"), condition=text, line=el.sourceline)
         elif tag in ("dataObject", "dataObjectReference", "dataStoreReference"):
             graph.data[el.get("id", "")] = DataItem(
                 id=el.get("id", ""), name=el.get("name"), props=properties(el),
@@ -414,12 +409,9 @@ def _read_graph(container, graph: Graph, lanes: dict[str, str], inherited_lane: 
 
 def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) -> Node:
     nid = el.get("id", "")
-    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
     node = Node(id=nid, tag=tag, name=el.get("name"), line=el.sourceline, props=properties(el),
                 lane=lanes.get(nid, inherited_lane), default=el.get("default"),
                 called_element=el.get("calledElement"), attached_to=el.get("attachedToRef"),
-                has_extensions=ext is not None and len(ext) > 0,
-                implementation=el.get("implementation"),
                 triggered_by_event=(el.get("triggeredByEvent") or "").strip().lower() == "true",
                 for_compensation=(el.get("isForCompensation") or "").strip().lower() == "true")
     for assoc in el.findall(f"{{{BPMN_NS}}}dataInputAssociation"):
