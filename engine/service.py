@@ -578,7 +578,8 @@ class Service(MiningMethods):
                 except OnetripError as exc:
                     if not claimed:
                         raise
-                    result = {"case": claimed[-1], "ok": False, "error": str(exc), "retry": exc.exit_code == EXIT_TEMPFAIL}
+                    result = {"case": claimed[-1], "ok": False, "error": str(exc),
+                              "retry": exc.exit_code == EXIT_TEMPFAIL}
                 if result is None:
                     break
                 outcome(result)
