@@ -12,8 +12,9 @@ import sys
 
 import click
 
-from engine.errors import OnetripError, one_line
+from engine.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_SOFTWARE, OnetripError, one_line
 from engine.report import FORMATS, Col
+from engine.roles import ROLES
 from engine.safetext import term
 
 
@@ -37,7 +38,7 @@ def _quiet_broken_pipe() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass        # not a real file (tests): nothing more will be flushed to it anyway
-    raise click.exceptions.Exit(141)
+    raise click.exceptions.Exit(EXIT_BROKEN_PIPE)
 
 
 class OnetripGroup(click.Group):
@@ -75,7 +76,7 @@ class OnetripGroup(click.Group):
                 raise
             err = click.ClickException(one_line(f"internal error ({type(exc).__name__}: {exc}); "
                                                 f"set ONETRIP_DEBUG=1 to see the traceback"))
-            err.exit_code = 70
+            err.exit_code = EXIT_SOFTWARE
             raise err from None
 
 
@@ -121,7 +122,8 @@ class _Bound:
 
 
 def _print_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    from engine.writers import json_text
+    click.echo(json_text(value))
 
 
 def _table(rows: list[dict], columns: list, title: str | None = None, row_style=None) -> None:
@@ -208,7 +210,7 @@ def user():
 @user.command("add")
 @click.argument("name")
 @click.option("--department", metavar="DEPT", help="Department = the BPMN lane name a clerk works in.")
-@click.option("--role", type=click.Choice(["designer", "clerk", "reformer", "admin"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @json_option
 @click.pass_context
 def user_add(ctx, name, department, role, as_json):
@@ -377,7 +379,7 @@ def process_validate(ctx, files, process_id, as_json):
             for problem in r["problems"]:
                 click.echo(term(problem), err=True)
     if not all(r["valid"] for r in results):
-        ctx.exit(1)
+        ctx.exit(EXIT_ERROR)
 
 
 @process.command("upload")
@@ -1072,7 +1074,7 @@ def audit_verify(ctx, case_id, checkpoint, pubkey, key, as_json):
                          f"{_count(cp['appended_events'], 'event')} appended since")
             click.echo(f"ok: {_count(r['events'], 'event')} of {_count(r['cases'], 'case')} verified{since}")
     if not r["ok"]:
-        ctx.exit(1)
+        ctx.exit(EXIT_ERROR)
 
 
 @audit.command("checkpoint")

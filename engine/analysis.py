@@ -58,7 +58,7 @@ Paths
   Event sub-processes (``triggeredByEvent``) are exceptional and left out of
   paths.  Multi-instance and looped activities count once.
 * Several processes in one file (pools of a collaboration): the main process
-  is analysed (:func:`engine.runtime.choose_process`); message flows are
+  is analysed (:func:`engine.bpmn_model.choose_process`); message flows are
   ignored.  Processes it calls are part of it.
 
 Metrics
@@ -128,7 +128,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bpmn_model import (AUTOMATED_TASKS, BPMN_NS, HUMAN_TASKS, MATERIAL_SOURCES, DataItem, Graph,
-                         ModelDocument, Node, ProcessModel, as_number, load_document)
+                         ModelDocument, Node, ProcessModel, as_number, choose_process, load_document)
 from .errors import ModelError
 
 __all__ = ["Finding", "ProcessMetrics", "analyze_process", "analyze_document", "analyze_path",
@@ -705,8 +705,6 @@ def analyze_process(doc: ModelDocument | None, process: ProcessModel) -> Process
 
 def analyze_document(doc: ModelDocument, process_id: str | None = None) -> list[ProcessMetrics]:
     """The main process of the file (or ``process_id``), or every uncalled process when no main one can be told."""
-    from .compiler import choose_process   # SpiffWorkflow is imported only when needed
-
     if process_id:
         return [analyze_process(doc, choose_process(doc, process_id))]
     try:

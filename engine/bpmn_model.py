@@ -16,7 +16,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from .annotations import as_bool, as_number, split_list  # noqa: F401  (re-exported)
+from .annotations import as_bool, as_number, counts_as_step, is_clock_stop, is_onsite, split_list  # noqa: F401
+from .config import DEFAULT_MAX_BPMN_BYTES, DEFAULT_MAX_XML_DEPTH
 from .errors import ModelError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -95,8 +96,8 @@ def _no_dtd(data: bytes, filename: str) -> None:
                          file=filename, line=text.count("\n", 0, found.start()) + 1)
 
 
-def parse_xml(data: bytes, filename: str = "<bytes>", *, max_bytes: int = 10 * 1024 * 1024,
-              max_depth: int = 256) -> etree._ElementTree:
+def parse_xml(data: bytes, filename: str = "<bytes>", *, max_bytes: int = DEFAULT_MAX_BPMN_BYTES,
+              max_depth: int = DEFAULT_MAX_XML_DEPTH) -> etree._ElementTree:
     """Parse untrusted XML bytes safely or raise :class:`ModelError` (one line).
 
     Refused: more than ``max_bytes`` bytes, any DOCTYPE (so no internal or
@@ -157,7 +158,7 @@ def read_file(path: str | Path, **limits) -> tuple[bytes, etree._ElementTree]:
     import os
     import stat
     path = Path(path)
-    max_bytes = limits.get("max_bytes", 10 * 1024 * 1024)
+    max_bytes = limits.get("max_bytes", DEFAULT_MAX_BPMN_BYTES)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -226,7 +227,6 @@ class Flow:
     target: str
     name: str | None = None
     condition: str | None = None
-    condition_language: str | None = None
     line: int | None = None
 
 
@@ -264,8 +264,6 @@ class Node:
     script: str | None = None
     script_format: str | None = None
     timer: str | None = None                              # timeDuration/timeDate/timeCycle expression
-    implementation: str | None = None
-    has_extensions: bool = False
     loop: str | None = None                               # standard / multiInstance
     mi_source: bool = False                               # multi-instance: has a collection or cardinality
     mi_cardinality: str | None = None                     # multi-instance: the loopCardinality expression
@@ -287,11 +285,11 @@ class Node:
 
     @property
     def counts_as_step(self) -> bool:
-        return self.is_human and as_bool(self.props.get("step"), True) is not False
+        return self.is_human and counts_as_step(self.props)
 
     @property
     def onsite(self) -> bool:
-        return bool(as_bool(self.props.get("onsite"), False))
+        return is_onsite(self.props)
 
     @property
     def workdays(self) -> float | None:
@@ -303,7 +301,7 @@ class Node:
 
     @property
     def clock_stop(self) -> bool:
-        return (self.props.get("clock") or "").strip().lower() == "stop"
+        return is_clock_stop(self.props)
 
 
 @dataclass
@@ -386,9 +384,7 @@ def _read_graph(container, graph: Graph, lanes: dict[str, str], inherited_lane: 
             text = cond.text.strip() if cond is not None and cond.text and cond.text.strip() else None
             graph.flows[el.get("id", "")] = Flow(
                 id=el.get("id", ""), source=el.get("sourceRef", ""), target=el.get("targetRef", ""),
-                name=el.get("name"), condition=text,
-                condition_language=cond.get("language") if cond is not None else None,
-                line=el.sourceline)
+                name=el.get("name"), condition=text, line=el.sourceline)
         elif tag in ("dataObject", "dataObjectReference", "dataStoreReference"):
             graph.data[el.get("id", "")] = DataItem(
                 id=el.get("id", ""), name=el.get("name"), props=properties(el),
@@ -413,12 +409,9 @@ def _read_graph(container, graph: Graph, lanes: dict[str, str], inherited_lane: 
 
 def _read_node(el, tag: str, lanes: dict[str, str], inherited_lane: str | None) -> Node:
     nid = el.get("id", "")
-    ext = el.find(f"{{{BPMN_NS}}}extensionElements")
     node = Node(id=nid, tag=tag, name=el.get("name"), line=el.sourceline, props=properties(el),
                 lane=lanes.get(nid, inherited_lane), default=el.get("default"),
                 called_element=el.get("calledElement"), attached_to=el.get("attachedToRef"),
-                has_extensions=ext is not None and len(ext) > 0,
-                implementation=el.get("implementation"),
                 triggered_by_event=(el.get("triggeredByEvent") or "").strip().lower() == "true",
                 for_compensation=(el.get("isForCompensation") or "").strip().lower() == "true")
     for assoc in el.findall(f"{{{BPMN_NS}}}dataInputAssociation"):
@@ -657,3 +650,51 @@ def load_document(path: str | Path, **limits) -> tuple[bytes, ModelDocument]:
 
 def load_bytes(data: bytes, filename: str, **limits) -> ModelDocument:
     return read_model(parse_xml(data, filename, **limits), filename, data)
+
+
+# ------------------------------------------------------------ which process
+# Pure model logic: analysis and the compiler both choose, and analysis must not import SpiffWorkflow.
+
+def _roots(pool: list[ProcessModel]) -> list[ProcessModel]:
+    called = {n.called_element for p in pool for n in p.walk() if n.tag == "callActivity"}
+    return [p for p in pool if p.id not in called]
+
+
+def choose_process(doc: ModelDocument, process_id: str | None = None) -> ProcessModel:
+    """The process a file stands for.
+
+    ``process_id`` when given; else the only executable process (a
+    collaboration with one executable pool), the only one with ``matter_code``,
+    or the only one no other process calls.
+    """
+    if not doc.processes:
+        raise ModelError("no bpmn:process in file", file=doc.filename)
+    if process_id:
+        found = doc.process(process_id)
+        if found is None:
+            raise ModelError(f"no process {process_id!r} in this file (it has "
+                             f"{', '.join(p.id for p in doc.processes)})", file=doc.filename)
+        return found
+    executable = [p for p in doc.processes if p.executable]
+    pool = executable or doc.processes
+    if len(pool) == 1:
+        return pool[0]
+    coded = [p for p in pool if p.matter_code]
+    if len(coded) == 1:
+        return coded[0]
+    roots = _roots(pool)
+    if len(roots) == 1:
+        return roots[0]
+    raise ModelError(f"several processes ({', '.join(p.id for p in pool)}): choose the one to run with "
+                     f"--process ID (or give it the property matter_code)", file=doc.filename)
+
+
+def choose_leniently(doc: ModelDocument, process_id: str | None = None) -> tuple[ProcessModel, ModelError | None]:
+    """:func:`choose_process`, or (the first uncalled process, the reason) when the file cannot tell."""
+    try:
+        return choose_process(doc, process_id), None
+    except ModelError as exc:
+        if not doc.processes or process_id:
+            raise
+        pool = [p for p in doc.processes if p.executable] or doc.processes
+        return (_roots(pool) or pool)[0], exc

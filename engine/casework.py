@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, runtime
-from .annotations import as_bool
+from .annotations import counts_as_step, is_clock_stop
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
 from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
 
@@ -42,6 +42,13 @@ _CASE_FIELDS = ("version_id", "status", "revision", "task_seq", "event_seq", "la
 _ITEM_FIELDS = ("case_id", "seq", "task_uuid", "spec_name", "name", "lane", "props", "ready_at")
 _WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at",
              "next_timer_at", "reminded_at") + COUNTERS
+
+
+def is_overdue(due_date: date | None, today: date, completed_at: datetime | None = None) -> bool:
+    """The overdue rule: a case with a due date is overdue when it finished after that day, or is still
+    open past it.  (``measure`` counts the same rule in SQL over many cases.)"""
+    return due_date is not None and ((completed_at.date() if completed_at else today) > due_date)
+
 
 SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
 # Read without a lock: the step runs on what it read, and its write is guarded by the case's revision.
@@ -258,8 +265,8 @@ class Step:
                              task_uuid=item["task_uuid"] if item else None,
                              task_name=item["spec_name"] if item else None, name=item["name"] if item else None,
                              lane=item["lane"] if item else None, actor=actor, action=action, onsite=onsite,
-                             step=bool(item) and as_bool(props.get("step"), True) is not False,
-                             clock_stop=(props.get("clock") or "").lower() == "stop", materials=materials,
+                             step=bool(item) and counts_as_step(props),
+                             clock_stop=is_clock_stop(props), materials=materials,
                              data=data or {}, ready_at=item["ready_at"] if item else None, at=at)
         ev.writes = None
         if self.deferred:

@@ -183,15 +183,9 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest(path=path, data=data, models=models)
 
 
-HUMAN_TAGS = ("userTask", "manualTask", "task")
-
-
 def onsite_steps(process) -> list[str]:
     """Ids of a process's counted onsite steps (human tasks with ``onsite=true``, not ``step=false``)."""
-    def prop(node, name):
-        return (node.props.get(name) or "").strip().lower()
-    return [n.id for n in process.walk()
-            if n.tag in HUMAN_TAGS and prop(n, "onsite") == "true" and prop(n, "step") != "false"]
+    return [n.id for n in process.walk() if n.counts_as_step and n.onsite]
 
 
 def material_ids(process, metrics: dict) -> set[str]:

@@ -18,6 +18,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from . import juel, sandbox
 from .bpmn_model import ModelDocument, Node, ProcessModel, as_bool, properties
 from .clock import current_clock
+from .bpmn_model import choose_leniently
 from .errors import ModelError
 from . import runtime
 from .runtime import AutoServiceTask, CompiledModel
@@ -314,51 +315,6 @@ def _cycles(succ: dict[str, list[str]]) -> list[list[str]]:
                 if len(comp) > 1 or node in succ[node]:
                     comps.append(sorted(comp))
     return comps
-
-
-def _roots(pool: list[ProcessModel]) -> list[ProcessModel]:
-    called = {n.called_element for p in pool for n in p.walk() if n.tag == "callActivity"}
-    return [p for p in pool if p.id not in called]
-
-
-def choose_process(doc: ModelDocument, process_id: str | None = None) -> ProcessModel:
-    """The process a file stands for.
-
-    ``process_id`` when given; else the only executable process (a
-    collaboration with one executable pool), the only one with ``matter_code``,
-    or the only one no other process calls.
-    """
-    if not doc.processes:
-        raise ModelError("no bpmn:process in file", file=doc.filename)
-    if process_id:
-        found = doc.process(process_id)
-        if found is None:
-            raise ModelError(f"no process {process_id!r} in this file (it has "
-                             f"{', '.join(p.id for p in doc.processes)})", file=doc.filename)
-        return found
-    executable = [p for p in doc.processes if p.executable]
-    pool = executable or doc.processes
-    if len(pool) == 1:
-        return pool[0]
-    coded = [p for p in pool if p.matter_code]
-    if len(coded) == 1:
-        return coded[0]
-    roots = _roots(pool)
-    if len(roots) == 1:
-        return roots[0]
-    raise ModelError(f"several processes ({', '.join(p.id for p in pool)}): choose the one to run with "
-                     f"--process ID (or give it the property matter_code)", file=doc.filename)
-
-
-def choose_leniently(doc: ModelDocument, process_id: str | None = None) -> tuple[ProcessModel, ModelError | None]:
-    """:func:`choose_process`, or (the first uncalled process, the reason) when the file cannot tell."""
-    try:
-        return choose_process(doc, process_id), None
-    except ModelError as exc:
-        if not doc.processes or process_id:
-            raise
-        pool = [p for p in doc.processes if p.executable] or doc.processes
-        return (_roots(pool) or pool)[0], exc
 
 
 # The run-time limits have one home (engine.runtime); upload refuses what would trip them later.

@@ -8,6 +8,7 @@ from .clock import Clock, FixedClock, parse_instant
 from .errors import ConfigError
 
 DEFAULT_DB_FILE = "onetrip.db"
+#: The intake limits (one home: the XML reader takes its defaults from here).
 DEFAULT_MAX_BPMN_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_XML_DEPTH = 256
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time as dtime, timedelta
 from pathlib import Path
 
+from . import roles
+from .annotations import is_clock_stop
 from .clock import SimulatedClock
 from .context import Context
 from .errors import InvalidInput
@@ -88,7 +90,7 @@ class Simulation:
 
     def _duration(self, task: dict, now: datetime) -> datetime:
         props = task.get("props") or {}
-        if (props.get("clock") or "").lower() == "stop":          # the applicant's own time
+        if is_clock_stop(props):          # the applicant's own time
             return now + timedelta(days=self.rng.randint(1, 5), hours=self.rng.randint(0, 6))
         try:
             promised = float(props.get("workdays") or 0)
@@ -152,21 +154,21 @@ def run_demo(service, cases_per_version: int = 8, seed: int = 2026, report: str 
     from . import catalog as catalog_mod
     manifests = catalog_mod.load_catalog(catalog_dir)
     users = {u["name"]: u["role"] for u in service.list_users(admin)}
-    if users.get(ADMIN, "admin") != "admin" or (ADMIN not in users and "admin" in users.values()):
+    if users.get(ADMIN, roles.ADMIN) != roles.ADMIN or (ADMIN not in users and roles.ADMIN in users.values()):
         raise InvalidInput(f"this database already has users but no admin named {ADMIN}, whom the demo "
                            f"acts as: run `onetrip demo` without --db/ONETRIP_DB (a fresh onetrip-demo.db), "
                            f"or add {ADMIN} as an admin first")
     if ADMIN not in users:
-        service.add_user(admin, ADMIN, None, "admin")
+        service.add_user(admin, ADMIN, None, roles.ADMIN)
     if DESIGNER not in users:
-        service.add_user(admin, DESIGNER, None, "designer")
+        service.add_user(admin, DESIGNER, None, roles.DESIGNER)
     service.load_catalog(designer, catalog_dir)
     versions = service.demo_versions(admin)
     departments = sorted({d for v in versions for d in v["lanes"]} | {m.data["department"] for m in manifests})
     existing = {u["name"] for u in service.list_users(admin)}
     for dept in departments:
         if clerk_name(dept) not in existing:
-            service.add_user(admin, clerk_name(dept), dept, "clerk")
+            service.add_user(admin, clerk_name(dept), dept, roles.CLERK)
     front = {m.code: clerk_name(m.data["department"]) for m in manifests}
     for v in versions:
         v["front_desk"] = front.get(v["matter_code"], clerk_name(departments[0]))

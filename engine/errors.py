@@ -7,11 +7,20 @@ in one place; nothing else in the engine prints.
 """
 from __future__ import annotations
 
+# Exit statuses: the one list (sysexits.h where one fits).  cli.py exits only with these names;
+# each error class below carries its own as ``exit_code``.
+EXIT_OK = 0
+EXIT_ERROR = 1              # an OnetripError: bad input, unknown name, refused, failed check
+EXIT_USAGE = 2              # click's usage errors (unknown option, missing argument)
+EXIT_SOFTWARE = 70          # EX_SOFTWARE: an internal error (a bug), reported in one line, no traceback
+EXIT_TEMPFAIL = 75          # EX_TEMPFAIL: retryable (another clerk changed the case first)
+EXIT_BROKEN_PIPE = 141      # 128 + SIGPIPE: the reader closed the pipe (``| head``), no failure
+
 
 class OnetripError(Exception):
     """Base class: a user-facing error with optional location fields."""
 
-    exit_code = 1
+    exit_code = EXIT_ERROR
 
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  element: str | None = None):
@@ -101,7 +110,7 @@ class TaskStateError(OnetripError):
 class ConcurrentUpdate(OnetripError):
     """Another clerk changed the case first; reload and retry."""
 
-    exit_code = 75  # EX_TEMPFAIL: retryable
+    exit_code = EXIT_TEMPFAIL
 
 
 class ScriptError(OnetripError):

@@ -22,6 +22,8 @@ without loading the engine.
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
+from .roles import ADMIN_ROLES, AUDIT_ROLES, CASE_ROLES, TASK_ROLES, UPLOAD_ROLES
+
 
 class RecordList(list):
     """A list result (e.g. ``list_tasks``) that carries the call's warnings beside its rows."""
@@ -461,9 +463,7 @@ class DemoSimulationsParams(TypedDict):
 
 # ---------------------------------------------------------------- the table
 
-CLERK, ADMIN = ("clerk",), ("admin",)
-CASE_ROLES = ("clerk", "admin")
-UPLOAD_ROLES = ("designer", "admin")
+CLERK, ADMIN = TASK_ROLES, ADMIN_ROLES
 
 
 def _op(name, capability, summary, params, result, http=None, roles=(), lane=False, writes=False,
@@ -534,7 +534,7 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     _op("send_reminders", "admin", "Remind every open case due by the next working day.", NoParams,
         list[Reminder], None, ADMIN, writes=True, denied="run the worker"),
     _op("verify_audit", "admin", "Check the audit trail (and a signed checkpoint).", VerifyAuditParams,
-        AuditVerification, ("GET", "/api/audit/verify"), ("admin", "reformer"),
+        AuditVerification, ("GET", "/api/audit/verify"), AUDIT_ROLES,
         denied="verify the audit trail"),
     _op("audit_checkpoint", "admin", "Write signed heads of every case to a file.", CheckpointParams,
         AuditCheckpoint, None, ADMIN, denied="take audit checkpoints"),

@@ -8,13 +8,12 @@ correctly.
 """
 from __future__ import annotations
 
-import csv
 import io
-import json
 import os
 from dataclasses import dataclass
 
 from .safetext import clean, csv_cell, md_cell, rich_text
+from .writers import csv_text, json_text
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -192,7 +191,7 @@ def render_comparison(data: dict, fmt: str, width: int = 80) -> str:
     """The comparison as ``fmt``; ``table`` fits ``width`` columns."""
     data = {k: v for k, v in data.items() if k != "diagrams"} if fmt != "html" else data
     if fmt == "json":
-        return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        return json_text(data)
     if fmt == "csv":
         return _csv_comparison(data)
     if fmt == "markdown":
@@ -224,28 +223,27 @@ _CSV_KEYS = (("steps", "环节"), ("materials", "材料"), ("visits", "跑动"),
 
 
 def _csv_comparison(data: dict) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    rows = []
     keys = [k for k, _ in _CSV_KEYS]
-    w.writerow(["事项编码", "事项名称", "类型"]
-               + [f"{label}({side})" for _, label in _CSV_KEYS for side in ("改革前", "改革后")]
-               + [f"{label.split('(')[0]}{'压缩率' if k == 'promised_workdays' else '减少率' if k == 'visits' else '精简率'}"
-                  for k, label in _CSV_KEYS[:4]]
-               + ["实测办结中位数(改革前,工作日)", "实测办结中位数(改革后,工作日)", "按时办结率(改革后)"])
+    rows.append(["事项编码", "事项名称", "类型"]
+                + [f"{label}({side})" for _, label in _CSV_KEYS for side in ("改革前", "改革后")]
+                + [f"{label.split('(')[0]}{'压缩率' if k == 'promised_workdays' else '减少率' if k == 'visits' else '精简率'}"
+                   for k, label in _CSV_KEYS[:4]]
+                + ["实测办结中位数(改革前,工作日)", "实测办结中位数(改革后,工作日)", "按时办结率(改革后)"])
     for m in data["matters"]:
         change = m.get("change") or {}
-        w.writerow([csv_cell(m["matter_code"]), csv_cell(m["name"]),
-                    "一件事" if m.get("kind") == "bundle" else "事项"]
-                   + [_csv_num((m.get(side) or {}).get(k)) for k in keys for side in ("before", "after")]
-                   + [_csv_pct((change.get(k) or {}).get("reduction")) for k in keys[:4]]
-                   + [_csv_num(_measured(m, "before", "median_workdays")),
-                      _csv_num(_measured(m, "after", "median_workdays")),
-                      _csv_pct(_measured(m, "after", "on_time_rate"))])
+        rows.append([csv_cell(m["matter_code"]), csv_cell(m["name"]),
+                     "一件事" if m.get("kind") == "bundle" else "事项"]
+                    + [_csv_num((m.get(side) or {}).get(k)) for k in keys for side in ("before", "after")]
+                    + [_csv_pct((change.get(k) or {}).get("reduction")) for k in keys[:4]]
+                    + [_csv_num(_measured(m, "before", "median_workdays")),
+                       _csv_num(_measured(m, "after", "median_workdays")),
+                       _csv_pct(_measured(m, "after", "on_time_rate"))])
     t = data["totals"]
-    w.writerow(["合计", f"{t['matters']} 个事项（不含一件事）", ""]
-               + [_csv_num(t[side][k]) for k in keys for side in ("before", "after")]
-               + [_csv_pct(t["reduction"][k]) for k in keys[:4]] + ["", "", ""])
-    return "\ufeff" + buf.getvalue()
+    rows.append(["合计", f"{t['matters']} 个事项（不含一件事）", ""]
+                + [_csv_num(t[side][k]) for k in keys for side in ("before", "after")]
+                + [_csv_pct(t["reduction"][k]) for k in keys[:4]] + ["", "", ""])
+    return csv_text(rows)
 
 
 def _csv_num(v) -> str:
@@ -280,14 +278,11 @@ def metric_cell(r: dict, k: str) -> str:
 
 def render_metrics(rows: list[dict], fmt: str, width: int = 80) -> str:
     if fmt == "json":
-        return json.dumps({"matters": rows}, ensure_ascii=False, indent=2, default=str)
+        return json_text({"matters": rows})
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow([h if k != "median_workdays" else "中位工作日" for k, h in METRIC_COLUMNS])
-        for r in rows:
-            w.writerow([csv_cell(metric_cell(r, k)) if r.get(k) is not None else "" for k, _ in METRIC_COLUMNS])
-        return "\ufeff" + buf.getvalue()
+        return csv_text([[h if k != "median_workdays" else "中位工作日" for k, h in METRIC_COLUMNS]]
+                        + [[csv_cell(metric_cell(r, k)) if r.get(k) is not None else "" for k, _ in METRIC_COLUMNS]
+                           for r in rows])
     if fmt == "markdown":
         out = ["| " + " | ".join(md_cell(h) for _, h in METRIC_COLUMNS) + " |", "|" + "---|" * len(METRIC_COLUMNS)]
         out += ["| " + " | ".join(md_cell(metric_cell(r, k)) for k, _ in METRIC_COLUMNS) + " |" for r in rows]

@@ -2,8 +2,9 @@
 
 * :mod:`engine.compiler` parses and checks models; this module runs them.
 * Specs are serialized once per process version (:func:`spec_to_json`); a
-  case's state is the workflow without its specs (:func:`dump_state`), so the
-  store never repeats the spec inside every case.
+  case's state is the workflow without its specs, one row per task, written
+  incrementally (:func:`save_changes`, :func:`restore`), so the store never
+  repeats the spec inside every case nor rewrites unchanged tasks.
 * Conditions and scripts run in :mod:`engine.sandbox`.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from .annotations import as_bool
+from .annotations import is_clock_stop, is_onsite
 from .clock import current_clock
 from .errors import NotExecutable, ScriptError, TaskStateError
 from .values import DataError, check_value
@@ -677,23 +678,11 @@ def spec_from_json(text: str) -> CompiledModel:
                          {k: reg.restore(v) for k, v in dct["subprocess_specs"].items()})
 
 
-def dump_state(wf: BpmnWorkflow) -> str:
-    reg = _STATE_SERIALIZER.registry
-    reg._encoder_mode = True
-    try:
-        dct = reg.convert(wf)
-        return json.dumps(dct, cls=_STATE_SERIALIZER._encoder_cls, ensure_ascii=False,
-                          separators=(",", ":"))
-    finally:
-        reg._encoder_mode = False
-
-
-def load_state(text: str, model: CompiledModel) -> BpmnWorkflow:
-    dct = json.loads(text)
-    wf = _STATE_SERIALIZER.registry.restore(dct, spec=model.spec,
-                                            subprocess_specs=model.subprocess_specs)
-    wf.script_engine = SCRIPT_ENGINE
-    return wf
+def copy_workflow(wf: BpmnWorkflow, model: CompiledModel) -> BpmnWorkflow:
+    """An independent copy of a running workflow, made by the case store's own round trip
+    (:func:`save_changes` then :func:`restore`), so a copy is exactly what a reload would give."""
+    changes = save_changes(wf, None)
+    return restore(changes.workflow, changes.upserts, model)[0]
 
 
 # ----------------------------------------------------------------- running
@@ -708,11 +697,11 @@ class ReadyTask:
 
     @property
     def onsite(self) -> bool:
-        return bool(as_bool(self.props.get("onsite"), False))
+        return is_onsite(self.props)
 
     @property
     def clock_stop(self) -> bool:
-        return (self.props.get("clock") or "").strip().lower() == "stop"
+        return is_clock_stop(self.props)
 
 
 def _info(task) -> ReadyTask:

@@ -22,11 +22,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAl
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from .errors import NotFound, StoreError
+from .roles import ROLES  # noqa: F401  (the users.role values; their home is engine.roles)
 
 #: The Alembic revision this code expects (engine/migrations/versions).
 SCHEMA_REVISION = "0004"
 
-ROLES = ("designer", "clerk", "reformer", "admin")
 LABELS = ("before", "after")
 
 

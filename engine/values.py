@@ -186,11 +186,6 @@ def parse_json(text: str, what: str):
     return value
 
 
-def parse_value(text: str):
-    """Compatibility: a ``KEY:=`` value (JSON)."""
-    return parse_json(text, "--data value")
-
-
 def parse_items(items: tuple[str, ...] | list[str]) -> dict:
     """Parse ``KEY=TEXT`` and ``KEY:=JSON`` items into a dict; one clear error for a bad item."""
     data: dict = {}

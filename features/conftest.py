@@ -66,10 +66,15 @@ def a_reformer(world, name):
     world.cli.ok(["user", "add", name, "--role", "reformer"], user=world.admin)
 
 
-@given(parsers.parse('"{user}" has uploaded "{model}" as "{label}"'))
 @when(parsers.parse('"{user}" uploads "{model}" as "{label}"'))
 def upload(world, user, model, label):
     world.run(["process", "upload", str(model_path(model)), "--label", label], user=user)
+
+
+@given(parsers.parse('"{user}" has uploaded "{model}" as "{label}"'))
+def uploaded(world, user, model, label):
+    upload(world, user, model, label)
+    assert world.result.exit_code == 0, world.result.stderr
 
 
 @then("the command succeeds")

@@ -20,12 +20,17 @@ def start_case(world, user, code, data=None):
     world.case = r.json()["id"]
 
 
-@given(parsers.parse('"{user}" has completed "{step}"'))
 @when(parsers.parse('"{user}" completes "{step}"'))
 @when(parsers.parse('"{user}" completes "{step}" with "{data}"'))
 def complete(world, user, step, data=None):
     world.last_task = _task_named(world, step)
     world.run(["task", "complete", world.last_task] + (["--data", data] if data else []), user=user)
+
+
+@given(parsers.parse('"{user}" has completed "{step}"'))
+def completed(world, user, step):
+    complete(world, user, step)
+    assert world.result.exit_code == 0, world.result.stderr
 
 
 @when(parsers.parse('"{user}" returns "{step}" because "{reason}"'))

@@ -71,6 +71,7 @@ def _handle(world, onsite_review: bool):
         t = tasks[0]
         extra = ["--onsite"] if (onsite_review and t["task"] == "Review") else []
         world.cli.ok(["task", "complete", t["id"], *extra], user=clerk[t["task"]], now=world.now())
+    assert world.cli.json(["case", "show", str(case)])["status"] == "completed"
 
 
 @given("one case went as the model says")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from onetrip_testing import CliHarness, postgres_database
+from onetrip_testing import CliHarness, postgres_database, setup_people
 
 DATA = Path(__file__).parent / "data"
 
@@ -51,3 +51,11 @@ def cli(db_url) -> CliHarness:
 @pytest.fixture
 def sqlite_cli(sqlite_url) -> CliHarness:
     return CliHarness(sqlite_url)
+
+
+@pytest.fixture
+def sample_office(sqlite_cli, sample_bpmn) -> CliHarness:
+    """The sample's people, and its residence-permit model uploaded as the current 'after' version."""
+    setup_people(sqlite_cli)
+    sqlite_cli.ok(f"process upload {sample_bpmn} --label after", user="李设计")
+    return sqlite_cli

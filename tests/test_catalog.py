@@ -22,7 +22,7 @@ HUMAN = ("userTask", "manualTask", "task")
 
 def metrics(path) -> dict:
     _, doc = bpmn_model.load_document(path)
-    return analysis.version_metrics(doc, compiler.choose_process(doc))
+    return analysis.version_metrics(doc, bpmn_model.choose_process(doc))
 
 
 def ids(materials) -> set[str]:
@@ -33,7 +33,7 @@ def ids(materials) -> set[str]:
 def onsite_steps(path) -> list[str]:
     """Ids of the counted onsite steps, read from the BPMN itself."""
     _, doc = bpmn_model.load_document(path)
-    process = compiler.choose_process(doc)
+    process = bpmn_model.choose_process(doc)
     return [n.id for n in process.walk() if n.tag in HUMAN and n.props.get("onsite") == "true"
             and n.props.get("step") != "false"]
 
@@ -95,7 +95,7 @@ def test_the_six_reviewed_errors_are_fixed():
     assert "statutory_workdays" not in seal.data
     for label in ("before", "after"):                  # the applicant deals with the shop, not the police
         _, doc = bpmn_model.load_document(seal.models[label])
-        process = compiler.choose_process(doc)
+        process = bpmn_model.choose_process(doc)
         human = [n.id for n in process.walk() if n.tag in HUMAN and n.props.get("step") != "false"]
         assert human and all(process.lanes[n] == "印章刻制企业" for n in human)
     for label in ("before", "after"):

@@ -99,3 +99,11 @@ def test_separate_processes_carry_a_case(db_url, sample_bpmn):
     shown = ok("case", "show", str(case["id"]), "--json")
     assert shown["status"] == "completed"
     assert [e["name"] for e in shown["events"] if e["task"]] == ["受理", "审核", "制证", "领证"]
+
+
+def test_returned_is_set_only_by_task_return(sample_office):
+    case = sample_office.json("case start JZZSAMPLE", user="王窗口")
+    r = sample_office(["task", "complete", case["ready"][0]["id"], "--data", "returned=true"], user="王窗口")
+    assert r.exit_code == 1
+    assert "--data returned is set by onetrip" in r.stderr and "task return" in r.stderr
+    assert sample_office.json(f"case show {case['id']}")["ready"] == case["ready"]      # nothing happened

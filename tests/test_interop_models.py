@@ -119,7 +119,7 @@ def test_plain_start_task_end_without_flow_ids_runs(tmp_path):
     _, doc = bpmn_model.load_document(path)
     _, compiled, _ = compiler.compile_model(doc)
     model = runtime.spec_from_json(runtime.spec_to_json(compiled))
-    wf = runtime.load_state(runtime.dump_state(runtime.start(model)), model)
+    wf = runtime.copy_workflow(runtime.start(model), model)
     [task] = runtime.ready_tasks(wf)
     runtime.complete(wf, task.id, {})
     assert wf.completed
@@ -345,7 +345,7 @@ def test_juel_conditions_coerce_text_data_like_el(tmp_path, data, branch):
     _, compiled, found = compiler.compile_model(doc)
     assert found == []
     model = runtime.spec_from_json(runtime.spec_to_json(compiled))
-    [task] = runtime.ready_tasks(runtime.load_state(runtime.dump_state(runtime.start(model, data)), model))
+    [task] = runtime.ready_tasks(runtime.copy_workflow(runtime.start(model, data), model))
     assert task.spec_name == branch
 
 
@@ -633,7 +633,7 @@ def test_a_flowable_countersign_collection_runs_one_instance_per_assignee(tmp_pa
     model = runtime.spec_from_json(runtime.spec_to_json(compiled))
     wf = runtime.start(model, {"assigneeList": ["张科长", "李处长", "王局长"]})
     for _ in range(3):
-        wf = runtime.load_state(runtime.dump_state(wf), model)
+        wf = runtime.copy_workflow(wf, model)
         ready = runtime.ready_tasks(wf)
         assert len(ready) == 3 - _
         runtime.complete(wf, ready[0].id, {"agree": True})

@@ -98,7 +98,7 @@ def test_run_round_trips_through_the_serializer_at_every_step():
     wf = runtime.start(model, {"applicant": "张三"})
     done, returned = [], False
     while not wf.completed:
-        wf = runtime.load_state(runtime.dump_state(wf), model)
+        wf = runtime.copy_workflow(wf, model)
         [task] = runtime.ready_tasks(wf)
         send_back = task.spec_name == "Review" and not returned
         returned = returned or send_back

@@ -69,3 +69,10 @@ def test_descriptive_model_is_stored_for_analysis_only(people, sample_bpmn, tmp_
     assert r.exit_code == 1
     assert f"version {stored['id']} of DESCR is stored for analysis only and cannot run" in r.stderr
     assert "Flow_OK" in r.stderr
+
+
+@pytest.mark.parametrize("user, message", [(None, "no acting user"),
+                                           ("王窗口", "王窗口 is a clerk; only admins may run the worker")])
+def test_worker_is_run_by_an_admin(sample_office, user, message):
+    r = sample_office("worker --once", user=user)
+    assert r.exit_code == 1 and message in r.stderr

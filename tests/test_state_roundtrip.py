@@ -39,7 +39,15 @@ class RowStore:
 
 
 def full(wf) -> dict:
-    return json.loads(runtime.dump_state(wf))
+    """SpiffWorkflow's own serialization of the whole workflow at once (specs left out, as the store keeps
+    them apart): the reference the incremental rows must restore to."""
+    serializer = runtime._STATE_SERIALIZER
+    registry = serializer.registry
+    registry._encoder_mode = True
+    try:
+        return json.loads(json.dumps(registry.convert(wf), cls=serializer._encoder_cls))
+    finally:
+        registry._encoder_mode = False
 
 
 @pytest.mark.parametrize("path", MODELS, ids=[p.name for p in MODELS])

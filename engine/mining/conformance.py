@@ -104,20 +104,19 @@ def _complete(wf, task, data: dict) -> None:
 
 def _search(wf, model, target: str) -> tuple[object, list[str]] | None:
     """Forced steps (breadth first, at most LOOKAHEAD) after which ``target`` is ready."""
-    frontier = [(runtime.dump_state(wf), [])]
+    frontier = [(wf, [])]                   # workflows only read here; each trial runs on a copy
     for _depth in range(LOOKAHEAD):
         nxt = []
-        for state, forced in frontier:
-            probe = runtime.load_state(state, model)
-            for name in list(_ready(probe)):
-                trial = runtime.load_state(state, model)
+        for base, forced in frontier:
+            for name in list(_ready(base)):
+                trial = runtime.copy_workflow(base, model)
                 try:
                     _complete(trial, _ready(trial)[name], {"returned": False})
                 except OnetripError:
                     continue
                 if target in _ready(trial):
                     return trial, forced + [name]
-                nxt.append((runtime.dump_state(trial), forced + [name]))
+                nxt.append((trial, forced + [name]))
         frontier = nxt
         if not frontier:
             break

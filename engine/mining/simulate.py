@@ -54,7 +54,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import runtime
-from ..annotations import as_bool
+from ..annotations import counts_as_step, is_clock_stop, is_onsite
 from ..clock import SimulatedClock, using
 from ..errors import InvalidInput, NotExecutable, NotFound
 from ..store import Case, ProcessVersion, TaskEvent, latest_version
@@ -229,7 +229,7 @@ def plan_steps(model, metrics: dict, cal: Calibration, calendar) -> dict[str, St
                 continue
             props = dict(getattr(t, "extensions", None) or {})
             name = t.bpmn_name or t.bpmn_id
-            clock_stop = (props.get("clock") or "").strip().lower() == "stop"
+            clock_stop = is_clock_stop(props)
             same_as = (props.get("same_as") or "").strip()
             source, how = None, "none"
             if same_as:                      # the designer said which measured step this one is
@@ -238,9 +238,9 @@ def plan_steps(model, metrics: dict, cal: Calibration, calendar) -> dict[str, St
                 source, how = cal.steps[t.bpmn_id], "id"
             if source is None and name in names and names[name].clock_stop == clock_stop:
                 source, how = names[name], "name"
-            plan = StepPlan(t.bpmn_id, name, t.lane, bool(as_bool(props.get("onsite"), False)), clock_stop,
+            plan = StepPlan(t.bpmn_id, name, t.lane, is_onsite(props), clock_stop,
                             t.bpmn_id in returnable, source, how, list(source.durations) if source else [],
-                            as_bool(props.get("step"), True) is not False)
+                            counts_as_step(props))
             if source is None:
                 promised = _promise(props)
                 if clock_stop:
@@ -255,7 +255,7 @@ def plan_steps(model, metrics: dict, cal: Calibration, calendar) -> dict[str, St
                     plan.how = "none measured: same day"
                 if plan.returnable:          # a new returnable step: the measured rate of returnable steps
                     if pooled_returns is None:
-                        pooled_returns = _pooled_returns(cal, returnable_any=True)
+                        pooled_returns = _pooled_returns(cal)
                     plan.source = pooled_returns
             plans[t.bpmn_id] = plan
     return plans
@@ -265,7 +265,7 @@ def _as_workdays(d: Duration) -> float:
     return float(d.workdays) if d.delta is None else 0.0
 
 
-def _pooled_returns(cal: Calibration, returnable_any: bool) -> StepStats:
+def _pooled_returns(cal: Calibration) -> StepStats:
     pooled = StepStats("*", "*", None, False, None)
     for st in cal.steps.values():
         if st.returns:

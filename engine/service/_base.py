@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import auth, casework, runtime, store, values
-from ..annotations import as_bool
+from ..annotations import is_onsite
 from ..clock import FixedClock, using
 from ..config import Settings
 from ..context import Context
@@ -366,10 +366,9 @@ def _version_record(v: ProcessVersion) -> dict:
 
 
 def _case_summary(c: Case, today) -> dict:
-    overdue = c.due_date is not None and (
-        (c.completed_at.date() if c.completed_at else today) > c.due_date)
+    overdue = casework.is_overdue(c.due_date, today, c.completed_at)
     return {"id": c.id, "matter_code": c.version.matter.code, "matter_name": c.version.matter.name,
-            "label": c.label if hasattr(c, "label") else c.version.label, "version": c.version_id,
+            "label": c.version.label, "version": c.version_id,
             "status": c.status, "accepted_at": _iso(c.accepted_at), "completed_at": _iso(c.completed_at),
             "due_date": _iso(c.due_date), "overdue": overdue, "revision": c.revision}
 
@@ -377,7 +376,7 @@ def _case_summary(c: Case, today) -> dict:
 def _task_record(w: WorkItem, c: Case) -> dict:
     return {"id": w.ref, "case": w.case_id, "task": w.spec_name, "name": w.name, "lane": w.lane,
             "matter_code": c.version.matter.code, "label": c.version.label,
-            "onsite": bool(as_bool(w.props.get("onsite"), False)), "props": w.props,
+            "onsite": is_onsite(w.props), "props": w.props,
             "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
 
 
@@ -385,7 +384,7 @@ def _item_record(i: dict, version: casework.VersionInfo) -> dict:
     props = i.get("props") or {}
     return {"id": casework.item_ref(i), "case": i["case_id"], "task": i["spec_name"], "name": i["name"],
             "lane": i["lane"], "matter_code": version.matter_code, "label": version.label,
-            "onsite": bool(as_bool(props.get("onsite"), False)), "props": props,
+            "onsite": is_onsite(props), "props": props,
             "ready_at": _iso(i["ready_at"])}
 
 

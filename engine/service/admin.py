@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from .. import audit, casework, runtime, store, values
 from ..context import Context
-from ..errors import InvalidInput, OnetripError, StoreError, one_line
-from ..store import ROLES, Case, CalendarYear, TaskEvent, User
+from ..errors import EXIT_TEMPFAIL, InvalidInput, OnetripError, StoreError, one_line
+from ..roles import CLERK, ROLES
+from ..store import Case, CalendarYear, TaskEvent, User
 from ._base import ServiceBase, _cpu_backstop, _exit_description, _int_id, _user_record, operation
 
 #: Failures in a row after which the worker quarantines a case.
@@ -47,7 +48,7 @@ class AdminMethods(ServiceBase):
             department = None
         if department is not None:
             department = values.normalize_name(department, "department name", max_chars=200)
-        if role == "clerk" and not department:
+        if role == CLERK and not department:
             raise InvalidInput("a clerk needs --department (the lane name of their department)")
         with self._tx() as tx:
             s = tx.session
@@ -69,7 +70,7 @@ class AdminMethods(ServiceBase):
             s.add(user)
             s.flush()
             record = _user_record(user)
-            if role == "clerk":
+            if role == CLERK:
                 known = store.lane_names(s)
                 if known and department.strip() not in known:
                     record["warning"] = (f"no uploaded model has a lane named {department.strip()!r}, so "
@@ -132,7 +133,7 @@ class AdminMethods(ServiceBase):
                 except OnetripError as exc:
                     if not claimed:
                         raise
-                    result = {"case": claimed[-1], "ok": False, "error": str(exc), "retry": exc.exit_code == 75}
+                    result = {"case": claimed[-1], "ok": False, "error": str(exc), "retry": exc.exit_code == EXIT_TEMPFAIL}
                 if result is None:
                     break
                 outcome(result)
@@ -172,14 +173,14 @@ class AdminMethods(ServiceBase):
                         if not claimed:
                             raise
                         result = {"case": claimed[-1], "ok": False, "error": str(exc),
-                                  "retry": exc.exit_code == 75}
+                                  "retry": exc.exit_code == EXIT_TEMPFAIL}
                     if result is None:
                         break
                     taken.add(result["case"])
                     send("done " + json.dumps(result, default=str))
                 send("end")
             except OnetripError as exc:
-                os.write(write_end, ("fail " + json.dumps({"error": str(exc), "retry": exc.exit_code == 75})
+                os.write(write_end, ("fail " + json.dumps({"error": str(exc), "retry": exc.exit_code == EXIT_TEMPFAIL})
                                      + "\n").encode("utf-8"))
                 code = 1
             except BaseException as exc:  # noqa: BLE001
@@ -231,7 +232,7 @@ class AdminMethods(ServiceBase):
         try:
             return self._retried(lambda: self._fire_once(after, told))
         except OnetripError as exc:
-            if not claimed or exc.exit_code == 75:
+            if not claimed or exc.exit_code == EXIT_TEMPFAIL:
                 raise
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a bug: one line on the case, and the worker goes on
@@ -309,7 +310,7 @@ class AdminMethods(ServiceBase):
             conn = s.connection()
             for case_id, due, code in store.cases_to_remind(s, now, horizon):
                 step = casework.Step(s, casework.read_case(s, case_id), None, None, None)
-                overdue = due < now.date()
+                overdue = casework.is_overdue(due, now.date())
                 step.record("worker", "remind", now, data={"due_date": due.isoformat(), "overdue": overdue})
                 conn.execute(insert(TaskEvent.__table__), step.events)
                 conn.execute(casework.UPDATE_REMINDED, {"b_id": case_id, "event_seq": step.case.event_seq,

@@ -7,6 +7,7 @@ from ..auth import (
 )
 from ..context import Context
 from ..errors import AuthenticationFailed, NotFound, PermissionDenied
+from ..roles import ADMIN
 from ._base import ServiceBase, operation
 
 
@@ -21,7 +22,7 @@ class AuthMethods(ServiceBase):
             user = _find_user(s, name)
             if user is None:
                 raise NotFound("user", name)
-            if actor.name != user.name and actor.role != "admin":
+            if actor.name != user.name and actor.role != ADMIN:
                 raise PermissionDenied(f"{actor.name} may set only their own password; an admin sets others'")
             set_password(s, user.name, password, ctx.now())
             return {"name": user.name, "password": "set"}

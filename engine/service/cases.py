@@ -7,8 +7,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .. import casework, runtime, store, values
-from ..annotations import as_bool
+from ..annotations import is_clock_stop, is_onsite
 from ..context import Context
+from ..roles import CLERK
 from ..errors import InvalidInput, NotExecutable, NotFound, PermissionDenied, TaskStateError
 from ..store import LABELS, Case, Matter, ProcessVersion, TaskEvent, WorkItem
 from ._base import (
@@ -69,8 +70,7 @@ class CaseMethods(ServiceBase):
     def _step_record(self, step, items: list[dict], version: casework.VersionInfo) -> dict:
         case = step.case
         today = self._ctx.today()
-        overdue = case.due_date is not None and (
-            (case.completed_at.date() if case.completed_at else today) > case.due_date)
+        overdue = casework.is_overdue(case.due_date, today, case.completed_at)
         return {"id": case.id, "matter_code": version.matter_code, "matter_name": version.matter_name,
                 "label": version.label, "version": version.id, "status": case.status,
                 "accepted_at": _iso(case.accepted_at), "completed_at": _iso(case.completed_at),
@@ -124,7 +124,7 @@ class CaseMethods(ServiceBase):
         """Each human step's ``onsite`` annotation (the default when a clerk gives neither --onsite nor --online)."""
         model = self._models.get(s, version_id)
         specs = [model.spec, *model.subprocess_specs.values()]
-        return {t.bpmn_id: bool(as_bool((getattr(t, "extensions", None) or {}).get("onsite"), False))
+        return {t.bpmn_id: is_onsite(getattr(t, "extensions", None) or {})
                 for spec in specs for t in spec.task_specs.values() if getattr(t, "bpmn_id", None)}
 
     def _returnable(self, s: Session, version_id: int) -> set[str]:
@@ -141,14 +141,14 @@ class CaseMethods(ServiceBase):
                 stmt = stmt.where(WorkItem.case_id == _int_id(case_id, "case"))
             if not show_all:
                 user = self._actor(s)
-                if user.role != "clerk":
+                if user.role != CLERK:
                     raise PermissionDenied(f"{user.name} is not a clerk; only clerks have tasks "
                                            f"(use --all to see every ready task)")
                 dept = user.department_name
                 stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))
             stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, WorkItem.case_id, WorkItem.seq)
             today = self._ctx.today()
-            rows = [_task_record(w, c) | {"overdue": c.due_date is not None and today > c.due_date}
+            rows = [_task_record(w, c) | {"overdue": casework.is_overdue(c.due_date, today)}
                     for w, c in s.execute(stmt)]
             if not rows and not show_all:      # say why, else this clerk sees nothing, silently, forever
                 known = store.lane_names(s)
@@ -222,7 +222,7 @@ class CaseMethods(ServiceBase):
                 raise TaskStateError(f"task {ref} ({item['name']}) cannot be returned for correction: the model "
                                      f"has no correction loop after this step; use `onetrip task complete {ref}`")
             version = self._versions.get(s, case.version_id)
-            clock_stop = (item["props"].get("clock") or "").lower() == "stop"
+            clock_stop = is_clock_stop(item["props"])
             calendar = self._calendar(s) if clock_stop else None
             step = casework.open_step(s, case, self._models, self._workflows)
             # The step itself runs holding no lock (on SQLite a read snapshot, on PostgreSQL no row lock).
@@ -235,7 +235,7 @@ class CaseMethods(ServiceBase):
             except TaskStateError:
                 raise TaskStateError(f"task {ref} ({item['name']}) was completed by another clerk a moment "
                                      f"ago; see `onetrip task list`") from None
-            was_onsite = as_bool(item["props"].get("onsite"), False) if onsite is None else onsite
+            was_onsite = is_onsite(item["props"]) if onsite is None else onsite
             # the audit trail keeps whether the clerk said --onsite/--online or the model's default applied
             step.record(user.name, "return" if returned else "complete", now, item=item,
                         onsite=bool(was_onsite), data=data if onsite is None else data | {"onsite_marked": onsite},

@@ -267,12 +267,12 @@ class ModelMethods(ServiceBase):
 
         With ``diagrams``, each model's diagram is drawn too (``data["diagrams"]``, for HTML).
         """
-        from .. import analysis, bpmn_svg, compare
+        from .. import analysis, bpmn_model, bpmn_svg, compare
         drawn: dict[str, str] = {}
 
         def analyze(path):
             _, doc = self._load(path)
-            metrics = analysis.version_metrics(doc, _compiler().choose_leniently(doc)[0])
+            metrics = analysis.version_metrics(doc, bpmn_model.choose_leniently(doc)[0])
             if diagrams:
                 drawn[str(path)] = bpmn_svg.render_svg(doc, metrics.get("task_materials"))
             return metrics

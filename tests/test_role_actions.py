@@ -1,0 +1,33 @@
+"""Who may do what is said once: engine/protocol.py gives each operation a group of
+engine/roles.py, and the service checks that (never a role list of its own)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from engine import roles, store
+from engine.protocol import OPERATIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_FILES = sorted(ROOT.glob("engine/service/*.py"))
+
+
+def test_the_service_checks_roles_only_from_the_table():
+    for path in SERVICE_FILES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("_actor", "_check_role")):
+                extra = node.args[1:] if node.func.attr == "_actor" else node.args
+                assert not extra and not node.keywords, \
+                    f"{path.relative_to(ROOT)}:{node.lineno}: roles come from the operation's table entry"
+
+
+def test_every_operation_s_roles_are_a_named_group():
+    groups = {getattr(roles, n) for n in dir(roles) if n.endswith("_ROLES")}
+    for op in OPERATIONS.values():
+        assert op.roles == () or op.roles in groups, f"{op.name}: {op.roles} is not a group of engine.roles"
+        assert set(op.roles) <= set(roles.ROLES)
+
+
+def test_the_store_holds_the_same_role_names():
+    assert store.ROLES == roles.ROLES
