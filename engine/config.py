@@ -35,6 +35,7 @@ class Settings:
     max_xml_depth: int = DEFAULT_MAX_XML_DEPTH
     audit_key: str | None = None        # the Ed25519 key file that signs audit checkpoints (never in the database)
     token_ttl: int = 8 * 3600           # seconds a login's token lives (engine.auth)
+    worker_inprocess: bool = False      # the worker steps cases in its own process (no fork per case)
 
     @classmethod
     def from_env(cls, db: str | None = None, user: str | None = None,
@@ -48,7 +49,8 @@ class Settings:
         max_depth = _positive_int(env, "ONETRIP_MAX_XML_DEPTH", DEFAULT_MAX_XML_DEPTH)
         return cls(db_url=normalize_db_url(db), user=user, clock=clock, max_bpmn_bytes=max_bytes,
                    max_xml_depth=max_depth, audit_key=env.get("ONETRIP_AUDIT_KEY") or None,
-                   token_ttl=_positive_int(env, "ONETRIP_TOKEN_TTL", 8 * 3600))
+                   token_ttl=_positive_int(env, "ONETRIP_TOKEN_TTL", 8 * 3600),
+                   worker_inprocess=bool(env.get("ONETRIP_WORKER_INPROCESS")))
 
 
 def _positive_int(env, name: str, default: int) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from .errors import NotFound, StoreError
+from .errors import InvalidInput, NotFound, StoreError
 from .roles import ROLES  # noqa: F401  (the users.role values; their home is engine.roles)
 
 #: The Alembic revision this code expects (engine/migrations/versions).
@@ -223,7 +223,16 @@ def is_simulation(session: Session) -> bool:
 
 
 def mark_simulation(session: Session) -> None:
+    """Make the database a simulation: only an empty one, or one that is a simulation already — an
+    office's cases were worked on the machine's clock, and pinning it later would let them be backdated."""
     row = session.get(DatabaseSettings, 1)
+    if row is not None and row.simulation:
+        return
+    cases = session.scalar(select(func.count()).select_from(Case))
+    if cases:
+        raise InvalidInput(f"this database holds {cases} case(s) worked on the machine's clock, so it cannot "
+                           f"become a simulation: give the simulation a database of its own (a new file or "
+                           f"PostgreSQL database)")
     if row is None:
         session.add(DatabaseSettings(id=1, simulation=True))
     else:

@@ -293,6 +293,12 @@ def test_a_step_dated_before_the_cases_last_event_is_refused_on_a_real_database(
     assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1
     assert "is earlier than the case's last event" in r.stderr and "time only moves forward" in r.stderr
     assert cli.json(["task", "list"], user="王窗口")[0]["id"] == task["id"]        # nothing was saved
+    # Nor can the office's database be turned into a simulation afterwards to pin its clock.
+    r = cli("init --simulation")
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [
+        "Error: this database holds 1 case(s) worked on the machine's clock, so it cannot become a simulation: "
+        "give the simulation a database of its own (a new file or PostgreSQL database)"]
+    assert cli.json("init")["simulation"] is False
 
 
 def test_migration_0004_upgrades_an_0003_database(tmp_path):

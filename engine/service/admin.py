@@ -121,7 +121,7 @@ class AdminMethods(ServiceBase):
                 totals["failures"].append({"case": result["case"], "error": result["error"],
                                            "quarantined": quarantined})
 
-        if not hasattr(os, "fork") or os.environ.get("ONETRIP_WORKER_INPROCESS"):
+        if not hasattr(os, "fork") or self.settings.worker_inprocess:
             while len(done) < limit and time.monotonic() < deadline:
                 claimed: list[int] = []
 
