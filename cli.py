@@ -1274,5 +1274,42 @@ def simulate_cmd(ctx, matter_code, label, calibrate_from, cases, seed, arrivals,
         click.echo(f"step {s['name']} ({s['step']}) has no measured counterpart: {s['how']}", err=True)
 
 
+# ------------------------------------------------------------------- the server
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8400, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes on this port (run more `serve` behind a load balancer for more machines).")
+@click.pass_context
+def serve(ctx, host, port, workers):
+    """Serve the office: the REST API under /api (described at /openapi.json) and the web pages.
+
+    Clerks, designers and reformers log in (an admin sets passwords with `onetrip user password`);
+    the server holds the database credentials and its clock is the machine's.  Run `onetrip worker`
+    beside it for timers and reminders.
+
+    \b
+    Example:
+      onetrip --db postgresql://onetrip@db/onetrip serve --host 0.0.0.0 --port 8400
+    """
+    obj = ctx.find_root().obj
+    if obj.get("user"):
+        raise click.UsageError("serve acts as no one: users log in (drop --as / ONETRIP_USER)")
+    # The server's processes read their settings from the environment (uvicorn starts them).
+    for option, variable in (("db", "ONETRIP_DB"), ("now", "ONETRIP_NOW")):
+        if obj.get(option):
+            os.environ[variable] = obj[option]
+    os.environ.pop("ONETRIP_USER", None)
+    from engine.config import Settings
+    from web.app import check_settings
+    check_settings(Settings.from_env())          # a wrong database or clock: one line, before listening
+    import uvicorn
+    click.echo(f"onetrip serving on http://{host}:{port} (API at /api, described at /openapi.json)", err=True)
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=os.environ.get("ONETRIP_LOG_LEVEL", "info"), server_header=False,
+                proxy_headers=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -181,16 +181,29 @@ def render_html(data: dict, details: dict | None = None, distributions: dict | N
                 title: str = "最多跑一次 · 流程再造对比报告", subtitle: str = "", simulated: bool = False,
                 mining: dict | None = None) -> str:
     """The whole report as one HTML string."""
-    totals = data["totals"]
-    matters = data["matters"]
-    details = details or {}
-    distributions = distributions or {}
     out = [_head(title)]
     if simulated:
         out.append('<div class="banner" role="note"><b>模拟数据</b>本报告的实测数字来自模拟的案件，不是真实办件 '
                    f'(simulated cases, not real ones). {escape(subtitle)}</div>')
     elif subtitle:
         out.append(f'<p class="note">{escape(subtitle)}</p>')
+    out.append(report_sections(data, details, distributions))
+    if mining:          # conformance and predicted vs measured (engine/mining/html.py)
+        from .mining.html import conformance_section, simulation_section
+        out.append(conformance_section(mining.get("conformance") or []))
+        out.append(simulation_section(mining.get("simulations") or []))
+    out.append(f"<script>{SCRIPT}</script></body></html>")
+    return "".join(out)
+
+
+def report_sections(data: dict, details: dict | None = None, distributions: dict | None = None) -> str:
+    """The report's body: totals, charts, the matters table, diagrams and measured distributions
+    (also the server's 改革成效 page, inside its own layout)."""
+    totals = data["totals"]
+    matters = data["matters"]
+    details = details or {}
+    distributions = distributions or {}
+    out = []
     out.append('<h2>总体成效 Totals</h2><div class="cards">')
     for key, label, verb in CITY_METRICS:
         out.append(f'<div class="card"><div class="label">{label}</div><div class="big">{verb} '
@@ -237,11 +250,6 @@ def render_html(data: dict, details: dict | None = None, distributions: dict | N
         if dist:
             out.append(histogram(f"{m['name']} 实测办结用时", dist.get("before", []), dist.get("after", [])))
         out.append("</div></details>")
-    if mining:          # conformance and predicted vs measured (engine/mining/html.py)
-        from .mining.html import conformance_section, simulation_section
-        out.append(conformance_section(mining.get("conformance") or []))
-        out.append(simulation_section(mining.get("simulations") or []))
-    out.append(f"<script>{SCRIPT}</script></body></html>")
     return "".join(out)
 
 

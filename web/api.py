@@ -1,0 +1,256 @@
+"""The REST API, generated from ``engine.protocol.OPERATIONS``: one route per operation with an ``http`` entry.
+
+Each route authenticates the bearer token, checks the operation's roles and lane, then calls
+``getattr(service, op.name)(ctx, **params)`` in the threadpool (the service blocks) and answers its
+record as JSON.  Path parameters are the params' keys in the path; the rest come from the query string
+(GET) or a JSON body (other methods), or from a multipart form for operations that take files.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import tempfile
+import typing
+from pathlib import Path as FilePath
+
+from fastapi import Body, Depends, FastAPI, Form, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
+from starlette.concurrency import run_in_threadpool
+
+from engine.protocol import OPERATIONS, Operation
+
+from .errors import HTTPProblem
+from .state import MAX_UPLOAD_FILES, WebState
+
+#: The params key that receives the paths of uploaded files (the service reads files by path).
+FILE_PARAMS = ("paths", "path", "files")
+SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
+
+
+class Error(BaseModel):
+    error: str
+
+
+class TokenAnswer(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class JSON(JSONResponse):
+    """Records as the CLI's --json prints them: UTF-8 text, not \\u escapes."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
+
+
+ERRORS = {status: {"model": Error} for status in (400, 401, 403, 404, 409, 422, 429)}
+
+
+def path_names(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)
+
+
+def file_param(op: Operation) -> str | None:
+    keys = typing.get_type_hints(op.params)
+    return next((k for k in FILE_PARAMS if k in keys), None)
+
+
+def routed_operations() -> list[Operation]:
+    return [op for op in OPERATIONS.values() if op.http is not None]
+
+
+def add_routes(app: FastAPI) -> None:
+    app.add_api_route("/api/token", token, methods=["POST"], response_model=TokenAnswer, tags=["auth"],
+                      summary="Log in: a bearer token for a user name and password (OAuth2 password form)",
+                      responses={k: v for k, v in ERRORS.items() if k in (401, 422, 429)})
+    app.add_api_route("/api/logout", logout, methods=["POST"], status_code=204, tags=["auth"],
+                      summary="Log out: the token stops working", response_class=Response,
+                      responses={401: {"model": Error}})
+    for op in routed_operations():
+        method, path = op.http
+        files = file_param(op)
+        endpoint = _multipart_endpoint(op, files) if files else _json_endpoint(op)
+        extra = _multipart_schema(op, files) if files else None
+        app.add_api_route(path, endpoint, methods=[method], name=op.name, summary=op.summary,
+                          tags=[op.capability], response_class=JSON, responses=_responses(op),
+                          openapi_extra=extra)
+
+
+def _responses(op: Operation) -> dict:
+    answers = dict(ERRORS)
+    try:
+        TypeAdapter(op.result).json_schema()            # documented only when pydantic can describe it
+        answers[200] = {"model": op.result, "description": op.summary}
+    except Exception:
+        answers[200] = {"description": op.summary}
+    return answers
+
+
+async def token(request: Request, username: str = Form(...), password: str = Form(...)):
+    state: WebState = request.app.state.web
+    answer = await run_in_threadpool(state.login, username, password, client_of(request))
+    return JSON(answer, headers={"Cache-Control": "no-store"})
+
+
+async def logout(request: Request, bearer_token: str | None = Depends(bearer)):
+    state: WebState = request.app.state.web
+    await run_in_threadpool(_logout, state, bearer_token)
+    return Response(status_code=204)
+
+
+def _logout(state: WebState, bearer_token: str | None) -> None:
+    state.authenticate(bearer_token)        # 401 for no token or a dead one
+    state.logout(bearer_token)
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def call(state: WebState, bearer_token: str | None, op: Operation, params: dict):
+    """Authenticate, authorize and run one operation (in a worker thread: both block)."""
+    actor = state.authenticate(bearer_token, op, params)
+    return getattr(state.service, op.name)(state.context(actor), **params)
+
+
+def _fields(op: Operation) -> tuple[dict, frozenset]:
+    return typing.get_type_hints(op.params), frozenset(getattr(op.params, "__required_keys__", ()))
+
+
+def _json_endpoint(op: Operation):
+    method, path = op.http
+    hints, required = _fields(op)
+    in_path = path_names(path)
+    parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+                  inspect.Parameter("bearer_token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                                    default=Depends(bearer))]
+    for name in in_path:
+        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                            annotation=hints.get(name, str), default=Path(...)))
+    rest = {k: v for k, v in hints.items() if k not in in_path}
+    body_model = None
+    if method == "GET":
+        for name, ann in rest.items():
+            parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann,
+                                                default=Query(... if name in required else None)))
+    elif rest:
+        body_model = create_model(f"{_camel(op.name)}Body", __config__=ConfigDict(extra="forbid"),
+                                  **{k: (v, ... if k in required else None) for k, v in rest.items()})
+        needed = any(k in required for k in rest)
+        parameters.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY,
+                                            annotation=body_model if needed else body_model | None,
+                                            default=Body(...) if needed else Body(None)))
+
+    async def endpoint(**kwargs):
+        request: Request = kwargs.pop("request")
+        bearer_token = kwargs.pop("bearer_token")
+        body = kwargs.pop("body", None)
+        params = {k: v for k, v in kwargs.items() if v is not None}
+        if body is not None:
+            params.update(body.model_dump(exclude_unset=True))
+        result = await run_in_threadpool(call, request.app.state.web, bearer_token, op, params)
+        return JSON(result)
+
+    endpoint.__signature__ = inspect.Signature(parameters)
+    endpoint.__name__ = op.name
+    return endpoint
+
+
+def _multipart_endpoint(op: Operation, files_key: str):
+    method, path = op.http
+    hints, _ = _fields(op)
+    in_path = path_names(path)
+    many = typing.get_origin(hints[files_key]) is list or "list" in str(hints[files_key])
+    parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+                  inspect.Parameter("bearer_token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+                                    default=Depends(bearer))]
+    for name in in_path:
+        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                            annotation=hints.get(name, str), default=Path(...)))
+
+    async def endpoint(**kwargs):
+        request: Request = kwargs.pop("request")
+        bearer_token = kwargs.pop("bearer_token")
+        state: WebState = request.app.state.web
+        # Who it is first: an anonymous caller's upload is refused before it is read or stored anywhere.
+        await run_in_threadpool(state.authenticate, bearer_token, op, {})
+        with tempfile.TemporaryDirectory(prefix="onetrip-upload-") as folder:
+            params = await read_upload(request, op, files_key, many, FilePath(folder))
+            params.update({k: v for k, v in kwargs.items() if v is not None})
+            result = await run_in_threadpool(call, state, bearer_token, op, params)
+        return JSON(result)
+
+    endpoint.__signature__ = inspect.Signature(parameters)
+    endpoint.__name__ = op.name
+    return endpoint
+
+
+async def read_upload(request: Request, op: Operation, files_key: str, many: bool, folder: FilePath) -> dict:
+    """The form's files saved under ``folder`` (their paths under ``files_key``), its other fields as text."""
+    hints, required = _fields(op)
+    form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=len(hints) + 4)
+    try:
+        params: dict = {}
+        saved = await save_files([v for k, v in form.multi_items() if k in ("file", "files", files_key)
+                                  and not isinstance(v, str)], folder)
+        if not saved:
+            raise HTTPProblem(422, "no file uploaded: send the BPMN file(s) as form field 'file'")
+        params[files_key] = [str(p) for p in saved] if many else str(saved[0])
+        for key in hints:
+            if key == files_key:
+                continue
+            value = form.get(key)
+            if isinstance(value, str) and value.strip() != "":
+                params[key] = _form_value(value, hints[key], key)
+            elif key in required and key not in path_names(op.http[1]):
+                raise HTTPProblem(422, f"missing form field {key!r}")
+        return params
+    finally:
+        await form.close()
+
+
+async def save_files(uploads: list, folder: FilePath) -> list[FilePath]:
+    """Each upload under its own base name (call activities resolve by it), never outside ``folder``."""
+    saved = []
+    for n, upload in enumerate(uploads):
+        name = SAFE_NAME.sub("_", FilePath(upload.filename or "").name).lstrip(".") or f"model{n}.bpmn"
+        target = folder / str(n) / name[:120]
+        target.parent.mkdir()
+        with open(target, "wb") as out:
+            while chunk := await upload.read(1 << 16):
+                out.write(chunk)
+        saved.append(target)
+    return saved
+
+
+def _form_value(text: str, annotation, key: str):
+    if bool in typing.get_args(annotation) or annotation is bool:
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if int in typing.get_args(annotation) or annotation is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise HTTPProblem(422, f"form field {key!r}: expected a whole number, got {text!r}") from None
+    return text
+
+
+def _multipart_schema(op: Operation, files_key: str) -> dict:
+    hints, required = _fields(op)
+    props = {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                      "description": "the BPMN file(s); the first is the main model"}}
+    for key, ann in hints.items():
+        if key != files_key and key not in path_names(op.http[1]):
+            props[key] = {"type": "boolean" if ann is bool else "string"}
+    need = ["file"] + [k for k in hints if k in required and k != files_key and k not in path_names(op.http[1])]
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "properties": props, "required": need}}}}}
+
+
+def _camel(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
