@@ -100,23 +100,23 @@ async def token(request: Request, username: str = Form(...), password: str = For
 
 async def logout(request: Request, bearer_token: str | None = Depends(bearer)):
     state: WebState = request.app.state.web
-    await run_in_threadpool(_logout, state, bearer_token)
+    await run_in_threadpool(state.logout, bearer_token)      # a live token (checked on the way in)
     return Response(status_code=204)
-
-
-def _logout(state: WebState, bearer_token: str | None) -> None:
-    state.authenticate(bearer_token)        # 401 for no token or a dead one
-    state.logout(bearer_token)
 
 
 def client_of(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def call(state: WebState, bearer_token: str | None, op: Operation, params: dict):
-    """Authenticate, authorize and run one operation (in a worker thread: both block)."""
-    actor = state.authenticate(bearer_token, op, params)
+def call(state: WebState, actor, op: Operation, params: dict):
+    """Authorize and run one operation for the user the request's token belongs to (in a worker thread)."""
+    state.authorize(actor, op, params)
     return getattr(state.service, op.name)(state.context(actor), **params)
+
+
+def bearer_of(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def _fields(op: Operation) -> tuple[dict, frozenset]:
@@ -154,7 +154,7 @@ def _json_endpoint(op: Operation):
         params = {k: v for k, v in kwargs.items() if v is not None}
         if body is not None:
             params.update(body.model_dump(exclude_unset=True))
-        result = await run_in_threadpool(call, request.app.state.web, bearer_token, op, params)
+        result = await run_in_threadpool(call, request.app.state.web, request.state.actor, op, params)
         return JSON(result)
 
     endpoint.__signature__ = inspect.Signature(parameters)
@@ -178,12 +178,12 @@ def _multipart_endpoint(op: Operation, files_key: str):
         request: Request = kwargs.pop("request")
         bearer_token = kwargs.pop("bearer_token")
         state: WebState = request.app.state.web
-        # Who it is first: an anonymous caller's upload is refused before it is read or stored anywhere.
-        await run_in_threadpool(state.authenticate, bearer_token, op, {})
+        # The roles first: a caller who may not upload is refused before the files are stored anywhere.
+        await run_in_threadpool(state.authorize, request.state.actor, op, {})
         with tempfile.TemporaryDirectory(prefix="onetrip-upload-") as folder:
             params = await read_upload(request, op, files_key, many, FilePath(folder))
             params.update({k: v for k, v in kwargs.items() if v is not None})
-            result = await run_in_threadpool(call, state, bearer_token, op, params)
+            result = await run_in_threadpool(call, state, request.state.actor, op, params)
         return JSON(result)
 
     endpoint.__signature__ = inspect.Signature(parameters)

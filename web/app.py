@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -22,6 +23,8 @@ from . import api, errors, pages
 from .state import MAX_BODY_BYTES, WebState, server_clock
 
 log = logging.getLogger("onetrip.web")
+#: The API's only route that needs no token.
+PUBLIC = frozenset({"/api/token"})
 
 SECURITY_HEADERS = {
     # The pages load nothing from elsewhere; the report's bars are sized by inline style attributes.
@@ -116,6 +119,13 @@ def _add_handlers(app: FastAPI) -> None:
         problem = _body_problem(request)
         if problem is not None:
             return error_response(request, problem)
+        if request.url.path.startswith("/api/") and request.url.path not in PUBLIC:
+            # Who it is, before anything of the request is read: no token, no answer but 401.
+            state: WebState = request.app.state.web
+            try:
+                request.state.actor = await run_in_threadpool(state.authenticate, api.bearer_of(request))
+            except OnetripError as exc:
+                return error_response(request, exc)
         response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
