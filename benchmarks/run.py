@@ -36,6 +36,8 @@ BENCHMARKS = [
     ("bench_mining", "bench_export", ["export-1m"]),
     ("bench_mining", "bench_export_pg", ["export-1m-pg"]),
     ("bench_mining", "bench_simulate", ["simulate-10k"]),
+    ("bench_serve", "bench_serve_complete", ["serve-complete"]),
+    ("bench_serve", "bench_serve_tasklist", ["serve-tasklist-100k"]),
 ]
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
 from engine.protocol import OPERATIONS, Operation
 
@@ -109,9 +110,19 @@ def client_of(request: Request) -> str:
 
 
 def call(state: WebState, actor, op: Operation, params: dict):
-    """Authorize and run one operation for the user the request's token belongs to (in a worker thread)."""
-    state.authorize(actor, op, params)
+    """Run one operation for the user the request's token belongs to (in a worker thread); the
+    operation's roles and lane were checked with the token (``operation_of``)."""
     return getattr(state.service, op.name)(state.context(actor), **params)
+
+
+def operation_of(request: Request) -> tuple[Operation | None, dict]:
+    """The protocol operation a request is routed to, and its path parameters (the lane check needs
+    ``ref``); (None, {}) for the API's own routes and unknown paths."""
+    for route in request.app.router.routes:
+        match, child = route.matches(request.scope)
+        if match == Match.FULL:
+            return OPERATIONS.get(getattr(route, "name", "")), child.get("path_params", {})
+    return None, {}
 
 
 def bearer_of(request: Request) -> str | None:
@@ -178,8 +189,7 @@ def _multipart_endpoint(op: Operation, files_key: str):
         request: Request = kwargs.pop("request")
         bearer_token = kwargs.pop("bearer_token")
         state: WebState = request.app.state.web
-        # The roles first: a caller who may not upload is refused before the files are stored anywhere.
-        await run_in_threadpool(state.authorize, request.state.actor, op, {})
+        # (the roles were checked with the token: a caller who may not upload never gets here)
         with tempfile.TemporaryDirectory(prefix="onetrip-upload-") as folder:
             params = await read_upload(request, op, files_key, many, FilePath(folder))
             params.update({k: v for k, v in kwargs.items() if v is not None})

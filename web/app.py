@@ -120,10 +120,13 @@ def _add_handlers(app: FastAPI) -> None:
         if problem is not None:
             return error_response(request, problem)
         if request.url.path.startswith("/api/") and request.url.path not in PUBLIC:
-            # Who it is, before anything of the request is read: no token, no answer but 401.
+            # Who it is and whether they may, before anything of the request is read: no token, no answer
+            # but 401; the operation's roles and lane in the same short transaction (403).
             state: WebState = request.app.state.web
+            op, path_params = api.operation_of(request)
             try:
-                request.state.actor = await run_in_threadpool(state.authenticate, api.bearer_of(request))
+                request.state.actor = await run_in_threadpool(state.authenticate, api.bearer_of(request), op,
+                                                              path_params)
             except OnetripError as exc:
                 return error_response(request, exc)
         response = await call_next(request)

@@ -64,14 +64,6 @@ class WebState:
                 authorize(s, actor, op, params or {})
             return actor
 
-    def authorize(self, actor: store.Actor, op, params: dict) -> None:
-        """``op``'s roles and lane for an already authenticated user."""
-        if op.lane and actor.role == "clerk" and params.get("ref") is not None:
-            with self.sessions() as s, s.begin():
-                authorize(s, actor, op, params)
-        else:
-            authorize(None, actor, op, params)
-
 
 def authorize(session, actor: store.Actor, op, params: dict) -> None:
     """Roles and lanes, from the protocol table, before the service runs (the service checks again)."""
