@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 
 from engine.config import Settings
@@ -114,27 +115,46 @@ def _add_handlers(app: FastAPI) -> None:
     async def internal(request: Request, exc: Exception):
         return error_response(request, exc)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
+    app.add_middleware(Guard)
+
+
+class Guard:
+    """Before a request is read: its size, then (API) who it is and whether they may; after: the
+    security headers.  A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request = Request(scope, receive)
         problem = _body_problem(request)
         if problem is not None:
-            return error_response(request, problem)
-        if request.url.path.startswith("/api/") and request.url.path not in PUBLIC:
-            # Who it is and whether they may, before anything of the request is read: no token, no answer
-            # but 401; the operation's roles and lane in the same short transaction (403).
+            return await error_response(request, problem)(scope, receive, send)
+        path = scope["path"]
+        if path.startswith("/api/") and path not in PUBLIC:
+            # No token, no answer but 401; the operation's roles and lane in the same short transaction (403).
             state: WebState = request.app.state.web
             op, path_params = api.operation_of(request)
             try:
                 request.state.actor = await run_in_threadpool(state.authenticate, api.bearer_of(request), op,
                                                               path_params)
             except OnetripError as exc:
-                return error_response(request, exc)
-        response = await call_next(request)
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        if wants_html(request) or request.url.path == "/api/token":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+                return await error_response(request, exc)(scope, receive, send)
+        no_store = wants_html(request) or path == "/api/token"
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in SECURITY_HEADERS.items():
+                    if key not in headers:
+                        headers[key] = value
+                if no_store and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _body_problem(request: Request) -> errors.HTTPProblem | None:
