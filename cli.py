@@ -1281,8 +1281,9 @@ def simulate_cmd(ctx, matter_code, label, calibrate_from, cases, seed, arrivals,
 @click.option("--port", type=click.IntRange(1, 65535), default=8400, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes on this port (run more `serve` behind a load balancer for more machines).")
+@click.option("--check", is_flag=True, help="Open the database as the server would (schema, clock) and exit.")
 @click.pass_context
-def serve(ctx, host, port, workers):
+def serve(ctx, host, port, workers, check):
     """Serve the office: the REST API under /api (described at /openapi.json) and the web pages.
 
     Clerks, designers and reformers log in (an admin sets passwords with `onetrip user password`);
@@ -1290,8 +1291,9 @@ def serve(ctx, host, port, workers):
     beside it for timers and reminders.
 
     \b
-    Example:
-      onetrip --db postgresql://onetrip@db/onetrip serve --host 0.0.0.0 --port 8400
+    Examples:
+      onetrip serve --check
+      ONETRIP_DB=postgresql://onetrip@db/onetrip onetrip serve --host 0.0.0.0 --port 8400
     """
     obj = ctx.find_root().obj
     if obj.get("user"):
@@ -1303,13 +1305,17 @@ def serve(ctx, host, port, workers):
     os.environ.pop("ONETRIP_USER", None)
     from engine.config import Settings
     from web.app import check_settings
-    check_settings(Settings.from_env())          # a wrong database or clock: one line, before listening
+    settings = Settings.from_env()
+    check_settings(settings)          # a wrong database or clock: one line, before listening
+    where = settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url
+    if check:
+        return click.echo(f"ok: would serve {where} on http://{host}:{port}")
     import uvicorn
-    click.echo(f"onetrip serving on http://{host}:{port} (API at /api, described at /openapi.json)", err=True)
+    click.echo(f"onetrip serving {where} on http://{host}:{port} (API at /api, described at /openapi.json)",
+               err=True)
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=os.environ.get("ONETRIP_LOG_LEVEL", "info"), server_header=False,
                 proxy_headers=True)
-
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -60,12 +60,25 @@ def create_app(settings: Settings | None = None, *, service=None) -> FastAPI:
 def open_state(settings: Settings, service=None) -> WebState:
     from engine import store
     from engine.service import Service
+    _refuse_new_sqlite(settings.db_url)
     engine = store.open_database(settings.db_url)
     sessions = store.session_factory(engine)
     with sessions() as s, s.begin():
         clock, simulation = server_clock(settings, s)
     return WebState(settings=settings, service=service or Service(settings), clock=clock, sessions=sessions,
                     engine=engine, simulation=simulation)
+
+
+def _refuse_new_sqlite(url: str) -> None:
+    """A server never creates its database (a mistyped path would serve an empty office)."""
+    from pathlib import Path
+    from sqlalchemy.engine import make_url
+    from engine.errors import StoreError
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).exists():
+        raise StoreError(f"no database at {path}: run `onetrip --db {path} init` first, or check --db / ONETRIP_DB")
 
 
 def close_state(state: WebState) -> None:
