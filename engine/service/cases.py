@@ -136,20 +136,29 @@ class CaseMethods(ServiceBase):
     def list_tasks(self, ctx: Context, case_id: str | int | None = None, show_all: bool = False) -> list[dict]:
         with self._tx(readonly=True) as tx:
             s = tx.session
-            stmt = select(WorkItem, Case).join(Case, WorkItem.case_id == Case.id)
+            # Columns, not objects: a case would bring its version's JSON columns along, decoded per row
+            # (5,000 tasks took 4 s).
+            w, c, v, m = WorkItem.__table__.c, Case.__table__.c, ProcessVersion.__table__.c, Matter.__table__.c
+            stmt = (select(w.case_id, w.seq, w.spec_name, w.name, w.lane, w.props, w.ready_at, c.due_date,
+                           m.code, v.label)
+                    .join_from(WorkItem.__table__, Case.__table__, w.case_id == c.id)
+                    .join(ProcessVersion.__table__, c.version_id == v.id).join(Matter.__table__, v.matter_id == m.id))
             if case_id is not None:
-                stmt = stmt.where(WorkItem.case_id == _int_id(case_id, "case"))
+                stmt = stmt.where(w.case_id == _int_id(case_id, "case"))
             if not show_all:
                 user = self._actor(s)
                 if user.role != CLERK:
                     raise PermissionDenied(f"{user.name} is not a clerk; only clerks have tasks "
                                            f"(use --all to see every ready task)")
                 dept = user.department_name
-                stmt = stmt.where((WorkItem.lane.is_(None)) | (WorkItem.lane == dept))
-            stmt = stmt.order_by(Case.due_date.is_(None), Case.due_date, WorkItem.case_id, WorkItem.seq)
+                stmt = stmt.where((w.lane.is_(None)) | (w.lane == dept))
+            stmt = stmt.order_by(c.due_date.is_(None), c.due_date, w.case_id, w.seq)
             today = self._ctx.today()
-            rows = [_task_record(w, c) | {"overdue": casework.is_overdue(c.due_date, today)}
-                    for w, c in s.execute(stmt)]
+            rows = [{"id": f"{r.case_id}.{r.seq}", "case": r.case_id, "task": r.spec_name, "name": r.name,
+                     "lane": r.lane, "matter_code": r.code, "label": r.label, "onsite": is_onsite(r.props),
+                     "props": r.props, "ready_at": _iso(r.ready_at), "due_date": _iso(r.due_date),
+                     "overdue": casework.is_overdue(r.due_date, today)}
+                    for r in s.connection().execute(stmt)]
             if not rows and not show_all:      # say why, else this clerk sees nothing, silently, forever
                 known = store.lane_names(s)
                 if known and dept not in known:
