@@ -62,6 +62,17 @@ def file_param(op: Operation) -> str | None:
     return next((k for k in FILE_PARAMS if k in keys), None)
 
 
+def takes_many(op: Operation, key: str) -> bool:
+    """Whether the operation's file parameter is a list of paths (else one path)."""
+    annotation = typing.get_type_hints(op.params)[key]
+    return annotation is list or typing.get_origin(annotation) is list or any(
+        a is list or typing.get_origin(a) is list for a in typing.get_args(annotation))
+
+
+def file_value(op: Operation, key: str, paths: list) -> list[str] | str:
+    return [str(p) for p in paths] if takes_many(op, key) else str(paths[0])
+
+
 def routed_operations() -> list[Operation]:
     return [op for op in OPERATIONS.values() if op.http is not None]
 
@@ -177,7 +188,6 @@ def _multipart_endpoint(op: Operation, files_key: str):
     method, path = op.http
     hints, _ = _fields(op)
     in_path = path_names(path)
-    many = typing.get_origin(hints[files_key]) is list or "list" in str(hints[files_key])
     parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
                   inspect.Parameter("bearer_token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
                                     default=Depends(bearer))]
@@ -191,7 +201,7 @@ def _multipart_endpoint(op: Operation, files_key: str):
         state: WebState = request.app.state.web
         # (the roles were checked with the token: a caller who may not upload never gets here)
         with tempfile.TemporaryDirectory(prefix="onetrip-upload-") as folder:
-            params = await read_upload(request, op, files_key, many, FilePath(folder))
+            params = await read_upload(request, op, files_key, FilePath(folder))
             params.update({k: v for k, v in kwargs.items() if v is not None})
             result = await run_in_threadpool(call, state, request.state.actor, op, params)
         return JSON(result)
@@ -201,7 +211,7 @@ def _multipart_endpoint(op: Operation, files_key: str):
     return endpoint
 
 
-async def read_upload(request: Request, op: Operation, files_key: str, many: bool, folder: FilePath) -> dict:
+async def read_upload(request: Request, op: Operation, files_key: str, folder: FilePath) -> dict:
     """The form's files saved under ``folder`` (their paths under ``files_key``), its other fields as text."""
     hints, required = _fields(op)
     form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=len(hints) + 4)
@@ -211,7 +221,7 @@ async def read_upload(request: Request, op: Operation, files_key: str, many: boo
                                   and not isinstance(v, str)], folder)
         if not saved:
             raise HTTPProblem(422, "no file uploaded: send the BPMN file(s) as form field 'file'")
-        params[files_key] = [str(p) for p in saved] if many else str(saved[0])
+        params[files_key] = file_value(op, files_key, saved)
         for key in hints:
             if key == files_key:
                 continue

@@ -105,7 +105,7 @@ async def _run(request: Request, op_name: str, **params):
     def work():
         actor = state.authenticate(request.cookies.get(SESSION_COOKIE), op, params)
         request.state.actor = actor
-        return getattr(state.service, op_name)(state.context(actor), **params)
+        return api.call(state, actor, op, params)
     return await run_in_threadpool(work)
 
 
@@ -244,13 +244,11 @@ async def upload(request: Request):
         if not files:
             raise errors.HTTPProblem(422, "请选择 BPMN 文件 (choose a BPMN file)")
         with tempfile.TemporaryDirectory(prefix="onetrip-upload-") as folder:
-            paths = [str(p) for p in await api.save_files(files, Path(folder))]
             op = OPERATIONS["upload"]
             key = api.file_param(op)
-            many = "list" in str(op.params.__annotations__.get(key, ""))
-            params = {key: paths if many else paths[0], "label": label, "matter_code": matter_code}
-            result = await run_in_threadpool(
-                lambda: getattr(state.service, "upload")(state.context(actor), **params))
+            params = {key: api.file_value(op, key, await api.save_files(files, Path(folder))), "label": label,
+                      "matter_code": matter_code}
+            result = await run_in_threadpool(api.call, state, actor, op, params)
     except OnetripError as exc:
         if isinstance(exc, (AuthenticationFailed, PermissionDenied)):
             raise
