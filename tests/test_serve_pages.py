@@ -141,7 +141,7 @@ def test_a_clerk_completes_a_task_from_its_page_and_it_leaves_the_list(office):
     assert f'data-ref="{ref}"' in listing and "待办" in listing
     page = b.get(f"/tasks/{ref}")
     assert page.status_code == 200
-    assert "id_card" in page.text and "张三" in page.text and "申请人到现场" in page.text
+    assert "居民身份证 (id_card)" in page.text and "张三" in page.text and "申请人到现场" in page.text
     r = b.post(f"/tasks/{ref}", [("key", "核验结果"), ("value", "0101 通过"), ("key", ""), ("value", ""),
                                  ("onsite", "on"), ("action", "complete")])
     assert r.status_code == 303 and r.headers["location"] == f"/tasks?done={ref}"

@@ -167,13 +167,18 @@ def _warnings(result) -> list[str]:
 async def task_page(request: Request, ref: str, status: int = 200, error: str | None = None, rows=None):
     task = await _run(request, "show_task", ref=ref)
     case = await _run(request, "show_case", case_id=int(task["case"]))
+    names = {}
+    if "show_version" in OPERATIONS:        # the materials' names, as the model's designer wrote them
+        version = await _run(request, "show_version", version_id=case["version"])
+        names = (version.get("metrics") or {}).get("material_names") or {}
     return render(request, "task.html", status=status, task=task, case=case, error=error,
-                  materials=_materials(task), rows=rows or [("", "")] * DATA_ROWS)
+                  materials=_materials(task, names), rows=rows or [("", "")] * DATA_ROWS)
 
 
-def _materials(task: dict) -> list[str]:
+def _materials(task: dict, names: dict) -> list[str]:
     raw = (task.get("props") or {}).get("materials") or ""
-    return [m.strip() for m in str(raw).replace("，", ",").split(",") if m.strip()]
+    ids = [m.strip() for m in str(raw).replace("，", ",").split(",") if m.strip()]
+    return [f"{names[m]} ({m})" if names.get(m) else m for m in ids]
 
 
 async def task_submit(request: Request, ref: str):
