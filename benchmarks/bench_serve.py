@@ -24,7 +24,7 @@ def _office(ctx, db_url: str, model_steps: list, code: str):
     from onetrip_testing import CliHarness
     from onetrip_testing.bpmn_factory import linear_model
     from onetrip_testing.serve import set_passwords
-    cli = CliHarness(db_url)
+    cli = CliHarness(db_url, simulation=False)      # a real office: the clock is the machine's
     cli.ok("init")
     cli.ok("user add admin --role admin")
     cli.ok("user add 设计 --role designer", user="admin")

@@ -39,7 +39,7 @@ def set_passwords(db_url: str, names, password: str = PASSWORD) -> None:
 
 def make_office(db_url: str, *, sample: bool = True) -> CliHarness:
     """The sample office: people with passwords, the sample model uploaded as ``after``."""
-    cli = CliHarness(db_url)
+    cli = CliHarness(db_url, simulation=False)      # a real office: the clock is the machine's
     setup_people(cli)
     cli.ok("user add 钱改革 --role reformer", user="admin")
     set_passwords(db_url, PEOPLE)

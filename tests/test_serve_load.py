@@ -26,7 +26,7 @@ CLERKS = [f"窗口{i}" for i in range(5)]
 
 
 def setup_office(db_url: str, tmp) -> CliHarness:
-    cli = CliHarness(db_url)
+    cli = CliHarness(db_url, simulation=False)      # a real office: the clock is the machine's
     cli.ok("init")
     cli.ok("user add admin --role admin")
     cli.ok("user add 设计 --role designer", user="admin")
