@@ -1,6 +1,7 @@
 """The REST API of `onetrip serve` over real HTTP, on a real SQLite file and a real PostgreSQL."""
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -209,3 +210,33 @@ def test_upload_validates_and_stores_a_model(office):
         assert big.status_code == 413
         versions = designer.get("/api/processes").json()
         assert [v["label"] for v in versions].count("before") == 1
+
+
+def test_files_on_the_server_are_never_named_over_http(office, clerk):
+    with login(office[0].url, "钱改革") as reformer:
+        verified = reformer.get("/api/audit/verify", params={"key": "/etc/passwd", "checkpoint": "/etc/shadow"})
+        assert verified.status_code == 200 and verified.json()["ok"] and "checkpoint" not in verified.json()
+        assert clerk.get("/api/audit/verify").status_code == 403
+        version = reformer.get("/api/processes").json()[0]["id"]
+        stored = reformer.post("/api/analyze", json={"targets": [str(version)]})
+        assert stored.status_code == 200, stored.text
+        by_path = reformer.post("/api/analyze", json={"targets": [str(SAMPLE)]})
+        assert by_path.status_code == 422 and "stored version ids" in by_path.json()["error"]
+
+
+def test_validate_takes_uploaded_files(office):
+    with login(office[0].url, "李设计") as designer:
+        with open(SAMPLE, "rb") as f:
+            r = designer.post("/api/validate", files={"file": ("居住证.bpmn", f)})
+        assert r.status_code == 200, r.text
+        assert [v["valid"] for v in r.json()] == [True] and r.json()[0]["file"].endswith("居住证.bpmn")
+
+
+def test_a_lists_warnings_travel_in_a_header(office):
+    server, cli, db_url = office
+    cli.ok(["user", "add", "孤单", "--role", "clerk", "--department", "无此部门"], user="admin")
+    set_passwords(db_url, ["孤单"])
+    with login(server.url, "孤单") as lonely:
+        r = lonely.get("/api/tasks")
+    assert r.status_code == 200 and r.json() == []
+    assert "no uploaded model has a lane named" in " ".join(json.loads(r.headers["onetrip-warnings"]))

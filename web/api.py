@@ -21,13 +21,22 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
-from engine.protocol import OPERATIONS, Operation
+from engine.protocol import OPERATIONS, Operation, warnings_of
 
 from .errors import HTTPProblem
 from .state import MAX_UPLOAD_FILES, WebState
 
-#: The params key that receives the paths of uploaded files (the service reads files by path).
-FILE_PARAMS = ("paths", "path", "files")
+#: Params that name files the service reads: over HTTP they are uploads (multipart form fields of the
+#: same name; the first also as ``file``), saved to a temporary folder and passed as paths.
+FILE_PARAMS = ("paths", "path", "files", "before", "after")
+#: Params that name files on the server's own disk (a key, a checkpoint, a folder): never taken over HTTP.
+SERVER_PATH_PARAMS = frozenset({"checkpoint", "pubkey", "key", "directory", "progress"})
+#: Roles the server requires beyond the table's (which leaves some reads open to any local user).
+HTTP_ROLES = {"list_users": ("admin",), "verify_audit": ("admin", "reformer"),
+              "simulate": ("reformer", "admin"), "conformance": ("reformer", "admin")}
+#: Operations whose task must be in the acting clerk's lane over HTTP, beyond the table's ``lane`` (a
+#: task's data is the applicant's: another department's clerk does not read it).
+HTTP_LANE = frozenset({"show_task"})
 SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
@@ -57,9 +66,31 @@ def path_names(path: str) -> list[str]:
     return re.findall(r"{(\w+)}", path)
 
 
-def file_param(op: Operation) -> str | None:
+def file_params(op: Operation) -> list[str]:
     keys = typing.get_type_hints(op.params)
-    return next((k for k in FILE_PARAMS if k in keys), None)
+    return [k for k in FILE_PARAMS if k in keys]
+
+
+def file_param(op: Operation) -> str | None:
+    keys = file_params(op)
+    return keys[0] if keys else None
+
+
+def roles_over_http(op: Operation) -> tuple[str, ...]:
+    return HTTP_ROLES.get(op.name, op.roles)
+
+
+def lane_over_http(op: Operation) -> bool:
+    return op.lane or op.name in HTTP_LANE
+
+
+def warnings_header(result) -> dict[str, str]:
+    """A list result's warnings (a record carries its own under "warnings"), as a JSON header."""
+    if isinstance(result, list):
+        found = warnings_of(result)
+        if found:
+            return {"Onetrip-Warnings": json.dumps(found, ensure_ascii=True)}
+    return {}
 
 
 def takes_many(op: Operation, key: str) -> bool:
@@ -86,7 +117,7 @@ def add_routes(app: FastAPI) -> None:
                       responses={401: {"model": Error}})
     for op in routed_operations():
         method, path = op.http
-        files = file_param(op)
+        files = file_params(op)
         endpoint = _multipart_endpoint(op, files) if files else _json_endpoint(op)
         extra = _multipart_schema(op, files) if files else None
         app.add_api_route(path, endpoint, methods=[method], name=op.name, summary=op.summary,
@@ -123,6 +154,11 @@ def client_of(request: Request) -> str:
 def call(state: WebState, actor, op: Operation, params: dict):
     """Run one operation for the user the request's token belongs to (in a worker thread); the
     operation's roles and lane were checked with the token (``operation_of``)."""
+    if op.name == "analyze":
+        for target in params.get("targets") or []:
+            if not str(target).strip().isdigit():
+                raise HTTPProblem(422, f"over HTTP analyze takes stored version ids, not {str(target)[:60]!r}: "
+                                       f"send files to POST /api/validate")
     return getattr(state.service, op.name)(state.context(actor), **params)
 
 
@@ -142,7 +178,16 @@ def bearer_of(request: Request) -> str | None:
 
 
 def _fields(op: Operation) -> tuple[dict, frozenset]:
-    return typing.get_type_hints(op.params), frozenset(getattr(op.params, "__required_keys__", ()))
+    """The params' types and which are required, read from the annotations themselves: with postponed
+    annotations (``from __future__ import annotations``) Python 3.11 marks NotRequired keys required."""
+    extras = typing.get_type_hints(op.params, include_extras=True)
+    total = getattr(op.params, "__total__", True)
+    required = set()
+    for key, annotation in extras.items():
+        origin = typing.get_origin(annotation)
+        if origin is typing.Required or (total and origin is not typing.NotRequired):
+            required.add(key)
+    return typing.get_type_hints(op.params), frozenset(required)
 
 
 def _json_endpoint(op: Operation):
@@ -155,7 +200,7 @@ def _json_endpoint(op: Operation):
     for name in in_path:
         parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
                                             annotation=hints.get(name, str), default=Path(...)))
-    rest = {k: v for k, v in hints.items() if k not in in_path}
+    rest = {k: v for k, v in hints.items() if k not in in_path and k not in SERVER_PATH_PARAMS}
     body_model = None
     if method == "GET":
         for name, ann in rest.items():
@@ -177,14 +222,14 @@ def _json_endpoint(op: Operation):
         if body is not None:
             params.update(body.model_dump(exclude_unset=True))
         result = await run_in_threadpool(call, request.app.state.web, request.state.actor, op, params)
-        return JSON(result)
+        return JSON(result, headers=warnings_header(result))
 
     endpoint.__signature__ = inspect.Signature(parameters)
     endpoint.__name__ = op.name
     return endpoint
 
 
-def _multipart_endpoint(op: Operation, files_key: str):
+def _multipart_endpoint(op: Operation, files_keys: list[str]):
     method, path = op.http
     hints, _ = _fields(op)
     in_path = path_names(path)
@@ -201,34 +246,37 @@ def _multipart_endpoint(op: Operation, files_key: str):
         state: WebState = request.app.state.web
         # (the roles were checked with the token: a caller who may not upload never gets here)
         with tempfile.TemporaryDirectory(prefix="onetrip-upload-") as folder:
-            params = await read_upload(request, op, files_key, FilePath(folder))
+            params = await read_upload(request, op, files_keys, FilePath(folder))
             params.update({k: v for k, v in kwargs.items() if v is not None})
             result = await run_in_threadpool(call, state, request.state.actor, op, params)
-        return JSON(result)
+        return JSON(result, headers=warnings_header(result))
 
     endpoint.__signature__ = inspect.Signature(parameters)
     endpoint.__name__ = op.name
     return endpoint
 
 
-async def read_upload(request: Request, op: Operation, files_key: str, folder: FilePath) -> dict:
-    """The form's files saved under ``folder`` (their paths under ``files_key``), its other fields as text."""
+async def read_upload(request: Request, op: Operation, files_keys: list[str], folder: FilePath) -> dict:
+    """The form's files saved under ``folder`` (their paths under each file param), its other fields."""
     hints, required = _fields(op)
     form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=len(hints) + 4)
     try:
         params: dict = {}
-        saved = await save_files([v for k, v in form.multi_items() if k in ("file", "files", files_key)
-                                  and not isinstance(v, str)], folder)
-        if not saved:
-            raise HTTPProblem(422, "no file uploaded: send the BPMN file(s) as form field 'file'")
-        params[files_key] = file_value(op, files_key, saved)
+        for n, key in enumerate(files_keys):
+            names = (key, "file", "files") if n == 0 else (key,)
+            uploads = [v for k, v in form.multi_items() if k in names and not isinstance(v, str)]
+            if uploads:
+                params[key] = file_value(op, key, await save_files(uploads, folder / key))
+            elif key in required:
+                raise HTTPProblem(422, f"no file uploaded: send the BPMN file(s) as form field "
+                                       f"{'file' if n == 0 else key!r}")
         for key in hints:
-            if key == files_key:
+            if key in files_keys or key in SERVER_PATH_PARAMS or key in path_names(op.http[1]):
                 continue
             value = form.get(key)
             if isinstance(value, str) and value.strip() != "":
                 params[key] = _form_value(value, hints[key], key)
-            elif key in required and key not in path_names(op.http[1]):
+            elif key in required:
                 raise HTTPProblem(422, f"missing form field {key!r}")
         return params
     finally:
@@ -241,7 +289,7 @@ async def save_files(uploads: list, folder: FilePath) -> list[FilePath]:
     for n, upload in enumerate(uploads):
         name = SAFE_NAME.sub("_", FilePath(upload.filename or "").name).lstrip(".") or f"model{n}.bpmn"
         target = folder / str(n) / name[:120]
-        target.parent.mkdir()
+        target.parent.mkdir(parents=True)
         with open(target, "wb") as out:
             while chunk := await upload.read(1 << 16):
                 out.write(chunk)
@@ -260,14 +308,16 @@ def _form_value(text: str, annotation, key: str):
     return text
 
 
-def _multipart_schema(op: Operation, files_key: str) -> dict:
+def _multipart_schema(op: Operation, files_keys: list[str]) -> dict:
     hints, required = _fields(op)
-    props = {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
-                      "description": "the BPMN file(s); the first is the main model"}}
+    binary = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    props = {"file": binary | {"description": f"the BPMN file(s) of {files_keys[0]!r}; the first is the main model"}}
+    props.update({k: binary for k in files_keys[1:]})
     for key, ann in hints.items():
-        if key != files_key and key not in path_names(op.http[1]):
+        if key not in files_keys and key not in path_names(op.http[1]) and key not in SERVER_PATH_PARAMS:
             props[key] = {"type": "boolean" if ann is bool else "string"}
-    need = ["file"] + [k for k in hints if k in required and k != files_key and k not in path_names(op.http[1])]
+    need = [("file" if n == 0 else k) for n, k in enumerate(files_keys) if k in required]
+    need += [k for k in hints if k in required and k not in files_keys and k not in path_names(op.http[1])]
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "properties": props, "required": need}}}}}
 

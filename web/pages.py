@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine import html_report
 from engine.errors import AuthenticationFailed, OnetripError, PermissionDenied
-from engine.protocol import OPERATIONS
+from engine.protocol import OPERATIONS, warnings_of
 
 from . import api, errors
 from .state import WebState
@@ -161,7 +161,7 @@ async def task_list(request: Request):
 
 
 def _warnings(result) -> list[str]:
-    return list(result.get("warnings") or []) if isinstance(result, dict) else []
+    return warnings_of(result)
 
 
 async def task_page(request: Request, ref: str, status: int = 200, error: str | None = None, rows=None):
@@ -224,9 +224,8 @@ async def case_page(request: Request, case_id: int):
 async def dashboard(request: Request):
     comparison = await _run(request, "compare_stored")
     state: WebState = request.app.state.web
-    actor = request.state.actor
-    details, dist = await run_in_threadpool(state.service.report_details, state.context(actor))
-    report = Markup(html_report.report_sections(comparison, details, dist))    # escaped by html_report
+    details = await _run(request, "report_details")
+    report = Markup(html_report.report_sections(comparison, details["diagrams"], details["distributions"]))
     return render(request, "dashboard.html", report=report, simulation=state.simulation)
 
 
