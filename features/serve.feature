@@ -7,7 +7,7 @@ Feature: The office's server: every role logs in and works through the API
     Given the sample office is served
 
   Scenario: Nobody gets anything without logging in
-    Then every API route but the login answers 401 without a token
+    Then every API route but logging in answers 401 without a token
 
   Scenario: A clerk completes a task of their department and it moves on
     Given "王窗口" has logged in

@@ -7,6 +7,7 @@ record as JSON.  Path parameters are the params' keys in the path; the rest come
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -31,6 +32,13 @@ from .state import MAX_UPLOAD_FILES, WebState
 FILE_PARAMS = ("paths", "path", "files", "before", "after")
 #: Params that name files on the server's own disk (a key, a checkpoint, a folder): never taken over HTTP.
 SERVER_PATH_PARAMS = frozenset({"checkpoint", "pubkey", "key", "directory", "progress"})
+#: Params the server fills from the request itself, never from what the caller sends: the client address
+#: failed logins are counted against, and the bearer token a logout ends.
+SERVER_SET_PARAMS = {"client": lambda request: client_of(request), "token": lambda request: bearer_of(request)}
+#: Operations that need no token (logging in).
+TOKENLESS = frozenset({"login"})
+#: Params a caller can never send: filled by the server, or files of the server's own.
+NOT_FROM_CALLER = SERVER_PATH_PARAMS | frozenset(SERVER_SET_PARAMS)
 #: Roles the server requires beyond the table's (which leaves some reads open to any local user).
 HTTP_ROLES = {"list_users": ("admin",), "verify_audit": ("admin", "reformer"),
               "simulate": ("reformer", "admin"), "conformance": ("reformer", "admin")}
@@ -108,13 +116,20 @@ def routed_operations() -> list[Operation]:
     return [op for op in OPERATIONS.values() if op.http is not None]
 
 
+@functools.cache
+def public_paths() -> frozenset[str]:
+    """The API's paths that need no token: the OAuth2 token route and the table's login."""
+    return frozenset({"/api/token"} | {op.http[1] for op in routed_operations() if op.name in TOKENLESS})
+
+
 def add_routes(app: FastAPI) -> None:
     app.add_api_route("/api/token", token, methods=["POST"], response_model=TokenAnswer, tags=["auth"],
                       summary="Log in: a bearer token for a user name and password (OAuth2 password form)",
                       responses={k: v for k, v in ERRORS.items() if k in (401, 422, 429)})
-    app.add_api_route("/api/logout", logout, methods=["POST"], status_code=204, tags=["auth"],
-                      summary="Log out: the token stops working", response_class=Response,
-                      responses={401: {"model": Error}})
+    if ("POST", "/api/logout") not in {op.http for op in routed_operations()}:
+        app.add_api_route("/api/logout", logout, methods=["POST"], status_code=204, tags=["auth"],
+                          summary="Log out: the token stops working", response_class=Response,
+                          responses={401: {"model": Error}})
     for op in routed_operations():
         method, path = op.http
         files = file_params(op)
@@ -200,7 +215,7 @@ def _json_endpoint(op: Operation):
     for name in in_path:
         parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
                                             annotation=hints.get(name, str), default=Path(...)))
-    rest = {k: v for k, v in hints.items() if k not in in_path and k not in SERVER_PATH_PARAMS}
+    rest = {k: v for k, v in hints.items() if k not in in_path and k not in NOT_FROM_CALLER}
     body_model = None
     if method == "GET":
         for name, ann in rest.items():
@@ -221,7 +236,9 @@ def _json_endpoint(op: Operation):
         params = {k: v for k, v in kwargs.items() if v is not None}
         if body is not None:
             params.update(body.model_dump(exclude_unset=True))
-        result = await run_in_threadpool(call, request.app.state.web, request.state.actor, op, params)
+        params.update({k: fill(request) for k, fill in SERVER_SET_PARAMS.items() if k in hints})
+        actor = None if op.name in TOKENLESS else request.state.actor
+        result = await run_in_threadpool(call, request.app.state.web, actor, op, params)
         return JSON(result, headers=warnings_header(result))
 
     endpoint.__signature__ = inspect.Signature(parameters)
@@ -271,7 +288,7 @@ async def read_upload(request: Request, op: Operation, files_keys: list[str], fo
                 raise HTTPProblem(422, f"no file uploaded: send the BPMN file(s) as form field "
                                        f"{'file' if n == 0 else key!r}")
         for key in hints:
-            if key in files_keys or key in SERVER_PATH_PARAMS or key in path_names(op.http[1]):
+            if key in files_keys or key in NOT_FROM_CALLER or key in path_names(op.http[1]):
                 continue
             value = form.get(key)
             if isinstance(value, str) and value.strip() != "":
@@ -314,7 +331,7 @@ def _multipart_schema(op: Operation, files_keys: list[str]) -> dict:
     props = {"file": binary | {"description": f"the BPMN file(s) of {files_keys[0]!r}; the first is the main model"}}
     props.update({k: binary for k in files_keys[1:]})
     for key, ann in hints.items():
-        if key not in files_keys and key not in path_names(op.http[1]) and key not in SERVER_PATH_PARAMS:
+        if key not in files_keys and key not in path_names(op.http[1]) and key not in NOT_FROM_CALLER:
             props[key] = {"type": "boolean" if ann is bool else "string"}
     need = [("file" if n == 0 else k) for n, k in enumerate(files_keys) if k in required]
     need += [k for k in hints if k in required and k not in files_keys and k not in path_names(op.http[1])]

@@ -25,8 +25,6 @@ from . import api, errors, pages
 from .state import MAX_BODY_BYTES, WebState, server_clock
 
 log = logging.getLogger("onetrip.web")
-#: The API's only route that needs no token.
-PUBLIC = frozenset({"/api/token"})
 
 SECURITY_HEADERS = {
     # The pages load nothing from elsewhere; the report's bars are sized by inline style attributes.
@@ -150,7 +148,7 @@ class Guard:
         if problem is not None:
             return await error_response(request, problem)(scope, receive, send)
         path = scope["path"]
-        if path.startswith("/api/") and path not in PUBLIC:
+        if path.startswith("/api/") and path not in api.public_paths():
             # No token, no answer but 401; the operation's roles and lane in the same short transaction (403).
             state: WebState = request.app.state.web
             op, path_params = api.operation_of(request)
@@ -159,7 +157,7 @@ class Guard:
                                                               path_params)
             except OnetripError as exc:
                 return await error_response(request, exc)(scope, receive, send)
-        no_store = wants_html(request) or path == "/api/token"
+        no_store = wants_html(request) or path in api.public_paths()
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
