@@ -137,7 +137,7 @@ def bench_serve_tasklist(ctx) -> Result:
     from onetrip_testing.serve import login, serve
     name = "serve-tasklist-100k"
     total = 10_000 if ctx.quick else 100_000
-    runs = 10 if ctx.quick else 20
+    runs = 10 if ctx.quick else 50
     ctx.say(f"{name}: {total:,} open tasks over 20 departments, {runs} requests")
     with throwaway_postgres(ctx.pg_admin_url, prefix="onetrip_bench") as db_url:
         _, clerks, version = _office(ctx, db_url, [Step(f"环节{i + 1}", lane=lane) for i, lane in enumerate(LANES)],
