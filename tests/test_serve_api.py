@@ -249,3 +249,13 @@ def test_a_lists_warnings_travel_in_a_header(office):
         r = lonely.get("/api/tasks")
     assert r.status_code == 200 and r.json() == []
     assert "no uploaded model has a lane named" in " ".join(json.loads(r.headers["onetrip-warnings"]))
+
+
+def test_compare_files_takes_both_sides_as_uploads(office):
+    with login(office[0].url, "钱改革") as reformer:
+        r = reformer.post("/api/compare/files", files=[("before", ("before.bpmn", SAMPLE.read_bytes())),
+                                                       ("after", ("after.bpmn", SAMPLE.read_bytes()))])
+        assert r.status_code == 200, r.text
+        assert r.json()["totals"]["before"]["steps"] == r.json()["totals"]["after"]["steps"] > 0
+        one_side = reformer.post("/api/compare/files", files=[("before", ("b.bpmn", SAMPLE.read_bytes()))])
+        assert one_side.status_code == 422 and "'after'" in one_side.json()["error"]

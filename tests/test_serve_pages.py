@@ -225,3 +225,13 @@ def test_hostile_names_and_data_are_escaped_on_every_page(office):
         assert "<script>alert(1)</script>" not in page.text, page.url
         assert ESCAPED in page.text, f"{page.url}: the hostile name is not shown as text"   # {{7*7}} not evaluated
     assert "alert(1)" not in str(httpx.get(server.url + "/static/report.js").text)
+
+
+def test_a_revoked_login_goes_back_to_the_login_page(office):
+    server, cli, _ = office
+    b = logged_in(office, "王窗口")
+    assert b.get("/tasks").status_code == 200
+    cli.ok("user revoke 王窗口", user="admin")
+    r = b.get("/tasks")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/tasks"
+    assert b.post("/tasks/1.1", {"action": "complete"}).status_code == 303
