@@ -7,8 +7,8 @@ Starlette routes rendering Jinja2 templates.  Every engine error becomes its sta
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -62,7 +62,7 @@ def open_state(settings: Settings, service=None) -> WebState:
     _refuse_new_sqlite(settings.db_url)
     # A server process never forks a child per case (the worker's isolation): should a timer pass ever be
     # reached from a request, it steps in-process.  `onetrip worker` runs apart and keeps its children.
-    os.environ["ONETRIP_WORKER_INPROCESS"] = "1"
+    settings = dataclasses.replace(settings, worker_inprocess=True)
     engine = store.open_database(settings.db_url)
     sessions = store.session_factory(engine)
     with sessions() as s, s.begin():
