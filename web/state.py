@@ -67,14 +67,14 @@ class WebState:
 
 def authorize(session, actor: store.Actor, op, params: dict) -> None:
     """Roles and lanes, from the protocol table, before the service runs (the service checks again)."""
-    from .api import lane_over_http, roles_over_http
+    from .api import lane_checked_here, roles_over_http
     roles = roles_over_http(op)
     if roles and actor.role not in roles:
         article = "an" if actor.role[:1] in "aeiou" else "a"
         denied = getattr(op, "denied", "do this")
         raise PermissionDenied(f"{actor.name} is {article} {actor.role}; only "
                                f"{' or '.join(r + 's' for r in roles)} may {denied}")
-    if lane_over_http(op) and actor.role == "clerk" and params.get("ref") is not None:
+    if lane_checked_here(op) and actor.role == "clerk" and params.get("ref") is not None:
         lane = _task_lane(session, str(params["ref"]))
         if lane and lane != actor.department:
             raise PermissionDenied(f"task {params['ref']} belongs to {lane}; {actor.name} works for "
