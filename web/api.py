@@ -39,13 +39,6 @@ SERVER_SET_PARAMS = {"client": lambda request: client_of(request), "token": lamb
 TOKENLESS = frozenset({"login"})
 #: Params a caller can never send: filled by the server, or files of the server's own.
 NOT_FROM_CALLER = SERVER_PATH_PARAMS | frozenset(SERVER_SET_PARAMS)
-#: Roles the server requires beyond the table's (which leaves some reads open to any local user).
-HTTP_ROLES = {"list_users": ("admin",), "verify_audit": ("admin", "reformer"),
-              "simulate": ("reformer", "admin"), "conformance": ("reformer", "admin")}
-#: Operations whose task must be in the acting clerk's lane over HTTP although the table has no ``lane``
-#: for them (a task's data is the applicant's: another department's clerk does not read it).  The table's
-#: ``lane`` operations are refused by the service itself, where it finds the task (no second query here).
-HTTP_LANE = frozenset({"show_task"})
 SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/token", auto_error=False)
@@ -83,14 +76,6 @@ def file_params(op: Operation) -> list[str]:
 def file_param(op: Operation) -> str | None:
     keys = file_params(op)
     return keys[0] if keys else None
-
-
-def roles_over_http(op: Operation) -> tuple[str, ...]:
-    return HTTP_ROLES.get(op.name, op.roles)
-
-
-def lane_checked_here(op: Operation) -> bool:
-    return op.name in HTTP_LANE and not op.lane
 
 
 def warnings_header(result) -> dict[str, str]:

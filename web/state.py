@@ -9,6 +9,8 @@ from engine.config import Settings
 from engine.context import Context
 from engine.errors import AuthenticationFailed, PermissionDenied
 
+from .policy import lane_checked_here, roles_over_http
+
 #: Largest request body taken for an upload: the model size limit for each of a few files, plus the form.
 MAX_UPLOAD_FILES = 20
 FORM_OVERHEAD = 64 * 1024
@@ -67,7 +69,6 @@ class WebState:
 
 def authorize(session, actor: store.Actor, op, params: dict) -> None:
     """Roles and lanes, from the protocol table, before the service runs (the service checks again)."""
-    from .api import lane_checked_here, roles_over_http
     roles = roles_over_http(op)
     if roles and actor.role not in roles:
         article = "an" if actor.role[:1] in "aeiou" else "a"
