@@ -24,6 +24,7 @@ class WebState:
     service: object
     clock: Clock
     sessions: object = None            # sqlalchemy sessionmaker over the server's own engine
+    readers: object = None             # the same for reads only (token checks)
     engine: object = None
     simulation: bool = False
     secure_cookies: bool = False       # set behind HTTPS (cookies then carry the Secure flag)
@@ -58,7 +59,7 @@ class WebState:
         """The user a live token belongs to, checked against ``op``'s roles and lane (403)."""
         if not token:
             raise AuthenticationFailed(auth.NOT_LOGGED_IN)
-        with self.sessions() as s, s.begin():
+        with self.readers() as s, s.begin():
             actor = store.find_actor(s, auth.resolve_token(s, token, self.clock.now()))
             if actor is None:           # the user was removed after logging in
                 raise AuthenticationFailed(auth.NOT_LOGGED_IN)
