@@ -22,6 +22,7 @@ without loading the engine.
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
+from .errors import PermissionDenied
 from .roles import ADMIN_ROLES, AUDIT_ROLES, CASE_ROLES, TASK_ROLES, UPLOAD_ROLES
 
 
@@ -52,6 +53,20 @@ class Operation:
     result: Any                    # a TypedDict class (or list[TypedDict]) of the JSON-ready record returned
     http: tuple[str, str] | None   # ("POST", "/api/tasks/{ref}/complete"); None = local only
     denied: str = "do this"        # "only clerks may <denied>": the refusal's wording
+    # Over the server, stricter than in direct mode (whose reads need the database's credentials anyway):
+    served_roles: tuple[str, ...] | None = None   # roles the server requires; None = ``roles``
+    served_lane: bool = False      # the server also holds a read of the task to the clerk's lane
+
+    def allowed_roles(self, served: bool = False) -> tuple[str, ...]:
+        return self.served_roles if served and self.served_roles is not None else self.roles
+
+    def check_role(self, name: str, role: str, served: bool = False) -> None:
+        """The one refusal of a role: "李 is a clerk; only designers or admins may upload process models"."""
+        roles = self.allowed_roles(served)
+        if roles and role not in roles:
+            article = "an" if role[:1] in "aeiou" else "a"
+            raise PermissionDenied(f"{name} is {article} {role}; only "
+                                   f"{' or '.join(r + 's' for r in roles)} may {self.denied}")
 
 
 # ---------------------------------------------------------------- records (results)
@@ -467,8 +482,9 @@ CLERK, ADMIN = TASK_ROLES, ADMIN_ROLES
 
 
 def _op(name, capability, summary, params, result, http=None, roles=(), lane=False, writes=False,
-        denied="do this") -> Operation:
-    return Operation(name, capability, summary, roles, lane, writes, params, result, http, denied)
+        denied="do this", served_roles=None, served_lane=False) -> Operation:
+    return Operation(name, capability, summary, roles, lane, writes, params, result, http, denied,
+                     served_roles, served_lane)
 
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in [
@@ -485,7 +501,8 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
         ("POST", "/api/cases/{case_id}/release"), ADMIN, writes=True, denied="release quarantined cases"),
     _op("list_tasks", "cases", "Ready tasks of the acting clerk's department (or all of them).",
         ListTasksParams, list[TaskRecord], ("GET", "/api/tasks")),
-    _op("show_task", "cases", "One ready task with its data.", TaskParams, TaskRecord, ("GET", "/api/tasks/{ref}")),
+    _op("show_task", "cases", "One ready task with its data.", TaskParams, TaskRecord, ("GET", "/api/tasks/{ref}"),
+        served_lane=True),      # the applicant's data: another department's clerk does not read it
     _op("complete_task", "cases", "Complete a ready task of the acting clerk's department.",
         CompleteTaskParams, CaseRecord, ("POST", "/api/tasks/{ref}/complete"), CLERK, lane=True, writes=True,
         denied="complete tasks"),
@@ -528,7 +545,7 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     _op("add_user", "admin", "Add a user (the first user needs no admin).", AddUserParams, UserRecord,
         None, ADMIN, writes=True, denied="add users"),
     _op("list_users", "admin", "Users with role and department.", NoParams, list[UserRecord],
-        ("GET", "/api/users")),
+        ("GET", "/api/users"), served_roles=ADMIN_ROLES, denied="list users"),
     _op("run_due_timers", "admin", "Fire the expired timers of due cases.", WorkerParams, WorkerPass, None,
         ADMIN, writes=True, denied="run the worker"),
     _op("send_reminders", "admin", "Remind every open case due by the next working day.", NoParams,
@@ -555,9 +572,9 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     # mining
     _op("export_log", "mining", "Write the event log as XES, OCEL 2.0 or CSV.", ExportParams, ExportRecord),
     _op("conformance", "mining", "Replay cases on their model and check the promises.", ConformanceParams,
-        ConformanceRecord, ("GET", "/api/conformance")),
+        ConformanceRecord, ("GET", "/api/conformance"), served_roles=AUDIT_ROLES, denied="check conformance"),
     _op("simulate", "mining", "Simulate a model calibrated from measured cases.", SimulateParams,
-        SimulationRecord, ("POST", "/api/simulate")),
+        SimulationRecord, ("POST", "/api/simulate"), served_roles=AUDIT_ROLES, denied="run simulations"),
     _op("report_mining", "mining", "The HTML report's mining sections.", ReportMiningParams, MiningReport),
     _op("demo_simulations", "mining", "The demo's calibration checks and what-ifs.", DemoSimulationsParams,
         list[SimulationRecord]),

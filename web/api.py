@@ -217,7 +217,7 @@ def _json_endpoint(op: Operation):
 
     async def endpoint(**kwargs):
         request: Request = kwargs.pop("request")
-        bearer_token = kwargs.pop("bearer_token")
+        kwargs.pop("bearer_token")          # declared for the OpenAPI security scheme; checked by the guard
         body = kwargs.pop("body", None)
         params = {k: v for k, v in kwargs.items() if v is not None}
         if body is not None:
@@ -245,7 +245,7 @@ def _multipart_endpoint(op: Operation, files_keys: list[str]):
 
     async def endpoint(**kwargs):
         request: Request = kwargs.pop("request")
-        bearer_token = kwargs.pop("bearer_token")
+        kwargs.pop("bearer_token")          # declared for the OpenAPI security scheme; checked by the guard
         state: WebState = request.app.state.web
         # (the roles were checked with the token: a caller who may not upload never gets here)
         with tempfile.TemporaryDirectory(prefix="onetrip-upload-") as folder:

@@ -8,8 +8,8 @@ from engine.clock import Clock, FixedClock
 from engine.config import Settings
 from engine.context import Context
 from engine.errors import AuthenticationFailed, PermissionDenied
+from engine.roles import CLERK
 
-from .policy import lane_checked_here, roles_over_http
 
 #: Largest request body taken for an upload: the model size limit for each of a few files, plus the form.
 MAX_UPLOAD_FILES = 20
@@ -70,13 +70,8 @@ class WebState:
 
 def authorize(session, actor: store.Actor, op, params: dict) -> None:
     """Roles and lanes, from the protocol table, before the service runs (the service checks again)."""
-    roles = roles_over_http(op)
-    if roles and actor.role not in roles:
-        article = "an" if actor.role[:1] in "aeiou" else "a"
-        denied = getattr(op, "denied", "do this")
-        raise PermissionDenied(f"{actor.name} is {article} {actor.role}; only "
-                               f"{' or '.join(r + 's' for r in roles)} may {denied}")
-    if lane_checked_here(op) and actor.role == "clerk" and params.get("ref") is not None:
+    op.check_role(actor.name, actor.role, served=True)
+    if op.served_lane and not op.lane and actor.role == CLERK and params.get("ref") is not None:
         lane = _task_lane(session, str(params["ref"]))
         if lane and lane != actor.department:
             raise PermissionDenied(f"task {params['ref']} belongs to {lane}; {actor.name} works for "

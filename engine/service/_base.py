@@ -195,10 +195,9 @@ class ServiceBase:
             self._engine.dispose()
             self._engine = None
 
-    def _actor(self, session: Session, roles: tuple[str, ...] | None = None) -> store.Actor:
+    def _actor(self, session: Session) -> store.Actor:
         """The acting user of this call, checked against the roles its operation declares."""
         call = _current()
-        roles = call.op.roles if roles is None else roles
         name = call.ctx.actor
         if not name:
             raise PermissionDenied("no acting user: pass --as NAME or set ONETRIP_USER")
@@ -206,10 +205,7 @@ class ServiceBase:
         user = store.find_actor(session, name)
         if user is None:
             raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`")
-        if roles and user.role not in roles:
-            article = "an" if user.role[0] in "aeiou" else "a"
-            raise PermissionDenied(f"{user.name} is {article} {user.role}; only "
-                                   f"{' or '.join(r + 's' for r in roles)} may {call.op.denied}")
+        call.op.check_role(user.name, user.role)
         return user
 
     def _check_role(self) -> None:
