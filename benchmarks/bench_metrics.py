@@ -222,6 +222,7 @@ def build_database(ctx, n_cases: int, n_events: int):
         got_events = conn.execute("SELECT count(*) FROM task_events").fetchone()[0]
     finally:
         conn.close()
+    _backfill_counts(url)
     build = time.perf_counter() - t0
     state = case_tpl.get("state") or ""
     sizes = {"cases": got_cases, "task_events": got_events, "versions": len(versions),
@@ -229,6 +230,17 @@ def build_database(ctx, n_cases: int, n_events: int):
              "db_mb": round(db.stat().st_size / 2**20, 1), "build_seconds": round(build, 1)}
     copied = [c for c in c_cols if c not in GEN_CASE_COLS]
     return url, db, sizes, copied
+
+
+def _backfill_counts(url: str) -> None:
+    """case_counts for the inserted cases, as migration 0005 backfills them (metrics reads them)."""
+    from engine import measure, store
+    eng = store.make_engine(url)
+    try:
+        with eng.begin() as conn:
+            measure.rebuild_counts(conn, measure.load_calendar(conn))
+    finally:
+        eng.dispose()
 
 
 def _baseline(db) -> float:

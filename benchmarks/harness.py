@@ -91,6 +91,7 @@ class Context:
     onetrip: Path         # the venv's console script
     pg_admin_url: str
     log: object = None    # callable(str) for progress on stderr
+    pg_metrics_cases: int | None = None   # size of metrics-10m (None: its default)
 
     def say(self, text: str) -> None:
         if self.log:

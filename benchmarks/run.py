@@ -32,6 +32,7 @@ BENCHMARKS = [
     ("bench_cli", "bench_cli_complete", ["cli-complete"]),
     ("bench_cli", "bench_cli_help", ["cli-help"]),
     ("bench_metrics", "bench_metrics", ["metrics-1m"]),
+    ("bench_metrics_pg", "bench_metrics_10m", ["metrics-10m"]),
     ("bench_analyze", "bench_analyze", ["analyze-1000"]),
     ("bench_mining", "bench_export", ["export-1m"]),
     ("bench_mining", "bench_export_pg", ["export-1m-pg"]),
@@ -89,12 +90,14 @@ def main(argv=None) -> int:
     ap.add_argument("--pg", default=os.environ.get("ONETRIP_BENCH_PG", os.environ.get(
         "ONETRIP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")),
         help="PostgreSQL admin URL used to create/drop a throw-away database")
+    ap.add_argument("--pg-metrics-cases", type=int, default=None, metavar="N",
+                    help="cases of metrics-10m (10 events each; default 1,000,000)")
     args = ap.parse_args(argv)
 
     bindir = Path(sys.executable).parent
     tmp = make_tmp()
     ctx = Context(quick=args.quick, tmp=tmp, python=Path(sys.executable), onetrip=bindir / "onetrip",
-                  pg_admin_url=args.pg, log=_log)
+                  pg_admin_url=args.pg, log=_log, pg_metrics_cases=args.pg_metrics_cases)
     start_fp = code_fingerprint()
     try:   # import the engine now, so "the code measured in-process" is the code of start_fp
         import engine.service, engine.runtime, engine.analysis, engine.measure  # noqa: E401,F401

@@ -15,15 +15,17 @@ transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from . import audit, runtime
+from . import audit, measure, runtime
 from .annotations import counts_as_step, is_clock_stop
+from .rawsql import Raw, Statement
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
 from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
 
@@ -85,6 +87,93 @@ DELETE_CASE_ITEMS = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"))
 UPDATE_DUE = (update(CASES).where(CASES.c.id == bindparam("b_id"))
               .values(due_date=bindparam("due_date"), reminded_at=None, revision=CASES.c.revision + 1))
 _UPSERTS: dict[str, object] = {}
+
+
+def _kinds(table, names) -> tuple:
+    """How rawsql converts each column (by its SQLAlchemy type)."""
+    from sqlalchemy import JSON, Boolean, Date, DateTime
+    out = []
+    for name in names:
+        t = table.c[name].type
+        out.append("dt" if isinstance(t, DateTime) else "date" if isinstance(t, Date) and not isinstance(t, DateTime)
+                   else "bool" if isinstance(t, Boolean) else "json" if isinstance(t, JSON) else None)
+    return tuple(out)
+
+
+def _typed(table, names) -> dict:
+    return {n: k for n, k in zip(names, _kinds(table, names)) if k}
+
+
+# The hot path's statements as constant SQL on the driver's cursor (engine.rawsql): the same
+# statements as the Core ones above, without SQLAlchemy's per-statement work.
+R_SELECT_ITEM = Statement(
+    f"SELECT {', '.join('i.' + f for f in _ITEM_FIELDS)}, {', '.join('c.' + f for f in _CASE_FIELDS)} "
+    f"FROM work_items i JOIN cases c ON c.id = i.case_id WHERE i.case_id = :case_id AND i.seq = :seq",
+    columns=_kinds(ITEMS, _ITEM_FIELDS) + _kinds(CASES, _CASE_FIELDS))
+R_SELECT_CASE = Statement(f"SELECT id, {', '.join(_CASE_FIELDS)} FROM cases WHERE id = :case_id",
+                          columns=(None,) + _kinds(CASES, _CASE_FIELDS))
+R_SELECT_STATE = Statement("SELECT state FROM cases WHERE id = :case_id")
+R_SELECT_TASKS = Statement("SELECT task_id, workflow, pos, body FROM case_tasks WHERE case_id = :case_id")
+_ALL_ITEM_FIELDS = ("id",) + _ITEM_FIELDS
+R_SELECT_ITEMS = Statement(f"SELECT {', '.join(_ALL_ITEM_FIELDS)} FROM work_items WHERE case_id = :case_id "
+                           f"ORDER BY seq", columns=_kinds(ITEMS, _ALL_ITEM_FIELDS))
+_CASE_SET = _WRITABLE + ("state", "updated_at", "revision")
+_UPDATE_CASE_SQL = (f"UPDATE cases SET {', '.join(f'{f} = :{f}' for f in _CASE_SET)} "
+                    f"WHERE id = :b_id AND revision = :b_revision")
+# The acting user as the step saw it (cached per process) must still be so when the step writes.
+_ACTOR_GUARD = (" AND EXISTS (SELECT 1 FROM users u LEFT JOIN departments d ON d.id = u.department_id "
+                "WHERE u.id = :g_uid AND u.name = :g_name AND u.role = :g_role "
+                "AND COALESCE(d.name, '') = :g_dept)")
+_CASE_TYPES = _typed(CASES, _CASE_SET)
+R_UPDATE_CASE = Statement(_UPDATE_CASE_SQL, _CASE_TYPES)
+R_UPDATE_CASE_ACTOR = Statement(_UPDATE_CASE_SQL + _ACTOR_GUARD, _CASE_TYPES)
+# PostgreSQL: the guard fails inside the transaction (division by zero when no row matched), so the
+# statements pipelined after it never commit.
+R_UPDATE_CASE_PG = Statement(f"WITH u AS ({_UPDATE_CASE_SQL} RETURNING 1) SELECT 1 / (SELECT count(*) FROM u)",
+                             _CASE_TYPES)
+R_UPDATE_CASE_ACTOR_PG = Statement(f"WITH u AS ({_UPDATE_CASE_SQL}{_ACTOR_GUARD} RETURNING 1) "
+                                   f"SELECT 1 / (SELECT count(*) FROM u)", _CASE_TYPES)
+R_UPSERT_TASKS = Statement("INSERT INTO case_tasks (case_id, task_id, workflow, pos, body) "
+                           "VALUES (:case_id, :task_id, :workflow, :pos, :body) "
+                           "ON CONFLICT (case_id, task_id) DO UPDATE SET body = excluded.body, pos = excluded.pos, "
+                           "workflow = excluded.workflow")
+R_DELETE_TASK = Statement("DELETE FROM case_tasks WHERE case_id = :case_id AND task_id = :task_id")
+R_DELETE_ITEM = Statement("DELETE FROM work_items WHERE case_id = :case_id AND task_uuid = :uuid")
+R_INSERT_ITEMS = Statement(f"INSERT INTO work_items ({', '.join(_ITEM_FIELDS)}) "
+                           f"VALUES ({', '.join(':' + f for f in _ITEM_FIELDS)})", _typed(ITEMS, _ITEM_FIELDS))
+R_UPSERT_COUNTS = Statement("INSERT INTO case_counts (version_id, day, metric, value, n) "
+                            "VALUES (:version_id, :day, :metric, :value, :n) "
+                            "ON CONFLICT (version_id, day, metric, value) DO UPDATE SET n = case_counts.n + excluded.n",
+                            {"day": "date"})
+R_SELECT_YEARS = Statement("SELECT year, holidays, workdays, source FROM calendar_years ORDER BY year",
+                           columns=(None, "json", "json", None))
+_CALENDARS: dict[str, object] = {}
+
+
+def step_calendar(s: Session):
+    """The working-day calendar for a step that ends a case, built once per content of calendar_years."""
+    rows = Raw.of(s).all(R_SELECT_YEARS)
+    key = repr(rows)
+    calendar = _CALENDARS.get(key)
+    if calendar is None:
+        if len(_CALENDARS) > 16:
+            _CALENDARS.clear()
+        calendar = _CALENDARS[key] = measure._calendar_of(rows)
+    return calendar
+
+
+def ended_count_rows(s: Session, case: "CaseRow") -> list[dict]:
+    """What a case that has just ended adds to ``case_counts`` (engine.measure)."""
+    calendar = step_calendar(s) if case.status == "completed" else None
+    return measure.count_rows(case.version_id, case.accepted_at.date(), measure.ended_counts(
+        case.status, case.accepted_at, case.completed_at, case.paused_workdays or 0, case.promised_workdays,
+        case.due_date, case.steps_done, case.trips, case.returns, case.materials_submitted, calendar))
+
+
+EVENT_FIELDS = ("case_id", "seq", "task_ref", "task_uuid", "task_name", "name", "lane", "actor", "action", "onsite",
+                "step", "clock_stop", "materials", "data", "ready_at", "at", "prev_hash", "hash", "writes")
+R_INSERT_EVENTS = Statement(f"INSERT INTO task_events ({', '.join(EVENT_FIELDS)}) "
+                            f"VALUES ({', '.join(':' + f for f in EVENT_FIELDS)})", _typed(EVENTS, EVENT_FIELDS))
 
 
 def _upsert_statement(dialect: str):
@@ -153,7 +242,7 @@ def check_time(case: CaseRow, now: datetime) -> None:
 
 
 def read_case(s: Session, case_id: int) -> CaseRow:
-    row = s.connection().execute(SELECT_CASE, {"case_id": case_id}).first()
+    row = Raw.of(s).first(R_SELECT_CASE, {"case_id": case_id})
     if row is None:
         raise NotFound("case", case_id)
     return CaseRow(*row)
@@ -164,7 +253,7 @@ def read_item(s: Session, ref: str) -> tuple[dict | None, CaseRow | None]:
     parsed = parse_task_ref(ref)
     if parsed is None:
         return None, None
-    row = s.connection().execute(SELECT_ITEM, {"case_id": parsed[0], "seq": parsed[1]}).first()
+    row = Raw.of(s).first(R_SELECT_ITEM, {"case_id": parsed[0], "seq": parsed[1]})
     if row is None:
         return None, None
     item = dict(zip(_ITEM_FIELDS, row[:len(_ITEM_FIELDS)]))
@@ -181,6 +270,7 @@ class VersionInfo:
     matter_code: str
     matter_name: str
     task_materials: dict
+    returnable: frozenset = frozenset()          # tasks a clerk may return for correction
 
 
 class VersionCache:
@@ -192,7 +282,9 @@ class VersionCache:
         if info is None:
             vid, label, code, name, metrics = s.connection().execute(
                 SELECT_VERSION, {"version_id": version_id}).one()
-            info = VersionInfo(vid, label, code, name, (metrics or {}).get("task_materials") or {})
+            metrics = metrics or {}
+            info = VersionInfo(vid, label, code, name, metrics.get("task_materials") or {},
+                               frozenset(metrics.get("returnable_tasks") or ()))
             self._items[version_id] = info
         return info
 
@@ -221,24 +313,79 @@ class WorkflowCache:
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
-        self._items: OrderedDict[int, tuple[int, object, runtime.CaseState]] = OrderedDict()
+        self._items: OrderedDict[int, tuple] = OrderedDict()
 
     def take(self, case_id: int, revision: int):
+        """(workflow, state, ready task ids) of the case at ``revision``, or None."""
         entry = self._items.pop(case_id, None)
         if entry is not None and entry[0] == revision:
-            return entry[1], entry[2]
+            return entry[1:4]
         return None
 
-    def put(self, case_id: int, revision: int, wf, state) -> None:
-        self._items[case_id] = (revision, wf, state)
+    def put(self, case_id: int, revision: int, wf, state, ready: set[str] | None = None,
+            case: "CaseRow | None" = None, items: list[dict] | None = None) -> None:
+        self._items[case_id] = (revision, wf, state, ready, case, items)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
+
+    def keep(self, step: "Step") -> None:
+        """Keep a step's case after its commit: the workflow, and the case row and work items it wrote."""
+        self.put(step.case.id, step.case.revision, step.wf, step.state, step.ready, replace(step.case), step.items)
+
+    def item(self, ref: str):
+        """A ready work item and its case as this process last wrote them, or None.
+
+        Nothing is read from the database: the step's guarded write finds out whether the case is
+        still at that revision (if not, the step is stale, and its retry reads the case afresh).
+        """
+        parsed = parse_task_ref(ref)
+        entry = self._items.get(parsed[0]) if parsed is not None else None
+        if entry is None or entry[4] is None or entry[5] is None:
+            return None
+        for it in entry[5]:
+            if it["seq"] == parsed[1]:
+                item = {f: it[f] for f in _ITEM_FIELDS}
+                item["ref"] = f"{parsed[0]}.{parsed[1]}"
+                item["props"] = item["props"] or {}
+                return item, replace(entry[4])
+        return None
+
+
+class ActorCache:
+    """Acting users by name, looked up once per process.
+
+    Safe because nothing is decided on a cached user alone: a step that uses one re-checks it in
+    its guarded write (``_ACTOR_GUARD``: same id, name, role and department, or the write matches
+    no row and the step is stale), the entry is forgotten then, and the retry looks the user up
+    again; refusals are only given on a fresh look-up.
+    """
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._items: dict[str, object] = {}
+
+    def get(self, s: Session, name: str):
+        from .store import find_actor
+        actor = self._items.get(name)
+        if actor is None:
+            actor = find_actor(s, name)
+            if actor is not None:
+                if len(self._items) >= self.size:
+                    self._items.clear()
+                self._items[name] = actor
+        return actor
+
+    def forget(self, name: str) -> None:
+        self._items.pop(name, None)
 
 
 class NoCache:
     """For reads that must not take a workflow out of the shared cache."""
 
     def take(self, case_id, revision):
+        return None
+
+    def item(self, ref):
         return None
 
 
@@ -255,6 +402,17 @@ class Step:
     timers: dict = field(default_factory=dict)        # timer task id -> (its task, children) when the step began
     timers_done: set = field(default_factory=set)     # timer tasks already completed when the step began
     deferred: bool = False                            # events are sealed by plan(), with what the step wrote
+    ready: set[str] | None = None                     # ready task ids as stored (= the case's work items)
+    actor: object = None                              # a cached acting user the write re-checks (store.Actor)
+    actors: ActorCache | None = None                  # where it came from (forgotten when the check fails)
+    items: list[dict] | None = None                   # the case's ready work items once written
+
+    @property
+    def before(self) -> set[str]:
+        """The ready task ids when the step began (walks the task tree only when not known)."""
+        if self.ready is None:
+            self.ready = ready_uuids(self.wf)
+        return self.ready
 
     def record(self, actor: str, action: str, at: datetime, *, item: dict | None = None, onsite: bool = False,
                data: dict | None = None, materials: int = 0) -> None:
@@ -286,19 +444,20 @@ def open_step(s: Session, case: CaseRow, models: ModelCache, cache) -> Step:
     """Load a case's workflow: from this process's cache at the same revision, else from its rows."""
     model = models.get(s, case.version_id)
     warm = cache.take(case.id, case.revision)
+    ready = None
     if warm is not None:
-        wf, state = warm
+        wf, state, ready = warm
     else:
-        conn = s.connection()
-        workflow_json = conn.execute(SELECT_STATE, {"case_id": case.id}).scalar()
-        rows = conn.execute(SELECT_TASKS, {"case_id": case.id}).all()
+        raw = Raw.of(s)
+        workflow_json = raw.first(R_SELECT_STATE, {"case_id": case.id})[0]
+        rows = raw.all(R_SELECT_TASKS, {"case_id": case.id})
         try:
             wf, state = runtime.restore(workflow_json, rows, model)
         except runtime.Unloadable as exc:
             raise StoreError(f"case {case.id} cannot be loaded: {exc}; an admin can still show it "
                              f"(`onetrip case show {case.id}`) and cancel it (`onetrip --as ADMIN case cancel "
                              f"{case.id} --reason ...`)") from None
-    step = Step(s, case, model, wf, state, deferred=True)
+    step = Step(s, case, model, wf, state, deferred=True, ready=ready)
     if model.has_timers:
         for task in runtime.timer_tasks(wf):
             if task.state == runtime.TaskState.WAITING:
@@ -359,6 +518,8 @@ class Plan:
     ready_count: int
     events: list[dict]
     params: dict
+    ready: set[str]
+    counts: list[dict] = field(default_factory=list)     # case_counts rows of a case that ended
 
 
 def _record_timers(step: Step, now: datetime) -> int:
@@ -410,9 +571,11 @@ def plan(step: Step, now: datetime, before: set[str]) -> Plan:
                               "name": t.name, "lane": t.lane, "props": t.props, "ready_at": now})
     if new_items:
         case.set(task_seq=seq)
+    counts = []
     if wf.completed and case.status != "completed":
         case.set(status="completed", completed_at=now)
         step.record("system", "finish", now)
+        counts = ended_count_rows(step.session, case)
     if step.model.has_timers:
         case.set(next_timer_at=runtime.next_timer_at(wf))
     writes = audit.step_writes(changes.upserts, changes.deletes, new_items, gone)
@@ -424,33 +587,66 @@ def plan(step: Step, now: datetime, before: set[str]) -> Plan:
     params.update(state=changes.workflow, updated_at=now, revision=case.revision + 1,
                   b_id=case.id, b_revision=case.revision)
     events, step.events = step.events, []
-    return Plan(changes, gone, new_items, len(ready), events, params)
+    return Plan(changes, gone, new_items, len(ready), events, params, set(ready), counts)
 
 
-def write(conn, step: Step, p: Plan) -> list[dict]:
-    """Write a prepared step under the case's revision guard; return the case's ready work items."""
+def write(conn, step: Step, p: Plan, final: bool = False) -> list[dict]:
+    """Write a prepared step under the case's revision guard; return the case's ready work items.
+
+    ``conn`` is the session's connection (the statements run on its driver cursor).  On PostgreSQL
+    the statements go in one pipeline (one round trip), the guard failing inside the transaction.
+    ``final``: the step's transaction ends with this write; on PostgreSQL its COMMIT goes in the same
+    pipeline (the caller's commit then finds nothing to do; nothing may be written after it).
+    """
     case = step.case
-    if conn.execute(UPDATE_CASE, p.params).rowcount != 1:
-        raise stale()
+    raw = Raw.of(step.session)
+    params, actor = p.params, step.actor
+    if actor is not None:
+        params = params | {"g_uid": actor.id, "g_name": actor.name, "g_role": actor.role,
+                           "g_dept": actor.department or ""}
     changes = p.changes
-    if changes.upserts:
-        conn.execute(_upsert_statement(conn.dialect.name),
-                     [{"case_id": case.id, "task_id": tid, "workflow": wkey, "pos": pos, "body": body}
-                      for tid, wkey, pos, body in changes.upserts])
-    if changes.deletes:
-        conn.execute(DELETE_TASKS, {"case_id": case.id, "task_ids": changes.deletes})
-    if p.gone:
-        conn.execute(DELETE_ITEM, [{"case_id": case.id, "uuid": uuid} for uuid in p.gone])
-    if p.new_items:
-        conn.execute(INSERT_ITEMS, p.new_items)
-    if p.events:
-        conn.execute(INSERT_EVENTS, p.events)
+    pg = raw.dialect == "postgresql"
+    one_trip = pg and final and raw.idle()        # nothing read in this transaction: BEGIN goes along too
+    try:
+        with raw.pipeline(begin=one_trip):
+            if pg:
+                raw.execute(R_UPDATE_CASE_ACTOR_PG if actor is not None else R_UPDATE_CASE_PG, params)
+            elif raw.execute(R_UPDATE_CASE_ACTOR if actor is not None else R_UPDATE_CASE, params) != 1:
+                raise _guard_failed(step)
+            if changes.upserts:
+                raw.executemany(R_UPSERT_TASKS, [{"case_id": case.id, "task_id": tid, "workflow": wkey, "pos": pos,
+                                                  "body": body} for tid, wkey, pos, body in changes.upserts])
+            if changes.deletes:
+                raw.executemany(R_DELETE_TASK, [{"case_id": case.id, "task_id": tid} for tid in changes.deletes])
+            if p.gone:
+                raw.executemany(R_DELETE_ITEM, [{"case_id": case.id, "uuid": uuid} for uuid in p.gone])
+            if p.new_items:
+                raw.executemany(R_INSERT_ITEMS, p.new_items)
+            if p.events:
+                raw.executemany(R_INSERT_EVENTS, p.events)
+            if p.counts:
+                raw.executemany(R_UPSERT_COUNTS, p.counts)
+            if final and pg:
+                raw.commit()
+    except DBAPIError as exc:
+        if pg and getattr(exc.orig, "sqlstate", None) == "22012":      # the guard's division by zero
+            raise _guard_failed(step) from None
+        raise
     step.state = changes.state
+    step.ready = p.ready
     case.revision += 1
     case.updated_at = p.params["updated_at"]
     if p.ready_count == len(p.new_items):
-        return p.new_items
-    return [dict(r._mapping) for r in conn.execute(SELECT_ITEMS, {"case_id": case.id})]
+        step.items = p.new_items
+    else:
+        step.items = [dict(zip(_ALL_ITEM_FIELDS, r)) for r in raw.all(R_SELECT_ITEMS, {"case_id": case.id})]
+    return step.items
+
+
+def _guard_failed(step: Step) -> ConcurrentUpdate:
+    if step.actor is not None and step.actors is not None:
+        step.actors.forget(step.actor.name)        # the retry looks the user up again
+    return stale()
 
 
 def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
@@ -477,6 +673,8 @@ def set_status(s: Session, case: CaseRow, status: str, events: list[tuple[str, s
     if drop_items:
         conn.execute(DELETE_CASE_ITEMS, {"case_id": case.id})
     case.set(status=status, revision=case.revision + 1)
+    if status in measure.ENDED:
+        Raw.of(s).executemany(R_UPSERT_COUNTS, ended_count_rows(s, case))
 
 
 def item_ref(item: dict) -> str:

@@ -51,6 +51,7 @@ MODULES: dict[str, str] = {
 
     "engine.store": "store",
     "engine.casework": "store",
+    "engine.rawsql": "store",           # the step's statements on the driver cursor (casework)
     "engine.measure": "store",
     "engine.audit": "store",
     "engine.auth": "store",

@@ -18,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Float, and_, case, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import (JSON, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func, insert,
+                        literal, or_, select, table)
 from sqlalchemy.orm import Session, aliased
 
-from .store import Case, CalendarDay, Matter, ProcessVersion, TaskEvent
-from .workdays import WorkCalendar
+from .store import Case, CalendarDay, CaseCount, Matter, ProcessVersion, TaskEvent
+from .workdays import HolidayYear, WorkCalendar
 
 HUMAN_ACTIONS = ("complete", "return")
 
@@ -43,8 +44,10 @@ def ensure_calendar(session: Session, calendar: WorkCalendar, first: date, last:
 
 
 def reset_calendar(session: Session) -> None:
-    """Forget the materialised calendar (after a holiday file import)."""
+    """Forget the materialised calendar (after a holiday file import), and recount the ended cases'
+    elapsed working days under the calendar as it now is."""
     session.execute(delete(CalendarDay))
+    rebuild_counts(session, load_calendar(session))
 
 
 def calendar_span(session: Session, today: date) -> tuple[date, date]:
@@ -121,8 +124,9 @@ def recount_from_events(session: Session, case_ids: list[int] | None = None) -> 
             for row in session.execute(stmt)}
 
 
-def matter_metrics(session: Session, today: date, filters: Filters | None = None) -> list[dict]:
-    """Per matter and label: measured figures over the cases that match ``filters``.
+def matter_metrics_scan(session: Session, today: date, filters: Filters | None = None) -> list[dict]:
+    """Per matter and label: measured figures over the cases that match ``filters``, from every case
+    (what :func:`matter_metrics` gives from the counts; kept for ``case_ids`` filters and to check them).
 
     Two grouped passes over the per-case rows (a materialized CTE): the
     aggregates, and the nearest-rank percentiles by window functions; the
@@ -160,10 +164,12 @@ def matter_metrics(session: Session, today: date, filters: Filters | None = None
     stmt = (select(agg, pct.c.p50.label("median_workdays"), pct.c.p90.label("p90_workdays"))
             .outerjoin(pct, and_(pct.c.matter_code == agg.c.matter_code, pct.c.label == agg.c.label))
             .order_by(agg.c.matter_code, agg.c.label.desc()))
-    out = []
-    for r in session.execute(stmt).mappings():
-        done = r["completed"] or 0
-        out.append({
+    return [_record(r) for r in session.execute(stmt).mappings()]
+
+
+def _record(r) -> dict:
+    done = r["completed"] or 0
+    return {
             "matter_code": r["matter_code"], "name": r["name"], "label": r["label"],
             "cases": r["cases"], "completed": done, "open": r["cases"] - done,
             "mean_workdays": _round(r["mean_workdays"]), "median_workdays": r["median_workdays"],
@@ -172,9 +178,193 @@ def matter_metrics(session: Session, today: date, filters: Filters | None = None
             "overdue": r["overdue"] or 0,
             "mean_trips": _round(r["mean_trips"]), "mean_steps": _round(r["mean_steps"]),
             "mean_materials": _round(r["mean_materials"]), "mean_returns": _round(r["mean_returns"]),
-        })
-    return out
+    }
 
 
 def _round(value, digits: int = 2):
     return None if value is None else round(float(value), digits)
+
+
+# ------------------------------------------------------------------ counts
+#
+# Elapsed times are whole working days, so a case that has ended (completed or cancelled) adds 1 to a
+# few counters keyed by (version, acceptance day, metric, value) in the step that ends it, in the same
+# transaction; ``metrics`` adds those counters up (exact means and nearest-rank percentiles) and reads
+# only the cases still running from ``cases``.  Its cost grows with versions x days x distinct values,
+# not with cases.
+
+#: metric -> what its value is, for a case that ended
+COUNT_METRICS = {
+    "elapsed": "working days from acceptance to completion, paused days not counted (completed)",
+    "slack": "promised minus elapsed working days (completed, with a promise)",
+    "trips": "onsite completions (completed)", "steps": "steps executed (completed)",
+    "materials": "applicant materials submitted (completed)",
+    "returns": "returns for correction (completed or cancelled)",
+    "promised": "promised working days (ended, with a promise)",
+    "cancelled": "the due date's proleptic ordinal, 0 when none (cancelled)",
+}
+ENDED = ("completed", "cancelled")
+#: The other statuses: cases still running (read from ``cases``: the status index finds them).
+RUNNING = ("open", "quarantine")
+
+
+def ended_counts(status: str, accepted_at: datetime, completed_at: datetime | None, paused: int,
+                 promised: int | None, due_date: date | None, steps: int, trips: int, returns: int,
+                 materials: int, calendar: WorkCalendar | None) -> list[tuple[str, int]]:
+    """The (metric, value) pairs a case adds when it ends (``calendar`` needed for completed cases)."""
+    out = [("returns", returns)]
+    if promised is not None:
+        out.append(("promised", promised))
+    if status == "completed":
+        elapsed = calendar.workdays_between(accepted_at.date(), completed_at.date()) - paused
+        out += [("elapsed", elapsed), ("trips", trips), ("steps", steps), ("materials", materials)]
+        if promised is not None:
+            out.append(("slack", promised - elapsed))
+    else:
+        out.append(("cancelled", due_date.toordinal() if due_date is not None else 0))
+    return out
+
+
+def count_rows(version_id: int, day: date, pairs) -> list[dict]:
+    return [{"version_id": version_id, "day": day, "metric": m, "value": v, "n": 1} for m, v in pairs]
+
+
+_COUNTS = CaseCount.__table__
+
+
+# The columns the backfill reads, typed (so a migration can use it whatever the models become).
+_ENDED_CASES = table("cases", column("version_id", Integer), column("status", String), column("accepted_at", DateTime),
+                     column("completed_at", DateTime), column("paused_workdays", Integer),
+                     column("promised_workdays", Integer), column("due_date", Date), column("steps_done", Integer),
+                     column("trips", Integer), column("returns", Integer), column("materials_submitted", Integer))
+_YEARS = table("calendar_years", column("year", Integer), column("holidays", JSON), column("workdays", JSON),
+               column("source", String))
+_COUNT_ROWS = table("case_counts", column("version_id", Integer), column("day", Date), column("metric", String),
+                    column("value", Integer), column("n", Integer))
+
+
+def rebuild_counts(conn, calendar: WorkCalendar, batch: int = 20000) -> int:
+    """Recount every ended case into ``case_counts`` (the migration's backfill, and after a holiday
+    import changed what elapsed working days are); returns the number of cases counted."""
+    from collections import Counter
+    conn.execute(delete(_COUNT_ROWS))
+    counts: Counter = Counter()
+    n = 0
+    c = _ENDED_CASES.c
+    stmt = select(_ENDED_CASES).where(c.status.in_(ENDED)).execution_options(yield_per=batch)
+    for r in conn.execute(stmt):
+        accepted = r.accepted_at
+        for pair in ended_counts(r.status, accepted, r.completed_at, r.paused_workdays or 0, r.promised_workdays,
+                                 r.due_date, r.steps_done, r.trips, r.returns, r.materials_submitted, calendar):
+            counts[(r.version_id, accepted.date(), *pair)] += 1
+        n += 1
+    rows = [{"version_id": v, "day": d, "metric": m, "value": val, "n": k} for (v, d, m, val), k in counts.items()]
+    for i in range(0, len(rows), 5000):
+        conn.execute(insert(_COUNT_ROWS), rows[i:i + 5000])
+    return n
+
+
+def load_calendar(conn) -> WorkCalendar:
+    """The working-day calendar with every imported year (a new object: its warnings are the caller's)."""
+    y = _YEARS.c
+    return _calendar_of(conn.execute(select(y.year, y.holidays, y.workdays, y.source)).all())
+
+
+def _calendar_of(rows) -> WorkCalendar:
+    def dates(values):
+        return frozenset(date.fromisoformat(v) for v in values or ())
+    return WorkCalendar([HolidayYear(year, dates(h), dates(w), source or "") for year, h, w, source in rows])
+
+
+def matter_metrics(session: Session, today: date, filters: Filters | None = None) -> list[dict]:
+    """Per matter and label: measured figures over the cases that match ``filters``.
+
+    Ended cases come from ``case_counts`` (grouped counts), running ones from ``cases`` (the open and
+    quarantined cases: few, whatever the history); same figures as :func:`matter_metrics_scan`.
+    """
+    f = filters or Filters()
+    if f.case_ids is not None:
+        return matter_metrics_scan(session, today, f)
+    from collections import defaultdict
+    groups: dict[tuple[str, str], dict] = defaultdict(lambda: {"dist": defaultdict(int), "sums": defaultdict(int),
+                                                               "n": defaultdict(int), "slack_ok": 0, "late": 0,
+                                                               "promised": None, "name": None, "open": 0,
+                                                               "open_returns": 0, "cancelled_due": []})
+    cnt = _COUNTS
+    stmt = (select(Matter.code, Matter.name, ProcessVersion.label, cnt.c.metric, cnt.c.value,
+                   func.sum(cnt.c.n))
+            .join(ProcessVersion, cnt.c.version_id == ProcessVersion.id)
+            .join(Matter, ProcessVersion.matter_id == Matter.id)
+            .group_by(Matter.code, Matter.name, ProcessVersion.label, cnt.c.metric, cnt.c.value))
+    if f.matter_code:
+        stmt = stmt.where(Matter.code == f.matter_code)
+    if f.since:
+        stmt = stmt.where(cnt.c.day >= f.since)
+    if f.until:
+        stmt = stmt.where(cnt.c.day <= f.until)
+    today_ordinal = today.toordinal()
+    for code, name, label, metric, value, n in session.execute(stmt):
+        g = groups[(code, label)]
+        g["name"] = max(g["name"] or name, name)
+        n = int(n)
+        g["n"][metric] += n
+        g["sums"][metric] += value * n
+        if metric == "elapsed":
+            g["dist"][value] += n
+        elif metric == "slack":
+            if value >= 0:
+                g["slack_ok"] += n
+            else:
+                g["late"] += n
+        elif metric == "promised":
+            g["promised"] = value if g["promised"] is None else max(g["promised"], value)
+        elif metric == "cancelled" and 0 < value < today_ordinal:
+            g["late"] += n
+    running = (select(Matter.code, Matter.name, ProcessVersion.label, func.count(), func.sum(Case.returns),
+                      func.sum(case((and_(Case.due_date.isnot(None), Case.due_date < today), 1), else_=0)),
+                      func.max(Case.promised_workdays))
+               .join(ProcessVersion, Case.version_id == ProcessVersion.id)
+               .join(Matter, ProcessVersion.matter_id == Matter.id)
+               .where(Case.status.in_(RUNNING))
+               .group_by(Matter.code, Matter.name, ProcessVersion.label))
+    running = _filtered(running, Filters(f.matter_code, f.since, f.until))
+    for code, name, label, n, returns, overdue, promised in session.execute(running):
+        g = groups[(code, label)]
+        g["name"] = max(g["name"] or name, name)
+        g["open"] += n
+        g["open_returns"] += int(returns or 0)
+        g["late"] += int(overdue or 0)
+        if promised is not None:
+            g["promised"] = promised if g["promised"] is None else max(g["promised"], promised)
+    out = []
+    for (code, label) in sorted(sorted(groups, key=lambda k: k[1], reverse=True), key=lambda k: k[0]):
+        g = groups[(code, label)]
+        done = g["n"]["elapsed"]
+        cases = done + g["n"]["cancelled"] + g["open"]
+
+        def mean(metric, over):
+            return g["sums"][metric] / over if over else None
+        p50, p90 = _percentiles(g["dist"], done, (50, 90))
+        out.append(_record({
+            "matter_code": code, "name": g["name"], "label": label, "cases": cases, "completed": done,
+            "mean_workdays": mean("elapsed", done), "median_workdays": p50, "p90_workdays": p90,
+            "promised_workdays": g["promised"], "on_time": g["slack_ok"], "overdue": g["late"],
+            "mean_trips": mean("trips", done), "mean_steps": mean("steps", done),
+            "mean_materials": mean("materials", done),
+            "mean_returns": (g["sums"]["returns"] + g["open_returns"]) / cases if cases else None,
+        }))
+    return out
+
+
+def _percentiles(dist: dict[int, int], n: int, ps) -> list:
+    """Nearest-rank percentiles (the value at rank ceil(p n / 100)) of a value -> count distribution."""
+    if not n:
+        return [None for _ in ps]
+    ranks = {p: (n * p + 99) // 100 for p in ps}
+    out, seen = {}, 0
+    for value in sorted(dist):
+        seen += dist[value]
+        for p, rank in ranks.items():
+            if p not in out and seen >= rank:
+                out[p] = value
+    return [out.get(p) for p in ps]

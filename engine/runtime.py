@@ -15,7 +15,7 @@ import resource
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from uuid import UUID
@@ -533,6 +533,7 @@ class CaseState:
     bodies: dict[str, dict]            # task id -> serialized task as stored
     positions: dict[str, int]          # task id -> creation order
     next_pos: int
+    marks: dict = field(default_factory=dict)   # task UUID -> _mark() when its body was last seen
 
 
 @dataclass
@@ -586,42 +587,68 @@ def _all_tasks(wf):
             yield str(key), task
 
 
-def _unchanged(task, old: dict) -> bool:
-    """Cheap test first: a finished task whose bookkeeping is as stored has not changed."""
-    return (old["state"] == task._state and old["last_state_change"] == task.last_state_change
-            and old["triggered"] == task.triggered and len(old["children"]) == len(task._children)
-            and task._state & _FINISHED != 0
-            and old["children"] == [str(c) for c in task._children])
+_UNKNOWN = object()
+
+
+def _mark(task) -> tuple:
+    """What a task's stored body depends on besides its parent: its bookkeeping, and (unfinished
+    tasks only) its data.  A finished task's data does not change any more."""
+    mark = (task._state, task.last_state_change, task.triggered, tuple(task._children))
+    if task._state & _FINISHED == 0:
+        data = task.data
+        if not data:
+            return mark + ("",)
+        try:
+            mark += (json.dumps(data, ensure_ascii=False, default=repr),)
+        except (ValueError, TypeError, RecursionError):
+            mark += (_UNKNOWN,)
+    return mark
 
 
 def save_changes(wf: BpmnWorkflow, state: CaseState | None) -> StateChanges:
-    """Serialize what changed since ``state`` (everything when ``state`` is None)."""
+    """Serialize what changed since ``state`` (everything when ``state`` is None).
+
+    A task is serialized again when its mark changed or its parent's body changed (SpiffWorkflow
+    stores a task's data as a delta to its parent's); tasks come parents first (creation order).
+    """
     reg = _STATE_SERIALIZER.registry
     bodies = dict(state.bodies) if state else {}
     positions = dict(state.positions) if state else {}
+    marks = dict(state.marks) if state else {}
     next_pos = state.next_pos if state else 0
-    upserts, seen = [], set()
+    upserts, changed, known, count = [], set(), 0, 0
     for wkey, task in _all_tasks(wf):
-        tid = str(task.id)
-        seen.add(tid)
-        old = bodies.get(tid)
-        if old is not None and _unchanged(task, old):
+        count += 1
+        uid = task.id
+        mark = _mark(task)
+        if marks.get(uid) == mark and task._parent not in changed:
+            known += 1
             continue
+        tid = str(uid)
+        old = bodies.get(tid)
+        if old is not None:
+            known += 1
         body = reg.convert(task)
+        marks[uid] = mark
         if old is not None and body == old:
             continue
+        changed.add(uid)
         _check_task_data(task)
         if tid not in positions:
             positions[tid] = next_pos
             next_pos += 1
         bodies[tid] = body
         upserts.append((tid, wkey, positions[tid], _json(body)))
-    deletes = [tid for tid in bodies if tid not in seen]
-    for tid in deletes:
-        bodies.pop(tid)
-        positions.pop(tid, None)
+    deletes = []
+    if known != len(bodies) or count != len(bodies):      # tasks left the tree (rare): find which
+        seen = {str(task.id) for _, task in _all_tasks(wf)}
+        deletes = [tid for tid in bodies if tid not in seen]
+        for tid in deletes:
+            bodies.pop(tid)
+            positions.pop(tid, None)
+            marks.pop(_uuid(tid), None)
     return StateChanges(_json(_workflow_fields(wf, True)), upserts, deletes,
-                        CaseState(bodies, positions, next_pos))
+                        CaseState(bodies, positions, next_pos, marks))
 
 
 class Unloadable(Exception):

@@ -25,7 +25,7 @@ from .errors import InvalidInput, NotFound, StoreError
 from .roles import ROLES  # noqa: F401  (the users.role values; their home is engine.roles)
 
 #: The Alembic revision this code expects (engine/migrations/versions).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 LABELS = ("before", "after")
 
@@ -96,7 +96,8 @@ class ProcessVersion(Base):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_status_due", "status", "due_date"),
-                      Index("ix_cases_version", "version_id"))
+                      Index("ix_cases_version", "version_id"),
+                      Index("ix_cases_accepted", "accepted_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     status: Mapped[str] = mapped_column(String(10), default="open")        # open | completed
@@ -237,6 +238,16 @@ def mark_simulation(session: Session) -> None:
         session.add(DatabaseSettings(id=1, simulation=True))
     else:
         row.simulation = True
+
+
+class CaseCount(Base):
+    """How many ended cases of a version, accepted on a day, had a metric at a value (engine.measure)."""
+    __tablename__ = "case_counts"
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
 
 class CalendarYear(Base):

@@ -314,8 +314,8 @@ def test_migration_0004_upgrades_an_0003_database(tmp_path):
         command.upgrade(cfg, "0003")
     cli = CliHarness(url, simulation=False)
     r = cli("user list")
-    assert r.exit_code == 1 and "needs 0004: run `onetrip init` to upgrade" in r.stderr
-    assert cli.json("init") == {"database": url, "schema_revision": "0004", "simulation": False}
+    assert r.exit_code == 1 and f"needs {store.SCHEMA_REVISION}: run `onetrip init` to upgrade" in r.stderr
+    assert cli.json("init") == {"database": url, "schema_revision": store.SCHEMA_REVISION, "simulation": False}
     names = set(inspect(eng).get_table_names())
     assert {"tokens", "login_failures", "database_settings"} <= names
     assert "password_hash" in {c["name"] for c in inspect(eng).get_columns("users")}

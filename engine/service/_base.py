@@ -119,6 +119,7 @@ class ServiceBase:
         self._models = casework.ModelCache()
         self._workflows = casework.WorkflowCache()
         self._versions = casework.VersionCache()
+        self._actors = casework.ActorCache()
         self._simulation = False        # this database is a simulation (a flag that is never taken back)
 
     # ------------------------------------------------------------ plumbing
@@ -243,8 +244,7 @@ class ServiceBase:
 
     def _keep(self, step) -> None:
         """After the commit, keep the live workflow for the next step of this process."""
-        _current().tx.after_commit(lambda: self._workflows.put(step.case.id, step.case.revision, step.wf,
-                                                               step.state))
+        _current().tx.after_commit(lambda: self._workflows.keep(step))
 
 
 # ---------------------------------------------------------------- records

@@ -128,7 +128,7 @@ class CaseMethods(ServiceBase):
                 for spec in specs for t in spec.task_specs.values() if getattr(t, "bpmn_id", None)}
 
     def _returnable(self, s: Session, version_id: int) -> set[str]:
-        return store.returnable_tasks(s, version_id)
+        return set(self._versions.get(s, version_id).returnable)
 
     # ------------------------------------------------------------ tasks
 
@@ -219,11 +219,14 @@ class CaseMethods(ServiceBase):
     def _complete_once(self, ref: str, data: dict, onsite: bool | None, returned: bool) -> dict:
         with self._tx(step=True) as tx:
             s = tx.session
-            user = self._actor(s)
-            item, case = casework.read_item(s, ref)
+            user = self._actor(s, cached=True)
+            # A case this process wrote last is not read again: the guarded write checks its revision.
+            item, case = self._workflows.item(ref) or casework.read_item(s, ref)
             if item is None:
                 self._find_task(s, ref)          # raises the right error (unknown or already completed)
                 raise NotFound("ready task", ref)
+            if item["lane"] and item["lane"] != user.department:
+                user = self._actor(s)                   # not on a cached user's word
             if item["lane"] and item["lane"] != user.department:
                 raise PermissionDenied(f"task {ref} ({item['name']}) belongs to {item['lane']}; "
                                        f"{user.name} works for {user.department}")
@@ -234,10 +237,11 @@ class CaseMethods(ServiceBase):
             clock_stop = is_clock_stop(item["props"])
             calendar = self._calendar(s) if clock_stop else None
             step = casework.open_step(s, case, self._models, self._workflows)
+            step.actor, step.actors = user, self._actors
             # The step itself runs holding no lock (on SQLite a read snapshot, on PostgreSQL no row lock).
             now = self._ctx.now()
             casework.check_time(case, now)
-            before = casework.ready_uuids(step.wf)
+            before = step.before
             materials = casework.new_materials(step.wf, version.task_materials, item["spec_name"])
             try:
                 runtime.complete(step.wf, UUID(item["task_uuid"]), data)
@@ -259,7 +263,7 @@ class CaseMethods(ServiceBase):
                 self._note_calendar(calendar)
             prepared = casework.plan(step, now, before)
             # The write: the case row first, guarded by the revision the step read.
-            items = casework.write(s.connection(), step, prepared)
+            items = casework.write(s.connection(), step, prepared, final=True)
             self._keep(step)
         return self._step_record(step, items, version)
 

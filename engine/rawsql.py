@@ -1,0 +1,200 @@
+"""The step's statements on the DBAPI connection, under the session's transaction.
+
+SQLAlchemy's own work per statement (compiling, caching, result set-up) costs
+10-20 times what SQLite takes to run one; the hot path of a step therefore
+runs constant SQL text on the driver's cursor of the session's connection
+(the transaction, its BEGIN and COMMIT stay SQLAlchemy's).  Values are
+converted here exactly as SQLAlchemy's column types store them, so rows
+written either way read the same: on SQLite datetimes as
+``YYYY-MM-DD HH:MM:SS.ffffff`` text, dates as ISO text, booleans as 0/1,
+JSON as ``json.dumps`` text (``None`` as ``null``); psycopg adapts the rest
+natively, JSON goes in as text cast to ``json``.
+
+Driver errors are re-raised as SQLAlchemy's (``DBAPIError.instance``), so the
+caller's handling (busy database, stale SQLite snapshot, conflicts) is the
+same as for any other statement.
+"""
+from __future__ import annotations
+
+import json
+import re
+import weakref
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from sqlalchemy.exc import DBAPIError
+
+_PG_IDLE = 0          # libpq's PQTRANS_IDLE: no transaction open
+_PLACEHOLDER = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def _dt(value):
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _date(value):
+    return None if value is None else value.isoformat()
+
+
+def _bool(value):
+    return None if value is None else int(bool(value))
+
+
+def _json(value):
+    return json.dumps(value)
+
+
+def _parse_dt(value):
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _parse_date(value):
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _parse_json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class Statement:
+    """One SQL text with typed named parameters (``:name``), rendered once per dialect.
+
+    ``types`` maps a parameter to ``dt``, ``date``, ``bool`` or ``json``; ``columns`` the result
+    columns in order to the same kinds (for reading), None for a column taken as is.
+    """
+
+    def __init__(self, sql: str, types: dict | None = None, columns: tuple = ()):
+        self.sql, self.types, self.columns = " ".join(sql.split()), types or {}, columns
+        self._text: dict[str, str] = {}
+
+    def text(self, dialect: str) -> str:
+        text = self._text.get(dialect)
+        if text is None:
+            if dialect == "postgresql":
+                def pg(m):
+                    name = m.group(1)
+                    return f"CAST(%({name})s AS JSON)" if self.types.get(name) == "json" else f"%({name})s"
+                text = _PLACEHOLDER.sub(pg, self.sql.replace("%", "%%"))
+            else:
+                text = self.sql
+            self._text[dialect] = text
+        return text
+
+
+_TO_SQLITE = {"dt": _dt, "date": _date, "bool": _bool, "json": _json}
+_FROM_SQLITE = {"dt": _parse_dt, "date": _parse_date, "bool": bool, "json": _parse_json}
+
+
+class Raw:
+    """The driver cursor of a session's connection (one per transaction)."""
+
+    def __init__(self, sa_conn):
+        self.dialect = sa_conn.dialect.name
+        self.dbapi = sa_conn.dialect.dbapi
+        self.driver = sa_conn.connection.driver_connection
+        self.cursor = self.driver.cursor()
+        self.sqlite = self.dialect == "sqlite"
+
+    @classmethod
+    def of(cls, session) -> "Raw":
+        """The session's raw cursor, made once per transaction (kept in ``session.info``; a transaction
+        keeps its connection, so the same transaction object means the same cursor)."""
+        tx = session.get_transaction()
+        raw = session.info.get("onetrip_raw")
+        if raw is not None and tx is not None and raw.tx() is tx:
+            return raw
+        sa_conn = session.connection()
+        raw = cls(sa_conn)
+        # weak: a strong reference would make a cycle (session -> info -> raw -> transaction -> session)
+        # that keeps the cursor and the session alive until the garbage collector runs
+        raw.sa_conn, raw.tx = sa_conn, weakref.ref(session.get_transaction())
+        session.info["onetrip_raw"] = raw
+        return raw
+
+    def _params(self, stmt: Statement, params: dict) -> dict:
+        if self.sqlite:
+            types = stmt.types
+            return {k: (_TO_SQLITE[types[k]](v) if k in types else v) for k, v in params.items()}
+        if stmt.types:
+            return {k: (_json(v) if stmt.types.get(k) == "json" else v) for k, v in params.items()}
+        return params
+
+    def _rows(self, stmt: Statement, rows):
+        if not self.sqlite or not stmt.columns:  # psycopg adapts types itself (JSON columns parsed below)
+            if not self.sqlite and "json" in stmt.columns:
+                return [tuple(_parse_json(v) if kind == "json" else v for v, kind in zip(r, stmt.columns))
+                        for r in rows]
+            return rows
+        conv = [(_FROM_SQLITE[kind] if kind else None) for kind in stmt.columns]
+        return [tuple(v if f is None or v is None else f(v) for v, f in zip(r, conv)) for r in rows]
+
+    @contextmanager
+    def _errors(self, stmt: Statement, params):
+        try:
+            yield
+        except self.dbapi.Error as exc:
+            raise DBAPIError.instance(stmt.sql, params, exc, self.dbapi.Error,
+                                      dialect=self.sa_conn.dialect) from exc
+
+    def execute(self, stmt: Statement, params: dict | None = None) -> int:
+        """Run a statement; return its row count."""
+        cur = self.cursor
+        with self._errors(stmt, params):
+            cur.execute(stmt.text(self.dialect), self._params(stmt, params or {}))
+        return cur.rowcount
+
+    def executemany(self, stmt: Statement, rows: list[dict]) -> None:
+        with self._errors(stmt, rows):
+            self.cursor.executemany(stmt.text(self.dialect), [self._params(stmt, r) for r in rows])
+
+    def all(self, stmt: Statement, params: dict | None = None) -> list[tuple]:
+        cur = self.cursor
+        with self._errors(stmt, params):
+            if not self.sqlite and self.driver.pgconn.transaction_status == _PG_IDLE:
+                # the first statement of a transaction: BEGIN goes in the same round trip
+                with self.driver.pipeline():
+                    cur.execute(stmt.text(self.dialect), self._params(stmt, params or {}))
+            else:
+                cur.execute(stmt.text(self.dialect), self._params(stmt, params or {}))
+            return self._rows(stmt, cur.fetchall())
+
+    def commit(self) -> None:
+        """COMMIT on the cursor (inside a pipeline: no round trip of its own); SQLAlchemy's commit
+        that follows finds no transaction open and sends nothing."""
+        self.cursor.execute("COMMIT")
+
+    def first(self, stmt: Statement, params: dict | None = None):
+        rows = self.all(stmt, params)
+        return rows[0] if rows else None
+
+    def idle(self) -> bool:
+        """PostgreSQL: no transaction open on the connection yet (nothing sent since the last one)."""
+        return not self.sqlite and self.driver.pgconn.transaction_status == _PG_IDLE
+
+    @contextmanager
+    def pipeline(self, begin: bool = False):
+        """psycopg's pipeline mode (statements sent together, one round trip); nothing elsewhere.
+
+        ``begin``: the pipeline opens the transaction itself (the connection is idle) and must end it
+        with :meth:`commit`; psycopg would otherwise send its own BEGIN and wait for it.  An error
+        rolls the opened transaction back before it is raised.
+        """
+        if self.sqlite:
+            yield
+            return
+        driver = self.driver
+        if not begin:
+            with self._errors(Statement("pipeline"), None):
+                with driver.pipeline():
+                    yield
+            return
+        driver.autocommit = True
+        try:
+            with self._errors(Statement("pipeline"), None):
+                with driver.pipeline():
+                    self.cursor.execute("BEGIN")
+                    yield
+        finally:
+            if driver.pgconn.transaction_status != _PG_IDLE:
+                driver.execute("ROLLBACK")
+            driver.autocommit = False
