@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from . import audit, measure, runtime
+from . import audit, runtime
 from .annotations import counts_as_step, is_clock_stop
 from .rawsql import Raw, Statement
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
@@ -158,13 +158,15 @@ def step_calendar(s: Session):
     if calendar is None:
         if len(_CALENDARS) > 16:
             _CALENDARS.clear()
-        calendar = _CALENDARS[key] = measure._calendar_of(rows)
+        from .measure import calendar_of        # only steps that end a case need the calendar
+        calendar = _CALENDARS[key] = calendar_of(rows)
     return calendar
 
 
 def ended_count_rows(s: Session, case: "CaseRow") -> list[dict]:
     """What a case that has just ended adds to ``case_counts`` (engine.measure)."""
     calendar = step_calendar(s) if case.status == "completed" else None
+    from . import measure                       # loaded by the step that ends a case, not at start-up
     return measure.count_rows(case.version_id, case.accepted_at.date(), measure.ended_counts(
         case.status, case.accepted_at, case.completed_at, case.paused_workdays or 0, case.promised_workdays,
         case.due_date, case.steps_done, case.trips, case.returns, case.materials_submitted, calendar))
@@ -673,7 +675,8 @@ def set_status(s: Session, case: CaseRow, status: str, events: list[tuple[str, s
     if drop_items:
         conn.execute(DELETE_CASE_ITEMS, {"case_id": case.id})
     case.set(status=status, revision=case.revision + 1)
-    if status in measure.ENDED:
+    from .measure import ENDED                  # (imported here: measure loads the working-day calendar)
+    if status in ENDED:
         Raw.of(s).executemany(R_UPSERT_COUNTS, ended_count_rows(s, case))
 
 

@@ -267,10 +267,11 @@ def rebuild_counts(conn, calendar: WorkCalendar, batch: int = 20000) -> int:
 def load_calendar(conn) -> WorkCalendar:
     """The working-day calendar with every imported year (a new object: its warnings are the caller's)."""
     y = _YEARS.c
-    return _calendar_of(conn.execute(select(y.year, y.holidays, y.workdays, y.source)).all())
+    return calendar_of(conn.execute(select(y.year, y.holidays, y.workdays, y.source)).all())
 
 
-def _calendar_of(rows) -> WorkCalendar:
+def calendar_of(rows) -> WorkCalendar:
+    """A calendar from ``calendar_years`` rows (year, holidays, workdays, source)."""
     def dates(values):
         return frozenset(date.fromisoformat(v) for v in values or ())
     return WorkCalendar([HolidayYear(year, dates(h), dates(w), source or "") for year, h, w, source in rows])
