@@ -209,6 +209,22 @@ class ServiceBase:
         call.op.check_role(user.name, user.role)
         return user
 
+    def _cached_actor(self, session: Session) -> store.Actor:
+        """The acting user from this process's cache, for a step: its guarded write re-checks the user
+        (engine.casework.ActorCache).  Anything short of a user the operation allows is decided by a
+        fresh look-up (:meth:`_actor`)."""
+        call = _current()
+        if call.ctx.actor:
+            name = values.nfkc(values.check_text(call.ctx.actor, "--as user name"))
+            user = self._actors.get(session, name)
+            if user is not None:
+                try:
+                    call.op.check_role(user.name, user.role)
+                    return user
+                except PermissionDenied:
+                    self._actors.forget(name)
+        return self._actor(session)
+
     def _check_role(self) -> None:
         """Refuse early, before reading files, when the acting user may not do this."""
         with self._tx(readonly=True) as tx:

@@ -219,7 +219,7 @@ class CaseMethods(ServiceBase):
     def _complete_once(self, ref: str, data: dict, onsite: bool | None, returned: bool) -> dict:
         with self._tx(step=True) as tx:
             s = tx.session
-            user = self._actor(s, cached=True)
+            user = self._cached_actor(s)
             # A case this process wrote last is not read again: the guarded write checks its revision.
             item, case = self._workflows.item(ref) or casework.read_item(s, ref)
             if item is None:
