@@ -570,12 +570,6 @@ def lane_names(session: Session) -> list[str]:
     return sorted(lanes)
 
 
-def returnable_tasks(session: Session, version_id: int) -> set[str]:
-    """The steps of a version that can send the file back for correction."""
-    metrics = session.scalar(select(ProcessVersion.metrics).where(ProcessVersion.id == version_id)) or {}
-    return set(metrics.get("returnable_tasks") or ())
-
-
 def current_executable(session: Session, process_id: str) -> ProcessVersion | None:
     """The most recently uploaded executable version of a BPMN process id (a call activity's target)."""
     return session.scalar(select(ProcessVersion).where(ProcessVersion.process_id == process_id,
