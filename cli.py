@@ -81,23 +81,75 @@ class OnetripGroup(click.Group):
 
 
 def _service(ctx):
-    """The service, bound to this command's context (--as/ONETRIP_USER, --now/ONETRIP_NOW); the call's
-    warnings are printed to stderr when the command ends."""
+    """The service, bound to this command's context (--as/ONETRIP_USER, --now/ONETRIP_NOW), or, in remote
+    mode, its HTTP client (the same methods); the call's warnings are printed to stderr when the command ends."""
     obj = ctx.find_root().obj
     if obj.get("service") is None:
-        from engine.config import Settings
-        from engine.context import Context
-        from engine.service import Service
-        settings = Settings.from_env(db=obj.get("db"), user=obj.get("user"), now=obj.get("now"))
-        service = Service(settings)
-        bound = obj["service"] = _Bound(service, Context(settings.user, settings.clock))
+        remote = _remote(ctx)
+        if remote is not None:
+            bound = obj["service"] = _client(remote)
+            close_service = bound.close
+        else:
+            from engine.config import Settings
+            from engine.context import Context
+            from engine.service import Service
+            settings = Settings.from_env(db=obj.get("db"), user=obj.get("user"), now=obj.get("now"))
+            service = Service(settings)
+            bound = obj["service"] = _Bound(service, Context(settings.user, settings.clock))
+            close_service = service.dispose
 
         def close():
             for line in dict.fromkeys(bound.warnings):      # e.g. a year counted Monday–Friday
                 click.echo(line, err=True)
-            service.dispose()
+            close_service()
         ctx.call_on_close(close)
     return obj["service"]
+
+
+REMOTE_REFUSED = (("user", "--as", "ONETRIP_USER", "you act as the user you logged in as"),
+                  ("db", "--db", "ONETRIP_DB", "the server holds the database"),
+                  ("now", "--now", "ONETRIP_NOW", "the server's clock is the time"))
+
+
+def _remote(ctx) -> str | None:
+    """The server this command goes through, or None for direct database access.
+
+    --server/ONETRIP_SERVER says so; otherwise a saved login does, unless --db/ONETRIP_DB names a
+    database (an admin's direct access).  Through a server --as, --db and --now are refused."""
+    obj = ctx.find_root().obj
+    if "remote" not in obj:
+        server = obj.get("server") or os.environ.get("ONETRIP_SERVER")
+        if not server and not (obj.get("db") or os.environ.get("ONETRIP_DB")):
+            from onetrip_client import logins
+            login = logins.saved()
+            server = login["server"] if login else None
+        if server:
+            for key, option, variable, why in REMOTE_REFUSED:
+                if obj.get(key) or os.environ.get(variable):
+                    given = option if obj.get(key) else variable
+                    raise click.UsageError(f"{given} is refused through a server ({server}): {why}")
+        obj["remote"] = server or None
+    return obj["remote"]
+
+
+def _client(server: str, need_login: bool = True):
+    from onetrip_client import logins
+    from onetrip_client.api import Client
+    from engine.errors import AuthenticationFailed
+    login = logins.saved(server)
+    if login is None and need_login:
+        raise AuthenticationFailed(f"not logged in to {logins.normalize(server)}: run onetrip login "
+                                   f"{logins.normalize(server)} NAME")
+    return Client(server, login["access_token"] if login else None)
+
+
+def _local_only(ctx, what: str) -> None:
+    """Commands that open the database themselves (or run no operation of the server)."""
+    server = _remote(ctx)
+    if server:
+        from onetrip_client.api import LocalOnly
+        raise LocalOnly(f"{what} needs direct database access: run it where the database is, with --db "
+                        f"(this command would go through {server})")
 
 
 class _Bound:
@@ -158,9 +210,11 @@ data_option = click.option("--data", "data_items", multiple=True, metavar="KEY=T
               "Only `init` creates a new one.")
 @click.option("--as", "user", metavar="USER", help="Acting user (env ONETRIP_USER).")
 @click.option("--now", metavar="DATETIME", help="Pin the clock, e.g. 2026-03-02T09:00 (env ONETRIP_NOW).")
+@click.option("--server", metavar="URL", help="Go through this onetrip server (env ONETRIP_SERVER; default: the "
+              "server of your saved login, unless --db names a database).  See `onetrip login`.")
 @click.version_option(package_name="onetrip")
 @click.pass_context
-def main(ctx, db, user, now):
+def main(ctx, db, user, now, server):
     """onetrip — run government service matters on BPMN and measure 最多跑一次.
 
     \b
@@ -173,9 +227,14 @@ def main(ctx, db, user, now):
       onetrip --as 李设计 process upload bpmn/JZZBL.after.bpmn
       onetrip --as 赵警官 case start JZZBL --data applicant=张三
       onetrip --as 赵警官 task list
+
+    \b
+    Through an office's server (`onetrip serve`), after logging in once:
+      onetrip login http://onetrip.example:8400 赵警官
+      onetrip task list
     """
     ctx.ensure_object(dict)
-    ctx.obj.update(db=db, user=user, now=now)
+    ctx.obj.update(db=db, user=user, now=now, server=server)
 
 
 @main.command()
@@ -193,6 +252,7 @@ def init(ctx, simulation, as_json):
     Example:
       onetrip init
     """
+    _local_only(ctx, "init")
     result = _service(ctx).init(simulation=simulation)
     if as_json:
         return _print_json(result)
@@ -364,11 +424,14 @@ def process_validate(ctx, files, process_id, as_json):
     Example:
       onetrip process validate bpmn/
     """
-    from engine.config import Settings
-    from engine.context import Context
-    from engine.service import Service
-    settings = Settings.from_env(db=":memory:")
-    results = Service(settings).validate(Context(None, settings.clock), _bpmn_files(files), process_id)
+    if _remote(ctx):
+        results = _service(ctx).validate(_bpmn_files(files), process_id)
+    else:
+        from engine.config import Settings
+        from engine.context import Context
+        from engine.service import Service
+        settings = Settings.from_env(db=":memory:")
+        results = Service(settings).validate(Context(None, settings.clock), _bpmn_files(files), process_id)
     if as_json:
         _print_json(results)
     else:
@@ -816,6 +879,7 @@ def demo(ctx, cases, seed, report, demo_db):
       onetrip demo --cases 1 --seed 7 --report 报告.html
     """
     from pathlib import Path
+    _local_only(ctx, "demo")
     root = ctx.find_root().obj
     db = demo_db or root.get("db") or os.environ.get("ONETRIP_DB")
     if not db:
@@ -1009,6 +1073,7 @@ def worker(ctx, once, interval, batch):
       onetrip --as 管理员 worker --once
     """
     import time as _time
+    _local_only(ctx, "worker")
     svc = _service(ctx)
     while True:
         done = svc.run_due_timers(batch)
@@ -1104,7 +1169,8 @@ def audit_checkpoint(ctx, file, key, accept_findings, as_json):
 @audit.command("keygen")
 @click.argument("file", type=click.Path(dir_okay=False))
 @json_option
-def audit_keygen(file, as_json):
+@click.pass_context
+def audit_keygen(ctx, file, as_json):
     """Create an Ed25519 key pair: FILE (private, mode 0600) and FILE.pub.  Never overwrites.
 
     Keep FILE away from the database and its writers; whoever verifies needs only FILE.pub.
@@ -1112,6 +1178,7 @@ def audit_keygen(file, as_json):
     Example:
       onetrip audit keygen audit.key
     """
+    _local_only(ctx, "audit keygen")
     from engine.config import Settings
     from engine.context import Context
     from engine.service import Service
@@ -1316,6 +1383,73 @@ def serve(ctx, host, port, workers, check):
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=os.environ.get("ONETRIP_LOG_LEVEL", "info"), server_header=False,
                 proxy_headers=True)
+
+
+# ------------------------------------------------------------------- logins
+
+@main.command()
+@click.argument("url")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts) instead of a prompt.")
+@click.pass_context
+def login(ctx, url, name, password_stdin):
+    """Log in to an onetrip server: later commands go through it as NAME.
+
+    The token is kept in a file only you can read (mode 0600) in your config folder
+    ($ONETRIP_CONFIG_DIR, else $XDG_CONFIG_HOME/onetrip, else your system's); it expires
+    after the server's login time (8 hours by default).  `onetrip logout` ends it.
+
+    \b
+    Example:
+      onetrip login http://127.0.0.1:8400 王窗口
+      printf '%s\\n' "$PASSWORD" | onetrip login http://127.0.0.1:8400 王窗口 --password-stdin
+    """
+    obj = ctx.find_root().obj
+    for key, option, _variable, why in REMOTE_REFUSED:
+        if obj.get(key):
+            raise click.UsageError(f"{option} is refused when logging in to a server: {why}")
+    from onetrip_client import logins
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, err=True)
+    client = _client(url, need_login=False)
+    try:
+        token = client.token(name, password)
+    finally:
+        client.close()
+    where = logins.save(url, name, token)
+    hours = int(token.get("expires_in") or 0) / 3600
+    click.echo(term(f"logged in to {logins.normalize(url)} as {name} for {hours:g} h (token in {where})"))
+
+
+@main.command()
+@click.pass_context
+def logout(ctx):
+    """End your login to the server (--server URL, else the last one you logged in to) and delete its token.
+
+    \b
+    Example:
+      onetrip logout
+    """
+    from onetrip_client import logins
+    from engine.errors import AuthenticationFailed
+    server = ctx.find_root().obj.get("server") or os.environ.get("ONETRIP_SERVER")
+    login = logins.saved(server)
+    if login is None:
+        raise AuthenticationFailed(f"not logged in{' to ' + logins.normalize(server) if server else ''}: "
+                                   f"nothing to log out of")
+    client = _client(login["server"])
+    try:
+        client.call("logout")
+        note = ""
+    except AuthenticationFailed:
+        note = " (the token had already ended)"
+    finally:
+        logins.forget(login["server"])      # even when the server is down: this machine forgets it
+        client.close()
+    click.echo(term(f"logged out of {login['server']}{note}"))
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

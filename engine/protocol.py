@@ -41,6 +41,14 @@ def warnings_of(result) -> list[str]:
     return list(getattr(result, "warnings", None) or [])
 
 
+#: Params that name files the service reads: over HTTP they travel as uploads (multipart form fields of
+#: the same name), so the server and the remote client agree on which they are.
+FILE_PARAMS = ("paths", "path", "files", "before", "after")
+#: Params that name files on the database's own machine (a key, a checkpoint, a catalog folder) or that
+#: the server fills from the request (the client's address, the bearer token): never sent over HTTP.
+LOCAL_PARAMS = frozenset({"checkpoint", "pubkey", "key", "directory", "progress", "client", "token"})
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str                      # the Service method name, e.g. "complete_task"

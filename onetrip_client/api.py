@@ -1,0 +1,192 @@
+"""The service over HTTP, generated from ``engine.protocol.OPERATIONS``.
+
+``Client(url, token).call("complete_task", ref="1.2", data={...})`` sends the operation to its route
+(path parameters into the path; the rest as the query string of a GET, a JSON body otherwise, or a
+multipart form when the operation takes files) and returns the record the in-process Service would
+have returned.  An error answer becomes the engine's exception of the same kind, so the CLI prints
+the same one line with the same exit status in both modes.  ``client.complete_task(ref, data)``
+is the same call with the arguments in the params' order (a drop-in for the CLI's bound Service).
+
+Imports neither SQLAlchemy nor SpiffWorkflow: only the standard library, httpx and engine base modules.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from engine import errors
+from engine.protocol import FILE_PARAMS, LOCAL_PARAMS, OPERATIONS, Operation, RecordList, warnings_of
+
+#: Answers that are not JSON errors of the server, and what the caller sees (status -> kind).
+STATUS_ERRORS: dict[int, type[errors.OnetripError]] = {
+    400: errors.OnetripError, 401: errors.AuthenticationFailed, 403: errors.PermissionDenied,
+    404: errors.NotFound, 409: errors.TaskStateError, 422: errors.InvalidInput, 429: errors.RateLimited,
+    503: errors.StoreError,
+}
+TIMEOUT = httpx.Timeout(120.0, connect=10.0)       # an upload or a comparison of a catalog takes a while
+
+
+class ServerUnreachable(errors.OnetripError):
+    """No answer from the server (down, wrong address, TLS failure)."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class NotAServer(errors.OnetripError):
+    """Something answered that is not an onetrip server (a wrong URL)."""
+
+    exit_code = 69
+
+
+class LocalOnly(errors.OnetripError):
+    """An operation that runs only with direct database access (no HTTP route)."""
+
+
+def error_from(status: int, message: str, retry_after: str | None = None) -> errors.OnetripError:
+    """The engine's exception for an error answer, built around the server's own line."""
+    kind = STATUS_ERRORS.get(status, errors.OnetripError)
+    if kind is errors.TaskStateError and "nothing was saved" in message:
+        # both answer 409; a conflict (retry) and a task that is no longer ready (don't) keep their exit codes
+        kind = errors.ConcurrentUpdate
+    exc = kind.__new__(kind)
+    errors.OnetripError.__init__(exc, message)
+    if kind is errors.RateLimited:
+        exc.retry_after = int(retry_after) if (retry_after or "").isdigit() else 60
+    return exc
+
+
+def _plain(value):
+    """A value as JSON or a query string carries it (dates as ISO text)."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _form_text(value) -> str:
+    value = _plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _files(value) -> list[Path]:
+    """The files a file parameter names; a folder stands for the .bpmn files in it (as locally)."""
+    out = []
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        p = Path(item)
+        out += sorted(p.glob("*.bpmn")) if p.is_dir() else [p]
+    return out
+
+
+class Client:
+    """One server, one login.  Use as ``client.call(name, **params)`` or ``client.<name>(*args)``."""
+
+    def __init__(self, url: str, token: str | None = None, *, transport=None):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.warnings: list[str] = []
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            self.http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT, transport=transport)
+        except (ValueError, httpx.InvalidURL) as exc:
+            raise ServerUnreachable(f"not a server address: {url!r} ({exc})") from None
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- the generated operations
+
+    def __getattr__(self, name: str):
+        if name not in OPERATIONS:
+            raise AttributeError(name)
+        keys = list(OPERATIONS[name].params.__annotations__)
+
+        def bound(*args, **kwargs):
+            if len(args) > len(keys):
+                raise TypeError(f"{name}() takes {len(keys)} arguments")
+            result = self.call(name, **dict(zip(keys, args)), **kwargs)
+            self.warnings += warnings_of(result)
+            if isinstance(result, dict):
+                result.pop("warnings", None)
+            return result
+        bound.__name__ = name
+        return bound
+
+    def call(self, name: str, **params):
+        op = OPERATIONS[name]
+        if op.http is None:
+            raise LocalOnly(f"{name.replace('_', ' ')} needs direct database access: run it where the database "
+                            f"is, with --db (not through a server)")
+        given = {k: v for k, v in params.items() if v is not None}
+        for key in given.keys() & LOCAL_PARAMS:
+            raise LocalOnly(f"{key} names a file of the database's machine: give it with direct database "
+                            f"access (--db), not through a server")
+        method, template = op.http
+        path = template
+        for key in [k for k in given if "{" + k + "}" in template]:
+            path = path.replace("{" + key + "}", quote(str(given.pop(key)), safe=""))
+        request = self._request(op, method, path, given)
+        return self._answer(op, method, path, request)
+
+    def _request(self, op: Operation, method: str, path: str, params: dict) -> dict:
+        files = [k for k in FILE_PARAMS if k in op.params.__annotations__]
+        if method == "GET":
+            return {"params": {k: _form_text(v) for k, v in params.items()}}
+        if files:
+            uploads = []
+            for key in files:
+                for p in _files(params.pop(key, [])):
+                    try:
+                        uploads.append((key, (p.name, p.read_bytes(), "application/xml")))
+                    except OSError as exc:
+                        raise errors.NotFound("file", f"{p} ({exc.strerror})") from None
+            return {"files": uploads, "data": {k: _form_text(v) for k, v in params.items()}}
+        return {"json": _plain(params)} if params else {}
+
+    def _answer(self, op: Operation, method: str, path: str, request: dict):
+        try:
+            r = self.http.request(method, path, **request)
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(f"cannot reach the server at {self.url}: {errors.one_line(str(exc)) or type(exc).__name__}") from None
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        if r.is_success:
+            if body is None and r.status_code != 204:
+                raise NotAServer(f"{self.url} is not an onetrip server (HTTP {r.status_code} for {method} {path})")
+            if isinstance(body, list):
+                header = r.headers.get("Onetrip-Warnings")
+                return RecordList(body, json.loads(header) if header else None)
+            return body
+        if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+            raise NotAServer(f"{self.url} is not an onetrip server (HTTP {r.status_code} for {method} {path})")
+        message = body["error"]
+        if r.status_code == 401 and op.name not in ("login", "logout"):
+            message += f" — log in again: onetrip login {self.url} NAME"
+        raise error_from(r.status_code, message, r.headers.get("Retry-After"))
+
+    # -- logins (the OAuth2 form route)
+
+    def token(self, username: str, password: str) -> dict:
+        try:
+            r = self.http.post("/api/token", data={"username": username, "password": password})
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(f"cannot reach the server at {self.url}: {errors.one_line(str(exc))}") from None
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        if r.is_success and isinstance(body, dict) and body.get("access_token"):
+            return body
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            raise error_from(r.status_code, body["error"], r.headers.get("Retry-After"))
+        raise NotAServer(f"{self.url} is not an onetrip server (HTTP {r.status_code} for POST /api/token)")
