@@ -87,11 +87,11 @@ def _files(value) -> list[Path]:
 
 
 class Client:
-    """One server, one login.  Use as ``client.call(name, **params)`` or ``client.<name>(*args)``."""
+    """One server, one login.  Use as ``client.call(op_name, **params)`` or ``client.<op_name>(*args)``."""
 
     def __init__(self, url: str, token: str | None = None, *, transport=None):
         self.url = url.rstrip("/")
-        self.token = token
+        self.bearer = token
         self.warnings: list[str] = []
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
@@ -120,10 +120,10 @@ class Client:
         bound.__name__ = name
         return bound
 
-    def call(self, name: str, **params):
-        op = OPERATIONS[name]
+    def call(self, op_name: str, /, **params):
+        op = OPERATIONS[op_name]
         if op.http is None:
-            raise LocalOnly(f"{name.replace('_', ' ')} needs direct database access: run it where the database "
+            raise LocalOnly(f"{op_name.replace('_', ' ')} needs direct database access: run it where the database "
                             f"is, with --db (not through a server)")
         given = {k: v for k, v in params.items() if v is not None}
         for key in given.keys() & LOCAL_PARAMS:
