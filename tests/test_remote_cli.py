@@ -4,51 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import socket
 import stat
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 pytest.importorskip("web.app", reason="needs web/ (onetrip serve)")
 
-from cli import main  # noqa: E402
 from onetrip_testing import postgres_database  # noqa: E402
+from onetrip_testing.remote import Remote  # noqa: E402
 from onetrip_testing.serve import PASSWORD, SAMPLE, make_office, serve  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ROOT = Path(__file__).resolve().parent.parent
-CLEAN_ENV = {"ONETRIP_USER": None, "ONETRIP_DB": None, "ONETRIP_NOW": None, "ONETRIP_SERVER": None}
-
-
-@dataclass
-class Remote:
-    """`onetrip` as one user on one machine: their own config folder (the saved login)."""
-    url: str
-    home: Path
-
-    def __call__(self, args, input: str | None = None, server: bool = True):
-        argv = shlex.split(args) if isinstance(args, str) else list(args)
-        prefix = ["--server", self.url] if server else []
-        r = CliRunner().invoke(main, prefix + argv, input=input,
-                               env={**CLEAN_ENV, "ONETRIP_CONFIG_DIR": str(self.home)})
-        if r.exception and not isinstance(r.exception, SystemExit):
-            raise r.exception
-        return r
-
-    def ok(self, args, input: str | None = None):
-        r = self(args, input)
-        assert r.exit_code == 0, f"onetrip {args} failed ({r.exit_code}): {r.stderr}{r.stdout}"
-        return r
-
-    def login(self, name: str, password: str = PASSWORD):
-        return self(["login", self.url, name, "--password-stdin"], input=password + "\n", server=False)
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
