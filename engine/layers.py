@@ -17,7 +17,8 @@ store      + execution: the tables, one case's step (casework), measurement, the
 reports    + store: the output formats (table, JSON, CSV, Markdown, HTML, SVG)
 mining     + reports: log export, conformance, calibrated simulation
 service    + mining: the facade (engine.service) and the demo
-interface  + service: cli.py and the web server (web/)
+interface  + service: cli.py, the web server (web/) and the remote client
+           (onetrip_client/, which imports only base modules: no SQLAlchemy, no SpiffWorkflow)
 =========  ==========================================================================
 """
 from __future__ import annotations
@@ -72,11 +73,12 @@ MODULES: dict[str, str] = {
 
     "cli": "interface",
     "web": "interface",
+    "onetrip_client": "interface",
 }
 
 
 #: packages whose every module shares the package's layer (unless named in MODULES).
-PACKAGES = ("engine.migrations", "engine.mining", "engine.service", "web")
+PACKAGES = ("engine.migrations", "engine.mining", "engine.service", "web", "onetrip_client")
 
 
 def layer_of(module: str) -> str | None:
