@@ -228,10 +228,8 @@ def main(ctx, db, user, now, server):
       onetrip --as 赵警官 case start JZZBL --data applicant=张三
       onetrip --as 赵警官 task list
 
-    \b
-    Through an office's server (`onetrip serve`), after logging in once:
-      onetrip login http://onetrip.example:8400 赵警官
-      onetrip task list
+    Through an office's server (`onetrip serve`): `onetrip login URL NAME` once, then the same
+    commands without --as and --db.
     """
     ctx.ensure_object(dict)
     ctx.obj.update(db=db, user=user, now=now, server=server)
@@ -1401,8 +1399,7 @@ def login(ctx, url, name, password_stdin):
 
     \b
     Example:
-      onetrip login http://127.0.0.1:8400 王窗口
-      printf '%s\\n' "$PASSWORD" | onetrip login http://127.0.0.1:8400 王窗口 --password-stdin
+      onetrip login http://127.0.0.1:8400 王窗口 --password-stdin
     """
     obj = ctx.find_root().obj
     for key, option, _variable, why in REMOTE_REFUSED:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import stat
 import subprocess
@@ -216,3 +217,18 @@ def test_remote_task_list_imports_neither_sqlalchemy_nor_spiffworkflow(office, t
     env.update(ONETRIP_CONFIG_DIR=str(clerk.home), ONETRIP_SERVER=clerk.url)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert out.stdout.strip().splitlines()[-1] == "EXIT:0 HEAVY:", out.stdout + out.stderr
+
+
+def test_login_and_logout_help_examples_run(office, tmp_path):
+    from test_help_examples import THROUGH_A_SERVER, commands, examples
+    me = Remote(office[0].url, tmp_path / "me")
+    ran = []
+    for path, cmd in commands():
+        if path not in THROUGH_A_SERVER:
+            continue
+        for line in examples(cmd):
+            args = [office[0].url if a.startswith("http://") else a for a in shlex.split(line)[1:]]
+            r = me(args, input=PASSWORD + "\n", server=False)
+            assert r.exit_code == 0, f"`{line}` failed: {r.stderr}"
+            ran.append(path)
+    assert ran == ["login", "logout"]
