@@ -152,6 +152,23 @@ def _local_only(ctx, what: str) -> None:
                         f"(this command would go through {server})")
 
 
+def _read(ctx, name: str, *args):
+    """A read the local CLI answers with SQLAlchemy Core alone (``engine.reads``: no ORM, no SpiffWorkflow,
+    so the command starts fast); the Service answers it through a server, with a pinned clock, or
+    whenever the reader defers (a refusal or a warning to give, a database to open properly)."""
+    obj = ctx.find_root().obj
+    if not _remote(ctx) and not (obj.get("now") or os.environ.get("ONETRIP_NOW")):
+        from engine.config import Settings
+        from engine.context import Context
+        from engine.reads import Defer, Reader
+        settings = Settings.from_env(db=obj.get("db"), user=obj.get("user"))
+        try:
+            return Reader(settings).call(name, Context(settings.user, settings.clock), *args)
+        except Defer:
+            pass
+    return getattr(_service(ctx), name)(*args)
+
+
 class _Bound:
     """``service.op(args)`` for ``service.op(context, args)``; keeps each result's warnings for stderr."""
 
@@ -491,7 +508,7 @@ def process_list(ctx, matter_code, as_json):
     Example:
       onetrip process list --matter JZZBL
     """
-    rows = _service(ctx).list_versions(matter_code)
+    rows = _read(ctx, "list_versions", matter_code)
     if as_json:
         return _print_json(rows)
     for r in rows:
@@ -591,7 +608,7 @@ def case_list(ctx, status, matter_code, as_json):
     Example:
       onetrip case list --status open --matter JZZBL
     """
-    rows = _service(ctx).list_cases(status, matter_code)
+    rows = _read(ctx, "list_cases", status, matter_code)
     if as_json:
         return _print_json(rows)
     for r in rows:
@@ -721,7 +738,7 @@ def task_list(ctx, case_id, show_all, as_json):
       onetrip --as 赵警官 task list
       onetrip task list --all --case 1
     """
-    rows = _service(ctx).list_tasks(case_id, show_all)
+    rows = _read(ctx, "list_tasks", case_id, show_all)
     if as_json:
         return _print_json(rows)
     for r in rows:

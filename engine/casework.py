@@ -27,6 +27,7 @@ from . import audit, runtime
 from .annotations import counts_as_step, is_clock_stop
 from .rawsql import Raw, Statement
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
+from .reads import is_overdue  # noqa: F401  (the overdue rule; its home is engine.reads, read without the ORM)
 from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
 
 CASES = Case.__table__
@@ -44,12 +45,6 @@ _CASE_FIELDS = ("version_id", "status", "revision", "task_seq", "event_seq", "la
 _ITEM_FIELDS = ("case_id", "seq", "task_uuid", "spec_name", "name", "lane", "props", "ready_at")
 _WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "completed_at",
              "next_timer_at", "reminded_at") + COUNTERS
-
-
-def is_overdue(due_date: date | None, today: date, completed_at: datetime | None = None) -> bool:
-    """The overdue rule: a case with a due date is overdue when it finished after that day, or is still
-    open past it.  (``measure`` counts the same rule in SQL over many cases.)"""
-    return due_date is not None and ((completed_at.date() if completed_at else today) > due_date)
 
 
 SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))

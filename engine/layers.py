@@ -50,6 +50,8 @@ MODULES: dict[str, str] = {
     "engine.runtime": "execution",
     "engine.sandbox": "execution",
 
+    "engine.database": "store",         # opening a database with Core only (no ORM)
+    "engine.reads": "store",            # task, case and version lists with Core only (the fast local CLI)
     "engine.store": "store",
     "engine.casework": "store",
     "engine.rawsql": "store",           # the step's statements on the driver cursor (casework)

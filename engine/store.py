@@ -8,24 +8,24 @@ refuses a database whose schema is older or newer than this code.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint, bindparam, create_engine, event, func, select, text,
+    UniqueConstraint, bindparam, func, select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from .database import (  # noqa: F401  (their home is engine.database, which imports no ORM)
+    BUSY_TIMEOUT_MS, MAX_ID_DIGITS, SCHEMA_REVISION, current_revision, hide_password, is_busy, make_engine,
+    parse_id,
+)
 from .errors import InvalidInput, NotFound, StoreError
 from .roles import ROLES  # noqa: F401  (the users.role values; their home is engine.roles)
-
-#: The Alembic revision this code expects (engine/migrations/versions).
-SCHEMA_REVISION = "0005"
 
 LABELS = ("before", "after")
 
@@ -270,93 +270,6 @@ class CalendarDay(Base):
 
 # ------------------------------------------------------------------ engine
 
-#: Milliseconds a command waits for another's SQLite write lock before it gives up (exit 75).  Steps
-#: run before they take the lock and hold it only to write, so a writer waits milliseconds, not seconds.
-BUSY_TIMEOUT_MS = 5000
-
-
-def _sqlite_pragmas(dbapi_conn, _record):
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    try:
-        cur.execute("PRAGMA journal_mode=WAL")
-    except Exception as exc:  # noqa: BLE001 - a read-only file keeps its journal mode; reads still work
-        if "readonly" not in str(exc) and "read-only" not in str(exc):
-            raise
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
-def hide_password(url: str) -> str:
-    """A database URL fit for an error line: never its password."""
-    try:
-        from sqlalchemy.engine import make_url
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not even a URL: hide whatever sits between ':' and '@'
-        import re
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-def _sqlite_path(url: str) -> str | None:
-    """The file of a plain ``sqlite:///path`` URL (not a URI filename, not memory)."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return path
-
-
-def _sqlite_begin(conn):
-    # Writers take the lock up front so two clerks serialize instead of failing on
-    # an upgraded read lock; read-only sessions (``readonly`` option) do not block.
-    options = conn.get_execution_options()
-    if options.get("readonly") or options.get("deferred"):
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def make_engine(url: str) -> Engine:
-    """Create (not connect) an engine for a URL, with our SQLite settings."""
-    try:
-        if url.startswith("sqlite"):
-            path = _sqlite_path(url)
-            if path and os.path.exists(path) and not os.access(path, os.W_OK):
-                # A read-only file: open it read-only, so that reading commands work.
-                url = f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
-            eng = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None})
-            event.listen(eng, "connect", _sqlite_pragmas)
-            event.listen(eng, "begin", _sqlite_begin)
-        else:
-            eng = create_engine(url, pool_pre_ping=False)
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
-        reason = " ".join(str(exc).replace(url, hide_password(url)).split())[:200]
-        raise StoreError(f"cannot use database URL {hide_password(url)!r}: {reason}") from None
-    return eng
-
-
-def current_revision(eng: Engine) -> str | None:
-    """The Alembic revision of the database, None when it has no schema yet (a read: takes no write lock)."""
-    with eng.connect() as conn:
-        conn = conn.execution_options(readonly=True)
-        try:
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except (OperationalError, ProgrammingError) as exc:
-            if is_busy(exc):
-                raise
-            return None       # no schema yet
-
-
-def is_busy(exc: BaseException) -> bool:
-    """Whether a database error says another connection holds a lock (worth retrying)."""
-    text_ = str(getattr(exc, "orig", exc)).lower()
-    return any(word in text_ for word in ("database is locked", "database table is locked", "busy",
-                                          "could not serialize", "deadlock", "lock timeout",
-                                          "could not obtain lock"))
-
-
 def _schema_error(eng: Engine, exc: BaseException) -> StoreError:
     where = hide_password(eng.url.render_as_string(hide_password=True))
     reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
@@ -526,19 +439,6 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
     if case is None:
         raise NotFound("case", case_id)
     return case
-
-
-MAX_ID_DIGITS = 18      # fits a 64-bit integer column on every database
-
-
-def parse_id(text) -> int | None:
-    """A record id as typed (ASCII digits only, at most 18 of them), else None."""
-    text = str(text).strip()
-    if text.startswith("#"):
-        text = text[1:]
-    if text.isascii() and text.isdigit() and len(text.lstrip("0") or "0") <= MAX_ID_DIGITS:
-        return int(text)
-    return None
 
 
 def parse_task_ref(ref) -> tuple[int, int] | None:

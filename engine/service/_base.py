@@ -14,14 +14,13 @@ import signal
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .. import auth, casework, runtime, store, values
+from .. import auth, casework, database, reads, runtime, store, values
 from ..annotations import is_onsite
 from ..clock import FixedClock, using
 from ..config import Settings
@@ -32,7 +31,7 @@ from ..store import Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User,
 
 #: How often a step is run again when another step landed on the case meanwhile.
 STEP_ATTEMPTS = 3
-CASE_STATUSES = ("open", "completed", "quarantine", "cancelled")
+from ..reads import CASE_STATUSES  # noqa: E402,F401  (with the reads that list cases by status)
 
 
 class Transaction:
@@ -132,7 +131,7 @@ class ServiceBase:
     def _open(self, create: bool = False, simulation: bool = False):
         if self._engine is None or create:
             if not create:
-                _refuse_missing_sqlite(self.settings.db_url)
+                database.refuse_missing_sqlite(self.settings.db_url)
             self._engine = store.open_database(self.settings.db_url, create=create)
             self._sessions = store.session_factory(self._engine)
             self._read_sessions = store.session_factory(self._engine, readonly=True)
@@ -265,20 +264,6 @@ class ServiceBase:
 
 # ---------------------------------------------------------------- records
 
-def _refuse_missing_sqlite(url: str) -> None:
-    """Only ``init`` creates a database: a mistyped --db path must not become a new empty one."""
-    from sqlalchemy.engine import make_url
-    try:
-        parsed = make_url(url)
-    except Exception:      # a malformed URL: opening it says what is wrong
-        return
-    path = parsed.database
-    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
-            and not Path(path).exists():
-        raise StoreError(f"no database at {path}: run `onetrip --db {path} init` to create it, "
-                         f"or check --db / ONETRIP_DB")
-
-
 def _catalog_entries(paths: list[Path]) -> tuple[dict[str, str], dict[str, str]]:
     """Names and kinds (matter or 一件事 bundle) from the catalog manifests beside the compared
     models (``processes/`` next to their folder), else the default catalog: a folder comparison
@@ -362,9 +347,7 @@ def _dates(values):
     return [date.fromisoformat(v) for v in values]
 
 
-def _iso(value) -> str | None:
-    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else (
-        value.isoformat() if value is not None else None)
+_iso = reads.iso
 
 
 def _user_record(u: User) -> dict:
@@ -372,24 +355,23 @@ def _user_record(u: User) -> dict:
 
 
 def _version_record(v: ProcessVersion) -> dict:
-    return {"id": v.id, "matter_code": v.matter.code, "matter_name": v.matter.name, "process_id": v.process_id,
-            "name": v.name, "label": v.label, "sha256": v.sha256, "executable": v.executable,
-            "uploaded_by": v.uploader.name if v.uploader else None, "uploaded_at": _iso(v.uploaded_at)}
+    return reads.version_record(id=v.id, matter_code=v.matter.code, matter_name=v.matter.name,
+                                process_id=v.process_id, name=v.name, label=v.label, sha256=v.sha256,
+                                executable=v.executable, uploaded_by=v.uploader.name if v.uploader else None,
+                                uploaded_at=v.uploaded_at)
 
 
 def _case_summary(c: Case, today) -> dict:
-    overdue = casework.is_overdue(c.due_date, today, c.completed_at)
-    return {"id": c.id, "matter_code": c.version.matter.code, "matter_name": c.version.matter.name,
-            "label": c.version.label, "version": c.version_id,
-            "status": c.status, "accepted_at": _iso(c.accepted_at), "completed_at": _iso(c.completed_at),
-            "due_date": _iso(c.due_date), "overdue": overdue, "revision": c.revision}
+    return reads.case_summary(id=c.id, matter_code=c.version.matter.code, matter_name=c.version.matter.name,
+                              label=c.version.label, version_id=c.version_id, status=c.status,
+                              accepted_at=c.accepted_at, completed_at=c.completed_at, due_date=c.due_date,
+                              revision=c.revision, today=today)
 
 
 def _task_record(w: WorkItem, c: Case) -> dict:
-    return {"id": w.ref, "case": w.case_id, "task": w.spec_name, "name": w.name, "lane": w.lane,
-            "matter_code": c.version.matter.code, "label": c.version.label,
-            "onsite": is_onsite(w.props), "props": w.props,
-            "ready_at": _iso(w.ready_at), "due_date": _iso(c.due_date)}
+    return reads.task_record(ref=w.ref, case_id=w.case_id, spec_name=w.spec_name, name=w.name, lane=w.lane,
+                             props=w.props, ready_at=w.ready_at, matter_code=c.version.matter.code,
+                             label=c.version.label, due_date=c.due_date)
 
 
 def _item_record(i: dict, version: casework.VersionInfo) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import runtime, store
+from .. import reads, runtime, store
 from ..context import Context
 from ..errors import InvalidInput, ModelError, ModelValidationError
 from ..store import LABELS, Matter, ProcessVersion
@@ -218,11 +218,7 @@ class ModelMethods(ServiceBase):
     @operation
     def list_versions(self, ctx: Context, matter_code: str | None = None) -> list[dict]:
         with self._tx(readonly=True) as tx:
-            s = tx.session
-            stmt = select(ProcessVersion).join(Matter).order_by(Matter.code, ProcessVersion.id)
-            if matter_code:
-                stmt = stmt.where(Matter.code == matter_code)
-            return [_version_record(v) for v in s.scalars(stmt)]
+            return reads.versions(tx.session.connection(), matter_code)
 
     @operation
     def show_version(self, ctx: Context, version_id: str | int) -> dict:

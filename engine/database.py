@@ -1,0 +1,132 @@
+"""Opening a database with SQLAlchemy Core only: the engine with onetrip's SQLite settings, the schema
+revision, record ids as typed.
+
+Its own module so that reading commands (``engine.reads``) start without the ORM; ``engine.store``
+re-exports these names.  Nothing connects at import time.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+
+from .errors import StoreError
+
+#: The Alembic revision this code expects (engine/migrations/versions).
+SCHEMA_REVISION = "0005"
+
+#: Milliseconds a command waits for another's SQLite write lock before it gives up (exit 75).  Steps
+#: run before they take the lock and hold it only to write, so a writer waits milliseconds, not seconds.
+BUSY_TIMEOUT_MS = 5000
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+    except Exception as exc:  # noqa: BLE001 - a read-only file keeps its journal mode; reads still work
+        if "readonly" not in str(exc) and "read-only" not in str(exc):
+            raise
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit for an error line: never its password."""
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not even a URL: hide whatever sits between ':' and '@'
+        import re
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file of a plain ``sqlite:///path`` URL (not a URI filename, not memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
+
+
+def _sqlite_begin(conn):
+    # Writers take the lock up front so two clerks serialize instead of failing on
+    # an upgraded read lock; read-only sessions (``readonly`` option) do not block.
+    options = conn.get_execution_options()
+    if options.get("readonly") or options.get("deferred"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """Create (not connect) an engine for a URL, with our SQLite settings."""
+    try:
+        if url.startswith("sqlite"):
+            path = _sqlite_path(url)
+            if path and os.path.exists(path) and not os.access(path, os.W_OK):
+                # A read-only file: open it read-only, so that reading commands work.
+                url = f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
+            eng = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None})
+            event.listen(eng, "connect", _sqlite_pragmas)
+            event.listen(eng, "begin", _sqlite_begin)
+        else:
+            eng = create_engine(url, pool_pre_ping=False)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = " ".join(str(exc).replace(url, hide_password(url)).split())[:200]
+        raise StoreError(f"cannot use database URL {hide_password(url)!r}: {reason}") from None
+    return eng
+
+
+def current_revision(eng: Engine) -> str | None:
+    """The Alembic revision of the database, None when it has no schema yet (a read: takes no write lock)."""
+    with eng.connect() as conn:
+        conn = conn.execution_options(readonly=True)
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError) as exc:
+            if is_busy(exc):
+                raise
+            return None       # no schema yet
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error says another connection holds a lock (worth retrying)."""
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return any(word in text_ for word in ("database is locked", "database table is locked", "busy",
+                                          "could not serialize", "deadlock", "lock timeout",
+                                          "could not obtain lock"))
+
+
+def refuse_missing_sqlite(url: str) -> None:
+    """Only ``init`` creates a database: a mistyped --db path must not become a new empty one."""
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = make_url(url)
+    except Exception:      # a malformed URL: opening it says what is wrong
+        return
+    path = parsed.database
+    if parsed.get_backend_name() == "sqlite" and path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).exists():
+        raise StoreError(f"no database at {path}: run `onetrip --db {path} init` to create it, "
+                         f"or check --db / ONETRIP_DB")
+
+
+MAX_ID_DIGITS = 18      # fits a 64-bit integer column on every database
+
+
+def parse_id(text) -> int | None:
+    """A record id as typed (ASCII digits only, at most 18 of them), else None."""
+    text = str(text).strip()
+    if text.startswith("#"):
+        text = text[1:]
+    if text.isascii() and text.isdigit() and len(text.lstrip("0") or "0") <= MAX_ID_DIGITS:
+        return int(text)
+    return None

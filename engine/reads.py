@@ -1,0 +1,192 @@
+"""Reading the ready tasks, the cases and the stored versions with SQLAlchemy Core only.
+
+The Service's ``list_tasks``, ``list_cases`` and ``list_versions`` run these queries on their session's
+connection, and :class:`Reader` runs them on a connection of its own, so ``onetrip task list`` (and
+``case list``, ``process list``) answer without importing the ORM or SpiffWorkflow.  The records are
+built here, once, for both.  The columns read are declared as lightweight table clauses (names and
+types only); ``tests/test_fast_reads.py`` checks them against ``engine.store``'s tables.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, column, select, table
+from sqlalchemy.exc import SQLAlchemyError
+
+from .annotations import is_onsite
+from .database import SCHEMA_REVISION, current_revision, make_engine, parse_id, refuse_missing_sqlite
+from .errors import OnetripError
+from .values import check_text, nfkc
+
+CASE_STATUSES = ("open", "completed", "quarantine", "cancelled")
+CLERK = "clerk"
+
+USERS = table("users", column("id", Integer), column("name", String), column("role", String),
+              column("department_id", Integer))
+DEPARTMENTS = table("departments", column("id", Integer), column("name", String))
+MATTERS = table("matters", column("id", Integer), column("code", String), column("name", String))
+VERSIONS = table("process_versions", column("id", Integer), column("matter_id", Integer), column("label", String),
+                 column("process_id", String), column("name", String), column("sha256", String),
+                 column("executable", Boolean), column("uploaded_by", Integer), column("uploaded_at", DateTime))
+CASES = table("cases", column("id", Integer), column("version_id", Integer), column("status", String),
+              column("revision", Integer), column("accepted_at", DateTime), column("completed_at", DateTime),
+              column("due_date", Date))
+ITEMS = table("work_items", column("case_id", Integer), column("seq", Integer), column("spec_name", String),
+              column("name", String), column("lane", String), column("props", JSON), column("ready_at", DateTime))
+
+
+def is_overdue(due_date: date | None, today: date, completed_at: datetime | None = None) -> bool:
+    """The overdue rule: a case with a due date is overdue when it finished after that day, or is still
+    open past it.  (``measure`` counts the same rule in SQL over many cases.)"""
+    return due_date is not None and ((completed_at.date() if completed_at else today) > due_date)
+
+
+def iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else (
+        value.isoformat() if value is not None else None)
+
+
+# ------------------------------------------------------------------ records
+
+def task_record(*, ref: str, case_id: int, spec_name: str, name: str, lane: str | None, props: dict,
+                ready_at, matter_code: str, label: str, due_date) -> dict:
+    return {"id": ref, "case": case_id, "task": spec_name, "name": name, "lane": lane,
+            "matter_code": matter_code, "label": label, "onsite": is_onsite(props), "props": props,
+            "ready_at": iso(ready_at), "due_date": iso(due_date)}
+
+
+def case_summary(*, id: int, matter_code: str, matter_name: str, label: str, version_id: int, status: str,
+                 accepted_at, completed_at, due_date, revision: int, today: date) -> dict:
+    return {"id": id, "matter_code": matter_code, "matter_name": matter_name, "label": label,
+            "version": version_id, "status": status, "accepted_at": iso(accepted_at),
+            "completed_at": iso(completed_at), "due_date": iso(due_date),
+            "overdue": is_overdue(due_date, today, completed_at), "revision": revision}
+
+
+def version_record(*, id: int, matter_code: str, matter_name: str, process_id: str, name: str | None, label: str,
+                   sha256: str, executable: bool, uploaded_by: str | None, uploaded_at) -> dict:
+    return {"id": id, "matter_code": matter_code, "matter_name": matter_name, "process_id": process_id,
+            "name": name, "label": label, "sha256": sha256, "executable": executable,
+            "uploaded_by": uploaded_by, "uploaded_at": iso(uploaded_at)}
+
+
+# ------------------------------------------------------------------ queries (any Core connection)
+
+#: ``tasks(lane=EVERY_LANE)``: no department filter (``task list --all``).
+EVERY_LANE = object()
+
+
+def tasks(conn, today: date, case_id: int | None = None, lane=EVERY_LANE) -> list[dict]:
+    """Ready tasks, earliest due first; ``lane``: a department's (and those of no lane) only."""
+    stmt = (select(ITEMS, CASES.c.due_date, MATTERS.c.code, VERSIONS.c.label)
+            .join(CASES, CASES.c.id == ITEMS.c.case_id)
+            .join(VERSIONS, VERSIONS.c.id == CASES.c.version_id)
+            .join(MATTERS, MATTERS.c.id == VERSIONS.c.matter_id))
+    if case_id is not None:
+        stmt = stmt.where(ITEMS.c.case_id == case_id)
+    if lane is not EVERY_LANE:
+        stmt = stmt.where(ITEMS.c.lane.is_(None) | (ITEMS.c.lane == lane))
+    stmt = stmt.order_by(CASES.c.due_date.is_(None), CASES.c.due_date, ITEMS.c.case_id, ITEMS.c.seq)
+    return [task_record(ref=f"{r.case_id}.{r.seq}", case_id=r.case_id, spec_name=r.spec_name, name=r.name,
+                        lane=r.lane, props=r.props or {}, ready_at=r.ready_at, matter_code=r.code, label=r.label,
+                        due_date=r.due_date) | {"overdue": is_overdue(r.due_date, today)}
+            for r in conn.execute(stmt)]
+
+
+def cases(conn, today: date, status: str | None = None, matter_code: str | None = None) -> list[dict]:
+    """Cases, earliest due date first (those without one last)."""
+    stmt = (select(CASES, MATTERS.c.code, MATTERS.c.name.label("matter_name"), VERSIONS.c.label)
+            .join(VERSIONS, VERSIONS.c.id == CASES.c.version_id)
+            .join(MATTERS, MATTERS.c.id == VERSIONS.c.matter_id))
+    if status:
+        stmt = stmt.where(CASES.c.status == status)
+    if matter_code:
+        stmt = stmt.where(MATTERS.c.code == matter_code)
+    stmt = stmt.order_by(CASES.c.due_date.is_(None), CASES.c.due_date, CASES.c.id)
+    return [case_summary(id=r.id, matter_code=r.code, matter_name=r.matter_name, label=r.label,
+                         version_id=r.version_id, status=r.status, accepted_at=r.accepted_at,
+                         completed_at=r.completed_at, due_date=r.due_date, revision=r.revision, today=today)
+            for r in conn.execute(stmt)]
+
+
+def versions(conn, matter_code: str | None = None) -> list[dict]:
+    """Stored process versions by matter code, oldest first."""
+    stmt = (select(VERSIONS, MATTERS.c.code, MATTERS.c.name.label("matter_name"), USERS.c.name.label("uploader"))
+            .join(MATTERS, MATTERS.c.id == VERSIONS.c.matter_id)
+            .outerjoin(USERS, USERS.c.id == VERSIONS.c.uploaded_by)
+            .order_by(MATTERS.c.code, VERSIONS.c.id))
+    if matter_code:
+        stmt = stmt.where(MATTERS.c.code == matter_code)
+    return [version_record(id=r.id, matter_code=r.code, matter_name=r.matter_name, process_id=r.process_id,
+                           name=r.name, label=r.label, sha256=r.sha256, executable=r.executable,
+                           uploaded_by=r.uploader, uploaded_at=r.uploaded_at)
+            for r in conn.execute(stmt)]
+
+
+def user_role(conn, name: str) -> tuple[str, str | None] | None:
+    """(role, department) of a user, None when there is no such user."""
+    row = conn.execute(select(USERS.c.role, DEPARTMENTS.c.name)
+                       .outerjoin(DEPARTMENTS, DEPARTMENTS.c.id == USERS.c.department_id)
+                       .where(USERS.c.name == name)).first()
+    return (row[0], row[1]) if row else None
+
+
+# ------------------------------------------------------------------ the reader of the local CLI
+
+class Defer(Exception):
+    """This read is the Service's to answer: a refusal to explain, a warning to give, a pinned clock,
+    a database that needs opening properly (missing schema, other revision) — it says why in one line."""
+
+
+class Reader:
+    """``list_tasks``, ``list_cases`` and ``list_versions`` as the Service answers them in the common
+    case, on a Core connection; anything else raises :class:`Defer` before a record is returned."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def call(self, name: str, ctx, *args):
+        refuse_missing_sqlite(self.settings.db_url)
+        try:
+            eng = make_engine(self.settings.db_url)
+        except Exception:       # the Service says what is wrong with the URL
+            raise Defer() from None
+        try:
+            if current_revision(eng) != SCHEMA_REVISION:     # init creates or upgrades it: the Service says so
+                raise Defer()
+            with eng.connect() as conn:
+                conn = conn.execution_options(readonly=True)
+                with conn.begin():
+                    return getattr(self, name)(conn, ctx, *args)
+        except SQLAlchemyError:
+            raise Defer() from None
+        finally:
+            eng.dispose()
+
+    def list_tasks(self, conn, ctx, case_id=None, show_all: bool = False):
+        parsed = None
+        if case_id is not None:
+            parsed = parse_id(case_id)
+            if parsed is None:
+                raise Defer()
+        if show_all:
+            return tasks(conn, ctx.today(), parsed)
+        try:
+            name = nfkc(check_text(ctx.actor, "--as user name")) if ctx.actor else None
+        except OnetripError:
+            raise Defer() from None
+        user = user_role(conn, name) if name else None
+        if user is None or user[0] != CLERK:
+            raise Defer()
+        rows = tasks(conn, ctx.today(), parsed, user[1])
+        if not rows:            # the Service says whether the clerk's lane exists at all
+            raise Defer()
+        return rows
+
+    def list_cases(self, conn, ctx, status=None, matter_code=None):
+        if status not in (None, *CASE_STATUSES):
+            raise Defer()
+        return cases(conn, ctx.today(), status, matter_code)
+
+    def list_versions(self, conn, ctx, matter_code=None):
+        return versions(conn, matter_code)
