@@ -128,6 +128,7 @@ class CaseMethods(ServiceBase):
     def list_tasks(self, ctx: Context, case_id: str | int | None = None, show_all: bool = False) -> list[dict]:
         with self._tx(readonly=True) as tx:
             s = tx.session
+            wanted = None if case_id is None else _int_id(case_id, "case")
             lane = reads.EVERY_LANE
             if not show_all:
                 user = self._actor(s)
@@ -135,8 +136,7 @@ class CaseMethods(ServiceBase):
                     raise PermissionDenied(f"{user.name} is not a clerk; only clerks have tasks "
                                            f"(use --all to see every ready task)")
                 lane = dept = user.department_name
-            rows = reads.tasks(s.connection(), self._ctx.today(),
-                               None if case_id is None else _int_id(case_id, "case"), lane)
+            rows = reads.tasks(s.connection(), self._ctx.today(), wanted, lane)
             if not rows and not show_all:      # say why, else this clerk sees nothing, silently, forever
                 known = store.lane_names(s)
                 if known and dept not in known:
