@@ -77,13 +77,8 @@ def bench_cli_complete(ctx) -> Result:
     runs = 5 if ctx.quick else 30
     warmup = 1 if ctx.quick else WARMUP
     ctx.say(f"{name}: {runs} alternating pairs")
-    d = ctx.workdir(name)
+    d, refs = prepared_database(ctx, name, runs + warmup)
     db = d / "onetrip.db"
-    p = subprocess.run([str(ctx.python), str(Path(__file__).resolve()), "--setup", str(d), str(runs + warmup)],
-                       env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        raise RuntimeError(f"setting up the database failed: {p.stderr.strip()[-800:]}")
-    refs = json.loads(p.stdout.strip().splitlines()[-1])
     env = subprocess_env()
     cmds = [[str(ctx.onetrip), "--db", f"sqlite:///{db}", "--as", "clerk", "task", "complete", ref,
              "--data", "opinion=同意"] for ref in refs]
@@ -93,6 +88,36 @@ def bench_cli_complete(ctx) -> Result:
                    ["subject: onetrip --db sqlite:///... --as clerk task complete <first task of a fresh case "
                     "of a 10-task linear process> (a new case per run, so every run does the same work)",
                     'baseline: python -c "import SpiffWorkflow.bpmn, sqlalchemy.orm" (same interpreter)',
+                    "value/baseline are medians of wall time; runs alternate baseline/subject"])
+
+
+def prepared_database(ctx, name: str, n_cases: int) -> tuple[Path, list[str]]:
+    """A fresh work folder with the setup database (made by the engine on disk, in its own interpreter)."""
+    d = ctx.workdir(name)
+    p = subprocess.run([str(ctx.python), str(Path(__file__).resolve()), "--setup", str(d), str(n_cases)],
+                       env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"setting up the database failed: {p.stderr.strip()[-800:]}")
+    return d, json.loads(p.stdout.strip().splitlines()[-1])
+
+
+TASKLIST_CASES = 50
+
+
+def bench_cli_tasklist(ctx) -> Result:
+    """`onetrip task list` with direct database access: a read that needs neither the ORM nor SpiffWorkflow."""
+    name = "cli-tasklist"
+    runs = 5 if ctx.quick else 30
+    warmup = 1 if ctx.quick else WARMUP
+    ctx.say(f"{name}: {runs} alternating pairs")
+    d, _ = prepared_database(ctx, name, TASKLIST_CASES)
+    cmd = [str(ctx.onetrip), "--db", f"sqlite:///{d / 'onetrip.db'}", "--as", "clerk", "task", "list"]
+    base, subj = _alternate([str(ctx.python), "-c", "import click, sqlalchemy"], [cmd] * (runs + warmup), d,
+                            subprocess_env(), warmup)
+    return _result(name, base, subj, 1.3, {"runs": len(subj), "warmup_pairs": warmup, "ready_tasks": TASKLIST_CASES},
+                   [f"subject: onetrip --db sqlite:///... --as clerk task list ({TASKLIST_CASES} ready tasks, "
+                    "printed as the table, to a pipe)",
+                    'baseline: python -c "import click, sqlalchemy" (same interpreter)',
                     "value/baseline are medians of wall time; runs alternate baseline/subject"])
 
 

@@ -31,6 +31,8 @@ BENCHMARKS = [
     ("bench_advance", "bench_advance_loop50", ["advance-loop50"]),
     ("bench_cli", "bench_cli_complete", ["cli-complete"]),
     ("bench_cli", "bench_cli_help", ["cli-help"]),
+    ("bench_cli", "bench_cli_tasklist", ["cli-tasklist"]),
+    ("bench_remote", "bench_cli_remote", ["cli-remote"]),
     ("bench_metrics", "bench_metrics", ["metrics-1m"]),
     ("bench_metrics_pg", "bench_metrics_10m", ["metrics-10m"]),
     ("bench_analyze", "bench_analyze", ["analyze-1000"]),
