@@ -137,7 +137,7 @@ def test_designer_and_reformer_commands_equal_direct_ones(office):
     for args in ("process list --json", "process show 1 --json", "catalog list --json"):
         assert as_json(designer.ok(args)) == as_json(direct.ok(args)), args
     assert as_json(designer.ok(f"process validate {SAMPLE} --json"))[0]["valid"] is True
-    for args in ("metrics --json", "compare --stored --json"):
+    for args in ("metrics --json", "compare --stored --json", "conformance --json"):
         assert as_json(reformer.ok(args)) == as_json(direct.ok(args)), args
     assert reformer.ok("metrics").stdout == direct.ok("metrics").stdout
 
@@ -146,6 +146,13 @@ def test_admin_reads_through_the_server(office):
     _, direct, _ = office
     admin = person(office, "admin")
     assert as_json(admin.ok("user list --json")) == as_json(direct.ok("user list --json"))
+    assert as_json(admin.ok("audit verify --json")) == as_json(direct.ok("audit verify --json", user="admin"))
+    case = as_json(person(office, "王窗口").ok("case start JZZSAMPLE --json"))["id"]
+    cancelled = as_json(admin.ok(f"case cancel {case} --reason 申请人撤回 --json"))
+    assert cancelled["status"] == "cancelled"
+    assert as_json(admin.ok(f"case show {case} --json")) == as_json(direct.ok(f"case show {case} --json"))
+    r = admin("export csv -o cases.csv")
+    assert r.exit_code == 1 and "needs direct database access" in r.stderr
     clerk = person(office, "王窗口")
     r = clerk("user list")
     assert r.exit_code == 1 and "only admins" in r.stderr and len(r.stderr.strip().splitlines()) == 1
