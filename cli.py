@@ -650,7 +650,7 @@ def case_show(ctx, case_id, as_json):
     Example:
       onetrip case show 1
     """
-    r = _service(ctx).show_case(case_id)
+    r = _read(ctx, "show_case", case_id)
     if as_json:
         return _print_json(r)
     click.echo(term(f"case {r['id']}: {r['matter_code']} {r['matter_name']} ({r['label']}) — {r['status']}"

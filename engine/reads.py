@@ -1,8 +1,9 @@
 """Reading the ready tasks, the cases and the stored versions with SQLAlchemy Core only.
 
-The Service's ``list_tasks``, ``list_cases`` and ``list_versions`` run these queries on their session's
-connection, and :class:`Reader` runs them on a connection of its own, so ``onetrip task list`` (and
-``case list``, ``process list``) answer without importing the ORM or SpiffWorkflow.  The records are
+The Service's ``list_tasks``, ``list_cases``, ``list_versions`` and case records (``show_case``) run
+these queries on their session's connection, and :class:`Reader` runs them on a connection of its own,
+so ``onetrip task list`` (and ``case list``, ``case show``, ``process list``) answer without importing
+the ORM or SpiffWorkflow.  The records are
 built here, once, for both.  The columns read are declared as lightweight table clauses (names and
 types only); ``tests/test_fast_reads.py`` checks them against ``engine.store``'s tables.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, column, select, table
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text, column, select, table
 from sqlalchemy.exc import SQLAlchemyError
 
 from .annotations import is_onsite
@@ -27,10 +28,16 @@ DEPARTMENTS = table("departments", column("id", Integer), column("name", String)
 MATTERS = table("matters", column("id", Integer), column("code", String), column("name", String))
 VERSIONS = table("process_versions", column("id", Integer), column("matter_id", Integer), column("label", String),
                  column("process_id", String), column("name", String), column("sha256", String),
-                 column("executable", Boolean), column("uploaded_by", Integer), column("uploaded_at", DateTime))
+                 column("executable", Boolean), column("uploaded_by", Integer), column("uploaded_at", DateTime),
+                 column("spec_json", Text))
 CASES = table("cases", column("id", Integer), column("version_id", Integer), column("status", String),
               column("revision", Integer), column("accepted_at", DateTime), column("completed_at", DateTime),
-              column("due_date", Date))
+              column("due_date", Date), column("applicant", JSON), column("steps_done", Integer),
+              column("trips", Integer), column("returns", Integer), column("materials_submitted", Integer),
+              column("paused_workdays", Integer))
+EVENTS = table("task_events", column("case_id", Integer), column("seq", Integer), column("task_ref", String),
+               column("task_name", String), column("name", String), column("lane", String), column("actor", String),
+               column("action", String), column("onsite", Boolean), column("data", JSON), column("at", DateTime))
 ITEMS = table("work_items", column("case_id", Integer), column("seq", Integer), column("spec_name", String),
               column("name", String), column("lane", String), column("props", JSON), column("ready_at", DateTime))
 
@@ -61,6 +68,26 @@ def case_summary(*, id: int, matter_code: str, matter_name: str, label: str, ver
             "version": version_id, "status": status, "accepted_at": iso(accepted_at),
             "completed_at": iso(completed_at), "due_date": iso(due_date),
             "overdue": is_overdue(due_date, today, completed_at), "revision": revision}
+
+
+def event_record(e, onsite_defaults: dict[str, bool]) -> dict:
+    record = {"seq": e.seq, "task": e.task_ref, "task_id": e.task_name, "name": e.name, "lane": e.lane,
+              "actor": e.actor, "action": e.action, "onsite": e.onsite, "data": e.data, "at": iso(e.at)}
+    if e.task_name:     # a step: where the model said it happens, when the clerk said neither
+        record["onsite_default"] = onsite_defaults.get(e.task_name)
+    return record
+
+
+def onsite_defaults(spec_json: str | None) -> dict[str, bool]:
+    """Each human step's ``onsite`` annotation (the default when a clerk gives neither --onsite nor
+    --online), read from the version's stored spec (SpiffWorkflow's serialized form, as JSON)."""
+    if not spec_json:
+        return {}
+    import json
+    stored = json.loads(spec_json)
+    specs = [stored["spec"], *(stored.get("subprocess_specs") or {}).values()]
+    return {t["bpmn_id"]: is_onsite(t.get("extensions") or {})
+            for spec in specs for t in spec["task_specs"].values() if t.get("bpmn_id")}
 
 
 def version_record(*, id: int, matter_code: str, matter_name: str, process_id: str, name: str | None, label: str,
@@ -121,6 +148,34 @@ def versions(conn, matter_code: str | None = None) -> list[dict]:
                            name=r.name, label=r.label, sha256=r.sha256, executable=r.executable,
                            uploaded_by=r.uploader, uploaded_at=r.uploaded_at)
             for r in conn.execute(stmt)]
+
+
+def case_record(conn, case_id: int, today: date) -> dict | None:
+    """One case with its applicant, measured figures, ready tasks and history; None when there is none."""
+    c = conn.execute(select(CASES, MATTERS.c.code, MATTERS.c.name.label("matter_name"), VERSIONS.c.label,
+                            VERSIONS.c.spec_json)
+                     .join(VERSIONS, VERSIONS.c.id == CASES.c.version_id)
+                     .join(MATTERS, MATTERS.c.id == VERSIONS.c.matter_id)
+                     .where(CASES.c.id == case_id)).first()
+    if c is None:
+        return None
+    events = conn.execute(select(EVENTS).where(EVENTS.c.case_id == case_id).order_by(EVENTS.c.seq)).all()
+    record = case_summary(id=c.id, matter_code=c.code, matter_name=c.matter_name, label=c.label,
+                          version_id=c.version_id, status=c.status, accepted_at=c.accepted_at,
+                          completed_at=c.completed_at, due_date=c.due_date, revision=c.revision, today=today)
+    if c.status == "quarantine":
+        last = next((e for e in reversed(events) if e.action == "quarantine"), None)
+        record["quarantine"] = {"reason": (last.data or {}).get("reason") if last else None,
+                                "at": iso(last.at) if last else None,
+                                "release": f"onetrip --as ADMIN case release {c.id}"}
+    defaults = onsite_defaults(c.spec_json)
+    return record | {
+        "applicant": c.applicant,
+        "measured": {"steps": c.steps_done, "trips": c.trips, "returns": c.returns,
+                     "materials": c.materials_submitted, "paused_workdays": c.paused_workdays},
+        "ready": [{k: v for k, v in t.items() if k != "overdue"} for t in tasks(conn, today, case_id)],
+        "events": [event_record(e, defaults) for e in events],
+    }
 
 
 def user_role(conn, name: str) -> tuple[str, str | None] | None:
@@ -187,6 +242,13 @@ class Reader:
         if status not in (None, *CASE_STATUSES):
             raise Defer()
         return cases(conn, ctx.today(), status, matter_code)
+
+    def show_case(self, conn, ctx, case_id):
+        parsed = parse_id(case_id)
+        record = case_record(conn, parsed, ctx.today()) if parsed is not None else None
+        if record is None:      # the Service says there is no such case
+            raise Defer()
+        return record
 
     def list_versions(self, conn, ctx, matter_code=None):
         return versions(conn, matter_code)

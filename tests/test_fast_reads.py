@@ -1,4 +1,4 @@
-"""The local CLI's reading commands start fast: `task list`, `case list` and `process list` read with
+"""The local CLI's reading commands start fast: `task list`, `case list`, `case show` and `process list` read with
 SQLAlchemy Core (engine.reads) and import neither the ORM nor SpiffWorkflow — and answer exactly what
 the Service answers, on SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -67,6 +67,8 @@ def service_answer(db_url: str, name: str, actor: str | None, *args):
     (["case", "list"], None, "list_cases", (None, None)),
     (["case", "list", "--status", "open", "--matter", "JZZSAMPLE"], None, "list_cases", ("open", "JZZSAMPLE")),
     (["process", "list"], None, "list_versions", (None,)),
+    (["case", "show", "1"], None, "show_case", ("1",)),
+    (["case", "show", "2"], None, "show_case", ("2",)),
 ])
 def test_reading_commands_import_neither_the_orm_nor_spiffworkflow(office, db_url, args, user, op, op_args):
     prefix = ["--as", user] if user else []
@@ -84,6 +86,8 @@ def test_reading_commands_import_neither_the_orm_nor_spiffworkflow(office, db_ur
     (["task", "list"], "李设计", "is not a clerk"),
     (["case", "list", "--status", "lost"], None, "is not one of"),
     (["task", "list", "--case", "x1"], None, "no case x1"),
+    (["case", "show", "99"], None, "no case 99"),
+    (["case", "show", "x"], None, "no case x"),
 ])
 def test_refusals_are_the_services(office, db_url, args, user, expected):
     out, _ = run_cli(db_url, *(["--as", user] if user else []), *args)
@@ -105,7 +109,8 @@ def test_a_missing_database_is_refused_as_before(tmp_path):
 def test_the_reads_columns_are_the_stores():
     """engine.reads declares the columns it reads (names and types) without the ORM: they must be
     the store's own."""
-    for clause in (reads.USERS, reads.DEPARTMENTS, reads.MATTERS, reads.VERSIONS, reads.CASES, reads.ITEMS):
+    for clause in (reads.USERS, reads.DEPARTMENTS, reads.MATTERS, reads.VERSIONS, reads.CASES, reads.ITEMS,
+                   reads.EVENTS):
         real = store.Base.metadata.tables[clause.name]
         for col in clause.columns:
             assert col.name in real.columns, f"{clause.name}.{col.name}"

@@ -27,7 +27,7 @@ from ..config import Settings
 from ..context import Context
 from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
 from ..protocol import OPERATIONS, Operation, RecordList
-from ..store import Case, CalendarYear, Matter, ProcessVersion, TaskEvent, User, WorkItem
+from ..store import Case, CalendarYear, Matter, ProcessVersion, User, WorkItem
 
 #: How often a step is run again when another step landed on the case meanwhile.
 STEP_ATTEMPTS = 3
@@ -361,13 +361,6 @@ def _version_record(v: ProcessVersion) -> dict:
                                 uploaded_at=v.uploaded_at)
 
 
-def _case_summary(c: Case, today) -> dict:
-    return reads.case_summary(id=c.id, matter_code=c.version.matter.code, matter_name=c.version.matter.name,
-                              label=c.version.label, version_id=c.version_id, status=c.status,
-                              accepted_at=c.accepted_at, completed_at=c.completed_at, due_date=c.due_date,
-                              revision=c.revision, today=today)
-
-
 def _task_record(w: WorkItem, c: Case) -> dict:
     return reads.task_record(ref=w.ref, case_id=w.case_id, spec_name=w.spec_name, name=w.name, lane=w.lane,
                              props=w.props, ready_at=w.ready_at, matter_code=c.version.matter.code,
@@ -382,6 +375,3 @@ def _item_record(i: dict, version: casework.VersionInfo) -> dict:
             "ready_at": _iso(i["ready_at"])}
 
 
-def _event_record(e: TaskEvent) -> dict:
-    return {"seq": e.seq, "task": e.task_ref, "task_id": e.task_name, "name": e.name, "lane": e.lane,
-            "actor": e.actor, "action": e.action, "onsite": e.onsite, "data": e.data, "at": _iso(e.at)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .. import casework, reads, runtime, store, values
@@ -11,9 +11,9 @@ from ..annotations import is_clock_stop, is_onsite
 from ..context import Context
 from ..roles import CLERK
 from ..errors import InvalidInput, NotExecutable, NotFound, PermissionDenied, TaskStateError
-from ..store import LABELS, Case, TaskEvent, WorkItem
+from ..store import LABELS, Case, WorkItem
 from ._base import (
-    CASE_STATUSES, ServiceBase, _case_summary, _event_record, _int_id, _iso, _item_record, _matter,
+    CASE_STATUSES, ServiceBase, _int_id, _iso, _item_record, _matter,
     _task_record, operation,
 )
 
@@ -93,31 +93,8 @@ class CaseMethods(ServiceBase):
             return self._case_record(s, case)
 
     def _case_record(self, s: Session, case: Case) -> dict:
-        events = s.scalars(select(TaskEvent).where(TaskEvent.case_id == case.id).order_by(TaskEvent.seq))
-        items = s.scalars(select(WorkItem).where(WorkItem.case_id == case.id).order_by(WorkItem.seq))
-        defaults = self._onsite_defaults(s, case.version_id)
-        record = _case_summary(case, self._ctx.today())
-        if case.status == "quarantine":
-            last = s.scalar(select(TaskEvent).where(TaskEvent.case_id == case.id, TaskEvent.action == "quarantine")
-                            .order_by(TaskEvent.seq.desc()).limit(1))
-            record["quarantine"] = {"reason": (last.data or {}).get("reason") if last else None,
-                                    "at": _iso(last.at) if last else None,
-                                    "release": f"onetrip --as ADMIN case release {case.id}"}
-        return record | {
-            "applicant": case.applicant,
-            "measured": {"steps": case.steps_done, "trips": case.trips, "returns": case.returns,
-                         "materials": case.materials_submitted, "paused_workdays": case.paused_workdays},
-            "ready": [_task_record(w, case) for w in items],
-            "events": [_event_record(e) | {"onsite_default": defaults.get(e.task_name)} if e.task_name
-                       else _event_record(e) for e in events],
-        }
-
-    def _onsite_defaults(self, s: Session, version_id: int) -> dict[str, bool]:
-        """Each human step's ``onsite`` annotation (the default when a clerk gives neither --onsite nor --online)."""
-        model = self._models.get(s, version_id)
-        specs = [model.spec, *model.subprocess_specs.values()]
-        return {t.bpmn_id: is_onsite(getattr(t, "extensions", None) or {})
-                for spec in specs for t in spec.task_specs.values() if getattr(t, "bpmn_id", None)}
+        s.flush()       # the record is read with Core, from this session's connection
+        return reads.case_record(s.connection(), case.id, self._ctx.today())
 
     def _returnable(self, s: Session, version_id: int) -> set[str]:
         return set(self._versions.get(s, version_id).returnable)
