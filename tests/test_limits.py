@@ -462,8 +462,8 @@ def test_reading_commands_never_wait_on_a_writer(office, tmp_path):
 
 
 def test_every_lock_condition_exits_75_with_one_line(office, tmp_path, monkeypatch):
-    from engine import store
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
+    from engine import database
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
     upload(office, tmp_path, "BUSY", [ACCEPT, REVIEW])
     case = start(office, "BUSY")
     lock = _hold_write_lock(office.db_url)
