@@ -1453,12 +1453,16 @@ def logout(ctx):
     if login is None:
         raise AuthenticationFailed(f"not logged in{' to ' + logins.normalize(server) if server else ''}: "
                                    f"nothing to log out of")
+    from onetrip_client.api import ServerUnreachable
     client = _client(login["server"])
     try:
         client.call("logout")
         note = ""
     except AuthenticationFailed:
         note = " (the token had already ended)"
+    except ServerUnreachable as exc:
+        exc.message += "; the token was deleted here but stays valid on the server until it expires"
+        raise
     finally:
         logins.forget(login["server"])      # even when the server is down: this machine forgets it
         client.close()

@@ -193,6 +193,9 @@ def test_a_server_that_is_down_or_not_onetrip_is_one_line(office, tmp_path):
     (away.home / "logins.json").write_text(json.dumps({"servers": {down.url: saved}, "current": down.url}))
     r = away("task list")
     assert r.exit_code == 69 and "cannot reach the server" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = away("logout")
+    assert r.exit_code == 69 and "stays valid on the server" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (away.home / "logins.json").exists()
     # something answers, but it is not an onetrip server (a wrong path in the URL)
     wrong = Remote(office[0].url + "/nothing", tmp_path / "c")
     r = wrong.login("王窗口")
