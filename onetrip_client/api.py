@@ -12,6 +12,7 @@ Imports neither SQLAlchemy nor SpiffWorkflow: only the standard library, httpx a
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -77,13 +78,30 @@ def _form_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _files(value) -> list[Path]:
+def _files(value) -> list[str]:
     """The files a file parameter names; a folder stands for the .bpmn files in it (as locally)."""
     out = []
     for item in value if isinstance(value, (list, tuple)) else [value]:
         p = Path(item)
-        out += sorted(p.glob("*.bpmn")) if p.is_dir() else [p]
+        out += [str(q) for q in sorted(p.glob("*.bpmn"))] if p.is_dir() else [str(item)]
     return out
+
+
+#: Where ``onetrip serve`` keeps an upload while the operation runs: ``…/onetrip-upload-XXXX/KEY/N/NAME``
+#: (web/api.py's save_files).  Results name the files there; the caller reads its own paths instead.
+SERVER_UPLOAD = re.compile(r"/[^\s'\"]*?onetrip-upload-[^/\s]+/(\w+)/(\d+)/[^\s:'\"/]+")
+
+
+def _local_names(value, sent: dict[tuple[str, int], str]):
+    """``value`` with every server-side upload path replaced by the caller's path of that file."""
+    if isinstance(value, str):
+        return SERVER_UPLOAD.sub(lambda m: sent.get((m.group(1), int(m.group(2))), m.group(0)), value)
+    if isinstance(value, list):
+        return type(value)(_local_names(v, sent) for v in value) if type(value) is list else \
+            RecordList([_local_names(v, sent) for v in value], getattr(value, "warnings", None))
+    if isinstance(value, dict):
+        return {k: _local_names(v, sent) for k, v in value.items()}
+    return value
 
 
 class Client:
@@ -138,26 +156,29 @@ class Client:
         for key in [k for k in given if "{" + k + "}" in template]:
             path = path.replace("{" + key + "}", quote(str(given.pop(key)), safe=""))
         request = self._request(op, method, path, given)
-        return self._answer(op, method, path, request)
+        result = self._answer(op, method, path, request)
+        sent = request.pop("sent", None)
+        return _local_names(result, sent) if sent else result
 
     def _request(self, op: Operation, method: str, path: str, params: dict) -> dict:
         files = [k for k in FILE_PARAMS if k in op.params.__annotations__]
         if method == "GET":
             return {"params": {k: _form_text(v) for k, v in params.items()}}
         if files:
-            uploads = []
+            uploads, sent = [], {}
             for key in files:
-                for p in _files(params.pop(key, [])):
+                for n, name in enumerate(_files(params.pop(key, []))):
                     try:
-                        uploads.append((key, (p.name, p.read_bytes(), "application/xml")))
+                        uploads.append((key, (Path(name).name, Path(name).read_bytes(), "application/xml")))
                     except OSError as exc:
-                        raise errors.NotFound("file", f"{p} ({exc.strerror})") from None
-            return {"files": uploads, "data": {k: _form_text(v) for k, v in params.items()}}
+                        raise errors.NotFound("file", f"{name} ({exc.strerror})") from None
+                    sent[(key, n)] = name
+            return {"files": uploads, "data": {k: _form_text(v) for k, v in params.items()}, "sent": sent}
         return {"json": _plain(params)} if params else {}
 
     def _answer(self, op: Operation, method: str, path: str, request: dict):
         try:
-            r = self.http.request(method, path, **request)
+            r = self.http.request(method, path, **{k: v for k, v in request.items() if k != "sent"})
         except httpx.TransportError as exc:
             raise ServerUnreachable(f"cannot reach the server at {self.url}: {errors.one_line(str(exc)) or type(exc).__name__}") from None
         try:
