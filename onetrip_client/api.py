@@ -194,7 +194,7 @@ class Client:
             return body
         if not isinstance(body, dict) or not isinstance(body.get("error"), str):
             raise NotAServer(f"{self.url} is not an onetrip server (HTTP {r.status_code} for {method} {path})")
-        message = body["error"]
+        message = _local_names(body["error"], request.get("sent") or {})
         if r.status_code == 401 and op.name not in ("login", "logout"):
             message += f" — log in again: onetrip login {self.url} NAME"
         raise error_from(r.status_code, message, r.headers.get("Retry-After"))

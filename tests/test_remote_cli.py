@@ -138,6 +138,12 @@ def test_designer_and_reformer_commands_equal_direct_ones(office):
         assert as_json(designer.ok(args)) == as_json(direct.ok(args)), args
     assert as_json(designer.ok(f"process validate {SAMPLE} --json")) == as_json(direct.ok(f"process validate {SAMPLE} --json"))
     assert as_json(designer.ok("process analyze 1 --json")) == as_json(direct.ok("process analyze 1 --json"))
+    broken = office[2] / "broken.bpmn"
+    broken.write_text(SAMPLE.read_text(encoding="utf-8").replace("</bpmn:process>", "", 1), encoding="utf-8")
+    remote_error, local_error = designer(f"process upload {broken} --label after"), direct(
+        f"process upload {broken} --label after", user="李设计")
+    assert (remote_error.exit_code, remote_error.stderr) == (local_error.exit_code, local_error.stderr)
+    assert str(broken) in remote_error.stderr and remote_error.exit_code != 0
     pair = f"{ROOT / 'bpmn' / 'CJRZSL.before.bpmn'} {ROOT / 'bpmn' / 'CJRZSL.after.bpmn'}"
     assert as_json(reformer.ok(f"compare {pair} --json")) == as_json(direct.ok(f"compare {pair} --json"))
     for args in ("metrics --json", "compare --stored --json", "conformance --json"):
