@@ -1377,6 +1377,7 @@ def serve(ctx, host, port, workers, check):
       onetrip serve --check
       ONETRIP_DB=postgresql://onetrip@db/onetrip onetrip serve --host 0.0.0.0 --port 8400
     """
+    _local_only(ctx, "serve")
     obj = ctx.find_root().obj
     if obj.get("user"):
         raise click.UsageError("serve acts as no one: users log in (drop --as / ONETRIP_USER)")

@@ -175,7 +175,7 @@ def test_identity_database_and_clock_options_are_refused(office, option):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("command", ["init", "worker --once", "demo --cases 1", "audit keygen k.key",
+@pytest.mark.parametrize("command", ["init", "serve --check", "worker --once", "demo --cases 1", "audit keygen k.key",
                                      "user add 某人 --role clerk", "catalog load"])
 def test_local_only_commands_say_they_need_the_database(office, command):
     admin = person(office, "admin")
@@ -251,3 +251,9 @@ def test_login_and_logout_help_examples_run(office, tmp_path):
             assert r.exit_code == 0, f"`{line}` failed: {r.stderr}"
             ran.append(path)
     assert ran == ["login", "logout"]
+
+
+def test_the_client_and_the_server_agree_on_what_never_travels():
+    from engine.protocol import LOCAL_PARAMS
+    from web.api import NOT_FROM_CALLER
+    assert NOT_FROM_CALLER == LOCAL_PARAMS

@@ -22,14 +22,11 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 
-from engine.protocol import OPERATIONS, Operation, warnings_of
+from engine.protocol import FILE_PARAMS, OPERATIONS, Operation, warnings_of
 
 from .errors import HTTPProblem
 from .state import MAX_UPLOAD_FILES, WebState
 
-#: Params that name files the service reads: over HTTP they are uploads (multipart form fields of the
-#: same name; the first also as ``file``), saved to a temporary folder and passed as paths.
-FILE_PARAMS = ("paths", "path", "files", "before", "after")
 #: Params that name files on the server's own disk (a key, a checkpoint, a folder): never taken over HTTP.
 SERVER_PATH_PARAMS = frozenset({"checkpoint", "pubkey", "key", "directory", "progress"})
 #: Params the server fills from the request itself, never from what the caller sends: the client address
