@@ -104,6 +104,55 @@ def _local_names(value, sent: dict[tuple[str, int], str]):
     return value
 
 
+class StdlibTransport(httpx.BaseTransport):
+    """httpx's requests sent with the standard library's ``http.client``.
+
+    A command makes one or two requests and exits: httpx's default transport would import httpcore,
+    which imports anyio and, where it is installed, trio (together 80–150 ms, more than the request).
+    One kept-alive connection per server; redirects are not followed (as httpx's default)."""
+
+    def __init__(self, verify: bool = True):
+        self.verify = verify
+        self.connections: dict[tuple, object] = {}
+
+    def _connection(self, url: httpx.URL, timeout: float | None):
+        import http.client
+        key = (url.scheme, url.host, url.port)
+        if key not in self.connections:
+            if url.scheme == "https":
+                import ssl
+                context = ssl.create_default_context() if self.verify else ssl._create_unverified_context()
+                self.connections[key] = http.client.HTTPSConnection(url.host, url.port, timeout=timeout,
+                                                                    context=context)
+            else:
+                self.connections[key] = http.client.HTTPConnection(url.host, url.port, timeout=timeout)
+        return self.connections[key]
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        import http.client
+        import socket
+        timeout = (request.extensions.get("timeout") or {}).get("read")
+        conn = self._connection(request.url, timeout)
+        target = request.url.raw_path.decode("ascii")
+        try:
+            conn.request(request.method, target, body=request.read() or None,
+                         headers={k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers.raw})
+            answer = conn.getresponse()
+            content = answer.read()
+        except (socket.timeout, TimeoutError) as exc:
+            conn.close()
+            raise httpx.TimeoutException(str(exc) or "timed out", request=request) from None
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+        return httpx.Response(answer.status, headers=answer.getheaders(), content=content, request=request)
+
+    def close(self) -> None:
+        for conn in self.connections.values():
+            conn.close()
+        self.connections.clear()
+
+
 class Client:
     """One server, one login.  Use as ``client.call(op_name, **params)`` or ``client.<op_name>(*args)``."""
 
@@ -112,12 +161,9 @@ class Client:
         self.bearer = token
         self.warnings: list[str] = []
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        # A plain-HTTP server needs no certificates: loading the CA bundle would cost every command ~40 ms
-        # (redirects are not followed, so nothing reaches an https:// address unverified).
-        plain = self.url.lower().startswith("http://")
         try:
-            self.http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT, transport=transport,
-                                     verify=not plain)
+            self.http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT,
+                                     transport=transport or StdlibTransport())
         except (ValueError, httpx.InvalidURL) as exc:
             raise ServerUnreachable(f"not a server address: {url!r} ({exc})") from None
 
