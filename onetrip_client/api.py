@@ -157,7 +157,9 @@ class Client:
     """One server, one login.  Use as ``client.call(op_name, **params)`` or ``client.<op_name>(*args)``."""
 
     def __init__(self, url: str, token: str | None = None, *, transport=None):
-        self.url = url.rstrip("/")
+        self.url = url.strip().rstrip("/")
+        if not self.url.lower().startswith(("http://", "https://")):
+            raise NotAServer(f"not a server address: {url!r} (give http://HOST:PORT or https://HOST)")
         self.bearer = token
         self.warnings: list[str] = []
         headers = {"Authorization": f"Bearer {token}"} if token else {}
