@@ -102,3 +102,18 @@ def login(url: str, name: str, password: str = PASSWORD):
     r = httpx.post(url + "/api/token", data={"username": name, "password": password})
     assert r.status_code == 200, r.text
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {r.json()['access_token']}"}, timeout=30)
+
+
+@contextmanager
+def served_office(kind: str, tmp_path: Path, prepare=None):
+    """The sample office on a fresh SQLite file (``kind`` "sqlite") or PostgreSQL database, served until
+    the block ends: yields (server, cli, url).  ``prepare(cli)`` runs before the server starts."""
+    from contextlib import nullcontext
+    from . import postgres_database
+    database = nullcontext(f"sqlite:///{tmp_path / 'onetrip.db'}") if kind == "sqlite" else postgres_database()
+    with database as url:
+        cli = make_office(url)
+        if prepare is not None:
+            prepare(cli)
+        with serve(url, tmp_path) as server:
+            yield server, cli, url

@@ -16,9 +16,8 @@ import pytest
 
 pytest.importorskip("web.app", reason="needs web/ (onetrip serve)")
 
-from onetrip_testing import postgres_database  # noqa: E402
 from onetrip_testing.remote import Remote  # noqa: E402
-from onetrip_testing.serve import PASSWORD, SAMPLE, make_office, serve  # noqa: E402
+from onetrip_testing.serve import PASSWORD, SAMPLE, make_office, serve, served_office  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,16 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def office(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("remote")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'onetrip.db'}"
-        cli = make_office(url)
-        with serve(url, tmp) as server:
-            yield server, cli, tmp
-    else:
-        with postgres_database() as url:
-            cli = make_office(url)
-            with serve(url, tmp) as server:
-                yield server, cli, tmp
+    with served_office(request.param, tmp) as (server, cli, _):
+        yield server, cli, tmp
 
 
 def person(office, name: str) -> Remote:

@@ -11,8 +11,7 @@ from sqlalchemy import create_engine, text
 from engine.auth import token_digest
 from engine.config import Settings
 from engine.protocol import OPERATIONS
-from onetrip_testing import postgres_database
-from onetrip_testing.serve import PASSWORD, SAMPLE, login, make_office, serve, set_passwords
+from onetrip_testing.serve import PASSWORD, SAMPLE, login, served_office, set_passwords
 from web.api import public_paths
 from web.app import create_app
 
@@ -21,17 +20,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def office(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serve")
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp / 'onetrip.db'}"
-        cli = make_office(url)
-        with serve(url, tmp) as server:
-            yield server, cli, url
-    else:
-        with postgres_database() as url:
-            cli = make_office(url)
-            with serve(url, tmp) as server:
-                yield server, cli, url
+    with served_office(request.param, tmp_path_factory.mktemp("serve")) as office:
+        yield office
 
 
 @pytest.fixture(scope="module")

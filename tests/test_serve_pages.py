@@ -10,8 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from onetrip_testing import postgres_database
-from onetrip_testing.serve import PASSWORD, SAMPLE, make_office, serve
+from onetrip_testing.serve import PASSWORD, SAMPLE, served_office
 
 HOSTILE = "<script>alert(1)</script>{{7*7}}"
 HOSTILE_XML = "&lt;script&gt;alert(1)&lt;/script&gt;{{7*7}}"
@@ -33,17 +32,11 @@ def hostile_model(folder: Path) -> Path:
 def office(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pages")
 
-    def run(url):
-        cli = make_office(url)
+    def models(cli):
         cli.ok(f"process upload {hostile_model(tmp)} --label after", user="李设计")
         cli.ok(f"process upload {SAMPLE} --label before", user="李设计")      # a pair: the charts have bars
-        with serve(url, tmp) as server:
-            yield server, cli, url
-    if request.param == "sqlite":
-        yield from run(f"sqlite:///{tmp / 'onetrip.db'}")
-    else:
-        with postgres_database() as url:
-            yield from run(url)
+    with served_office(request.param, tmp, models) as office:
+        yield office
 
 
 class Browser:

@@ -188,16 +188,23 @@ def _fields(op: Operation) -> tuple[dict, frozenset]:
     return typing.get_type_hints(op.params), frozenset(required)
 
 
-def _json_endpoint(op: Operation):
-    method, path = op.http
-    hints, required = _fields(op)
-    in_path = path_names(path)
+def _common_parameters(in_path, hints) -> list[inspect.Parameter]:
+    """Every endpoint's first parameters: the request, the bearer token (for OpenAPI's security scheme;
+    the guard checks it) and the path's own parameters."""
     parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
                   inspect.Parameter("bearer_token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
                                     default=Depends(bearer))]
     for name in in_path:
         parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
                                             annotation=hints.get(name, str), default=Path(...)))
+    return parameters
+
+
+def _json_endpoint(op: Operation):
+    method, path = op.http
+    hints, required = _fields(op)
+    in_path = path_names(path)
+    parameters = _common_parameters(in_path, hints)
     rest = {k: v for k, v in hints.items() if k not in in_path and k not in NOT_FROM_CALLER}
     body_model = None
     if method == "GET":
@@ -233,12 +240,7 @@ def _multipart_endpoint(op: Operation, files_keys: list[str]):
     method, path = op.http
     hints, _ = _fields(op)
     in_path = path_names(path)
-    parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
-                  inspect.Parameter("bearer_token", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
-                                    default=Depends(bearer))]
-    for name in in_path:
-        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
-                                            annotation=hints.get(name, str), default=Path(...)))
+    parameters = _common_parameters(in_path, hints)
 
     async def endpoint(**kwargs):
         request: Request = kwargs.pop("request")
