@@ -11,6 +11,7 @@ import os
 import sys
 
 import click
+from click.core import ParameterSource
 
 from engine.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_SOFTWARE, OnetripError, one_line
 from engine.report import FORMATS, Col
@@ -118,15 +119,15 @@ def _remote(ctx) -> str | None:
     database (an admin's direct access).  Through a server --as, --db and --now are refused."""
     obj = ctx.find_root().obj
     if "remote" not in obj:
-        server = obj.get("server") or os.environ.get("ONETRIP_SERVER")
-        if not server and not (obj.get("db") or os.environ.get("ONETRIP_DB")):
+        server = obj.get("server")
+        if not server and not obj.get("db"):
             from onetrip_client import logins
             login = logins.saved()
             server = login["server"] if login else None
         if server:
             for key, option, variable, why in REMOTE_REFUSED:
-                if obj.get(key) or os.environ.get(variable):
-                    given = option if obj.get(key) else variable
+                if obj.get(key):
+                    given = variable if obj["given"][key] == ParameterSource.ENVIRONMENT else option
                     raise click.UsageError(f"{given} is refused through a server ({server}): {why}")
         obj["remote"] = server or None
     return obj["remote"]
@@ -157,7 +158,7 @@ def _read(ctx, name: str, *args):
     so the command starts fast); the Service answers it through a server, with a pinned clock, or
     whenever the reader defers (a refusal or a warning to give, a database to open properly)."""
     obj = ctx.find_root().obj
-    if not _remote(ctx) and not (obj.get("now") or os.environ.get("ONETRIP_NOW")):
+    if not _remote(ctx) and not obj.get("now"):
         from engine.config import Settings
         from engine.context import Context
         from engine.reads import Defer, Reader
@@ -223,11 +224,11 @@ data_option = click.option("--data", "data_items", multiple=True, metavar="KEY=T
 
 
 @click.group(cls=OnetripGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", metavar="URL", help="Database URL or SQLite file (default onetrip.db; env ONETRIP_DB). "
+@click.option("--db", metavar="URL", envvar="ONETRIP_DB", help="Database URL or SQLite file (default onetrip.db; env ONETRIP_DB). "
               "Only `init` creates a new one.")
-@click.option("--as", "user", metavar="USER", help="Acting user (env ONETRIP_USER).")
-@click.option("--now", metavar="DATETIME", help="Pin the clock, e.g. 2026-03-02T09:00 (env ONETRIP_NOW).")
-@click.option("--server", metavar="URL", help="Go through this onetrip server (env ONETRIP_SERVER; default: the "
+@click.option("--as", "user", metavar="USER", envvar="ONETRIP_USER", help="Acting user (env ONETRIP_USER).")
+@click.option("--now", metavar="DATETIME", envvar="ONETRIP_NOW", help="Pin the clock, e.g. 2026-03-02T09:00 (env ONETRIP_NOW).")
+@click.option("--server", metavar="URL", envvar="ONETRIP_SERVER", help="Go through this onetrip server (env ONETRIP_SERVER; default: the "
               "server of your saved login, unless --db names a database).  See `onetrip login`.")
 @click.version_option(package_name="onetrip")
 @click.pass_context
@@ -249,7 +250,9 @@ def main(ctx, db, user, now, server):
     commands without --as and --db.
     """
     ctx.ensure_object(dict)
-    ctx.obj.update(db=db, user=user, now=now, server=server)
+    # click reads the environment for these (envvar=); where a value came from is kept for messages
+    ctx.obj.update(db=db, user=user, now=now, server=server,
+                   given={name: ctx.get_parameter_source(name) for name in ("db", "user", "now", "server")})
 
 
 @main.command()
@@ -896,7 +899,7 @@ def demo(ctx, cases, seed, report, demo_db):
     from pathlib import Path
     _local_only(ctx, "demo")
     root = ctx.find_root().obj
-    db = demo_db or root.get("db") or os.environ.get("ONETRIP_DB")
+    db = demo_db or root.get("db")
     if not db:
         db = "onetrip-demo.db"
         for suffix in ("", "-wal", "-shm"):
@@ -1449,7 +1452,7 @@ def logout(ctx):
     """
     from onetrip_client import logins
     from engine.errors import AuthenticationFailed
-    server = ctx.find_root().obj.get("server") or os.environ.get("ONETRIP_SERVER")
+    server = ctx.find_root().obj.get("server")
     login = logins.saved(server)
     if login is None:
         raise AuthenticationFailed(f"not logged in{' to ' + logins.normalize(server) if server else ''}: "
