@@ -84,7 +84,7 @@ def bench_cli_complete(ctx) -> Result:
              "--data", "opinion=同意"] for ref in refs]
     base, subj = _alternate([str(ctx.python), "-c", "import SpiffWorkflow.bpmn, sqlalchemy.orm"], cmds, d, env,
                             warmup)
-    return _result(name, base, subj, 1.3, {"runs": len(subj), "warmup_pairs": warmup},
+    return _result(name, base, subj, 1.2, {"runs": len(subj), "warmup_pairs": warmup},
                    ["subject: onetrip --db sqlite:///... --as clerk task complete <first task of a fresh case "
                     "of a 10-task linear process> (a new case per run, so every run does the same work)",
                     'baseline: python -c "import SpiffWorkflow.bpmn, sqlalchemy.orm" (same interpreter)',
