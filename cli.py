@@ -1061,8 +1061,8 @@ def metrics(ctx, matter_code, since, until, fmt, output, as_json):
     from engine.clock import parse_date
     from engine.report import render_metrics, terminal_width
     fmt = "json" if as_json else fmt
-    result = _service(ctx).metrics(matter_code, parse_date(since) if since else None,
-                                   parse_date(until) if until else None)
+    result = _read(ctx, "metrics", matter_code, parse_date(since) if since else None,
+                   parse_date(until) if until else None)
     if fmt == "html":
         from engine.html_report import render_metrics_html
         text = render_metrics_html(result["matters"])

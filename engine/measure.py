@@ -18,39 +18,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (JSON, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func, insert,
-                        literal, or_, select, table)
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func,
+                        insert, literal, or_, select, table)
 
-from .store import Case, CalendarDay, CaseCount, Matter, ProcessVersion, TaskEvent
+from .reads import CASES, EVENTS, MATTERS, VERSIONS
 from .workdays import HolidayYear, WorkCalendar
+
+# Core table clauses (names and types only; tests/test_fast_reads.py checks them against engine.store's
+# tables), so the local CLI's ``metrics`` runs these queries without importing the ORM.  Every function
+# takes a Session or a Connection.
+CALENDAR = table("calendar_days", column("day", Date), column("workday", Boolean), column("seq", Integer))
+Case, TaskEvent, Matter, ProcessVersion, CalendarDay = CASES.c, EVENTS.c, MATTERS.c, VERSIONS.c, CALENDAR.c
 
 HUMAN_ACTIONS = ("complete", "return")
 
 
-def ensure_calendar(session: Session, calendar: WorkCalendar, first: date, last: date) -> None:
+def ensure_calendar(session, calendar: WorkCalendar, first: date, last: date) -> None:
     """Make ``calendar_days`` cover [first, last] (rebuilt whole, so ``seq`` stays continuous)."""
-    lo, hi = session.execute(select(func.min(CalendarDay.day), func.max(CalendarDay.day))).one()
-    if isinstance(lo, str):  # pragma: no cover - driver without date parsing
-        lo, hi = date.fromisoformat(lo), date.fromisoformat(hi)
+    lo, hi = calendar_bounds(session)
     if lo is not None and lo <= first and hi >= last:
         return
     first = min(first, lo) if lo else first
     last = max(last, hi) if hi else last
-    session.execute(delete(CalendarDay))
+    session.execute(delete(CALENDAR))
     rows = [{"day": d, "workday": w, "seq": s} for d, w, s in calendar.day_rows(first, last)]
     for i in range(0, len(rows), 5000):
-        session.execute(insert(CalendarDay), rows[i:i + 5000])
+        session.execute(insert(CALENDAR), rows[i:i + 5000])
 
 
-def reset_calendar(session: Session) -> None:
+def calendar_bounds(session) -> tuple[date | None, date | None]:
+    """The first and last day ``calendar_days`` holds (None, None when empty)."""
+    lo, hi = session.execute(select(func.min(CalendarDay.day), func.max(CalendarDay.day))).one()
+    if isinstance(lo, str):  # pragma: no cover - driver without date parsing
+        lo, hi = date.fromisoformat(lo), date.fromisoformat(hi)
+    return lo, hi
+
+
+def reset_calendar(session) -> None:
     """Forget the materialised calendar (after a holiday file import), and recount the ended cases'
     elapsed working days under the calendar as it now is."""
-    session.execute(delete(CalendarDay))
+    session.execute(delete(CALENDAR))
     rebuild_counts(session, load_calendar(session))
 
 
-def calendar_span(session: Session, today: date) -> tuple[date, date]:
+def calendar_span(session, today: date) -> tuple[date, date]:
     """The days metrics may touch: from the first acceptance to today or the last event, whole years."""
     first = session.scalar(select(func.min(Case.accepted_at)))
     last_event = session.scalar(select(func.max(TaskEvent.at)))
@@ -91,31 +102,31 @@ def case_metrics_query(today: date, filters: Filters | None = None):
     (and ``audit verify`` recounts from the events); elapsed working days are
     a difference of calendar ``seq`` values.
     """
-    c_start, c_end = aliased(CalendarDay), aliased(CalendarDay)
+    c_start, c_end = CALENDAR.alias("c_start"), CALENDAR.alias("c_end")
     end_day = func.coalesce(_day(Case.completed_at), literal(today, Date))
-    elapsed = (c_end.seq - c_start.seq - Case.paused_workdays).label("elapsed")
+    elapsed = (c_end.c.seq - c_start.c.seq - Case.paused_workdays).label("elapsed")
     stmt = (select(Case.id.label("case_id"), Matter.code.label("matter_code"), Matter.name.label("matter_name"),
                    ProcessVersion.label.label("label"), Case.version_id, Case.status, Case.accepted_at,
                    Case.completed_at, Case.promised_workdays, Case.due_date,
                    Case.steps_done.label("steps"), Case.trips.label("trips"), Case.returns.label("returns"),
                    Case.materials_submitted.label("materials"), Case.paused_workdays.label("paused"), elapsed)
-            .join(ProcessVersion, Case.version_id == ProcessVersion.id)
-            .join(Matter, ProcessVersion.matter_id == Matter.id)
-            .join(c_start, c_start.day == _day(Case.accepted_at))
-            .join(c_end, c_end.day == end_day))
+            .join(VERSIONS, Case.version_id == ProcessVersion.id)
+            .join(MATTERS, ProcessVersion.matter_id == Matter.id)
+            .join(c_start, c_start.c.day == _day(Case.accepted_at))
+            .join(c_end, c_end.c.day == end_day))
     return _filtered(stmt, filters or Filters())
 
 
-def recount_from_events(session: Session, case_ids: list[int] | None = None) -> dict[int, dict]:
+def recount_from_events(session, case_ids: list[int] | None = None) -> dict[int, dict]:
     """The same per-case figures recounted from the task events alone (the audit trail)."""
     ev = TaskEvent
     human = ev.action.in_(HUMAN_ACTIONS)
-    p_start, p_end = aliased(CalendarDay), aliased(CalendarDay)
-    paused = func.sum(case((ev.clock_stop, p_end.seq - p_start.seq), else_=0))
+    p_start, p_end = CALENDAR.alias("p_start"), CALENDAR.alias("p_end")
+    paused = func.sum(case((ev.clock_stop, p_end.c.seq - p_start.c.seq), else_=0))
     stmt = (select(ev.case_id, func.sum(case((ev.step, 1), else_=0)), func.sum(case((ev.onsite, 1), else_=0)),
                    func.sum(case((ev.action == "return", 1), else_=0)), func.sum(ev.materials), paused)
-            .join(p_start, p_start.day == _day(ev.ready_at))
-            .join(p_end, p_end.day == _day(ev.at))
+            .join(p_start, p_start.c.day == _day(ev.ready_at))
+            .join(p_end, p_end.c.day == _day(ev.at))
             .where(human).group_by(ev.case_id))
     if case_ids is not None:
         stmt = stmt.where(ev.case_id.in_(case_ids))
@@ -124,7 +135,7 @@ def recount_from_events(session: Session, case_ids: list[int] | None = None) -> 
             for row in session.execute(stmt)}
 
 
-def matter_metrics_scan(session: Session, today: date, filters: Filters | None = None) -> list[dict]:
+def matter_metrics_scan(session, today: date, filters: Filters | None = None) -> list[dict]:
     """Per matter and label: measured figures over the cases that match ``filters``, from every case
     (what :func:`matter_metrics` gives from the counts; kept for ``case_ids`` filters and to check them).
 
@@ -229,7 +240,6 @@ def count_rows(version_id: int, day: date, pairs) -> list[dict]:
     return [{"version_id": version_id, "day": day, "metric": m, "value": v, "n": 1} for m, v in pairs]
 
 
-_COUNTS = CaseCount.__table__
 
 
 # The columns the backfill reads, typed (so a migration can use it whatever the models become).
@@ -277,7 +287,7 @@ def calendar_of(rows) -> WorkCalendar:
     return WorkCalendar([HolidayYear(year, dates(h), dates(w), source or "") for year, h, w, source in rows])
 
 
-def matter_metrics(session: Session, today: date, filters: Filters | None = None) -> list[dict]:
+def matter_metrics(session, today: date, filters: Filters | None = None) -> list[dict]:
     """Per matter and label: measured figures over the cases that match ``filters``.
 
     Ended cases come from ``case_counts`` (grouped counts), running ones from ``cases`` (the open and
@@ -291,11 +301,11 @@ def matter_metrics(session: Session, today: date, filters: Filters | None = None
                                                                "n": defaultdict(int), "slack_ok": 0, "late": 0,
                                                                "promised": None, "name": None, "open": 0,
                                                                "open_returns": 0, "cancelled_due": []})
-    cnt = _COUNTS
+    cnt = _COUNT_ROWS
     stmt = (select(Matter.code, Matter.name, ProcessVersion.label, cnt.c.metric, cnt.c.value,
                    func.sum(cnt.c.n))
-            .join(ProcessVersion, cnt.c.version_id == ProcessVersion.id)
-            .join(Matter, ProcessVersion.matter_id == Matter.id)
+            .join(VERSIONS, cnt.c.version_id == ProcessVersion.id)
+            .join(MATTERS, ProcessVersion.matter_id == Matter.id)
             .group_by(Matter.code, Matter.name, ProcessVersion.label, cnt.c.metric, cnt.c.value))
     if f.matter_code:
         stmt = stmt.where(Matter.code == f.matter_code)
@@ -324,8 +334,8 @@ def matter_metrics(session: Session, today: date, filters: Filters | None = None
     running = (select(Matter.code, Matter.name, ProcessVersion.label, func.count(), func.sum(Case.returns),
                       func.sum(case((and_(Case.due_date.isnot(None), Case.due_date < today), 1), else_=0)),
                       func.max(Case.promised_workdays))
-               .join(ProcessVersion, Case.version_id == ProcessVersion.id)
-               .join(Matter, ProcessVersion.matter_id == Matter.id)
+               .join(VERSIONS, Case.version_id == ProcessVersion.id)
+               .join(MATTERS, ProcessVersion.matter_id == Matter.id)
                .where(Case.status.in_(RUNNING))
                .group_by(Matter.code, Matter.name, ProcessVersion.label))
     running = _filtered(running, Filters(f.matter_code, f.since, f.until))

@@ -34,10 +34,12 @@ CASES = table("cases", column("id", Integer), column("version_id", Integer), col
               column("revision", Integer), column("accepted_at", DateTime), column("completed_at", DateTime),
               column("due_date", Date), column("applicant", JSON), column("steps_done", Integer),
               column("trips", Integer), column("returns", Integer), column("materials_submitted", Integer),
-              column("paused_workdays", Integer))
+              column("paused_workdays", Integer), column("promised_workdays", Integer))
 EVENTS = table("task_events", column("case_id", Integer), column("seq", Integer), column("task_ref", String),
                column("task_name", String), column("name", String), column("lane", String), column("actor", String),
-               column("action", String), column("onsite", Boolean), column("data", JSON), column("at", DateTime))
+               column("action", String), column("onsite", Boolean), column("data", JSON), column("at", DateTime),
+               column("step", Boolean), column("clock_stop", Boolean), column("materials", Integer),
+               column("ready_at", DateTime))
 ITEMS = table("work_items", column("case_id", Integer), column("seq", Integer), column("spec_name", String),
               column("name", String), column("lane", String), column("props", JSON), column("ready_at", DateTime))
 
@@ -252,3 +254,20 @@ class Reader:
 
     def list_versions(self, conn, ctx, matter_code=None):
         return versions(conn, matter_code)
+
+    def metrics(self, conn, ctx, matter_code=None, since=None, until=None):
+        """``metrics`` when the working-day calendar already covers the span and gives no warning (else
+        the Service writes the calendar, or says which years it counts Monday–Friday)."""
+        from . import measure
+        if matter_code and conn.execute(select(MATTERS.c.id).where(MATTERS.c.code == matter_code)).first() is None:
+            raise Defer()       # the Service says "no matter" with its "did you mean"
+        today = ctx.today()
+        calendar = measure.load_calendar(conn)
+        first, last = measure.calendar_span(conn, today)
+        lo, hi = measure.calendar_bounds(conn)
+        if lo is None or lo > first or hi < last:
+            raise Defer()
+        calendar.workdays_between(first, last)
+        if calendar.warnings():
+            raise Defer()
+        return {"matters": measure.matter_metrics(conn, today, measure.Filters(matter_code, since, until))}
