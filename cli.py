@@ -1018,11 +1018,10 @@ def compare(ctx, before, after, stored, fmt, output, as_json):
     """
     from engine.report import render_comparison, terminal_width
     fmt = "json" if as_json else fmt
-    svc = _service(ctx)
     if stored:
         if before or after:
             raise click.UsageError("give either --stored or BEFORE and AFTER, not both")
-        data = svc.compare_stored()
+        data = _read(ctx, "compare_stored")
     else:
         if not before:
             raise click.UsageError("give BEFORE and AFTER (files or folders), one folder of "
@@ -1032,7 +1031,7 @@ def compare(ctx, before, after, stored, fmt, output, as_json):
         from pathlib import Path
         if not Path(after).is_dir() and after == before:
             raise click.UsageError("give BEFORE and AFTER: one argument must be a folder")
-        data = svc.compare_files([before], [after], diagrams=fmt == "html")
+        data = _service(ctx).compare_files([before], [after], diagrams=fmt == "html")
     if fmt == "html":
         from engine.html_report import render_html
         text = render_html(data, data.pop("diagrams", None))

@@ -25,11 +25,12 @@ CLERK = "clerk"
 USERS = table("users", column("id", Integer), column("name", String), column("role", String),
               column("department_id", Integer))
 DEPARTMENTS = table("departments", column("id", Integer), column("name", String))
-MATTERS = table("matters", column("id", Integer), column("code", String), column("name", String))
+MATTERS = table("matters", column("id", Integer), column("code", String), column("name", String),
+                column("kind", String))
 VERSIONS = table("process_versions", column("id", Integer), column("matter_id", Integer), column("label", String),
                  column("process_id", String), column("name", String), column("sha256", String),
                  column("executable", Boolean), column("uploaded_by", Integer), column("uploaded_at", DateTime),
-                 column("spec_json", Text))
+                 column("spec_json", Text), column("activation", Integer), column("metrics", JSON))
 CASES = table("cases", column("id", Integer), column("version_id", Integer), column("status", String),
               column("revision", Integer), column("accepted_at", DateTime), column("completed_at", DateTime),
               column("due_date", Date), column("applicant", JSON), column("steps_done", Integer),
@@ -256,11 +257,36 @@ class Reader:
         return versions(conn, matter_code)
 
     def metrics(self, conn, ctx, matter_code=None, since=None, until=None):
-        """``metrics`` when the working-day calendar already covers the span and gives no warning (else
-        the Service writes the calendar, or says which years it counts Monday–Friday)."""
-        from . import measure
         if matter_code and conn.execute(select(MATTERS.c.id).where(MATTERS.c.code == matter_code)).first() is None:
             raise Defer()       # the Service says "no matter" with its "did you mean"
+        return {"matters": self._measured(conn, ctx, matter_code, since, until)}
+
+    def compare_stored(self, conn, ctx):
+        """The stored comparison while no case has run: with cases, their conformance shares replay them
+        with SpiffWorkflow (there is no stored figure), so the Service answers."""
+        from . import compare
+        if conn.execute(select(CASES.c.id).limit(1)).first() is not None:
+            raise Defer()
+        self._measured(conn, ctx)   # no cases, no rows; but the calendar may need writing, or warn
+        latest = {}     # the current version of every matter and label, as store.current_versions
+        for r in conn.execute(select(MATTERS.c.code, MATTERS.c.name, MATTERS.c.kind, VERSIONS.c.label,
+                                     VERSIONS.c.metrics)
+                              .join(MATTERS, MATTERS.c.id == VERSIONS.c.matter_id)
+                              .order_by(VERSIONS.c.activation, VERSIONS.c.id)):
+            latest[(r.code, r.label)] = r
+        before = {code: v.metrics for (code, label), v in latest.items() if label == "before"}
+        after = {code: v.metrics for (code, label), v in latest.items() if label == "after"}
+        result = compare.pair(before, after, {v.code: v.name for v in latest.values()},
+                              {v.code: v.kind for v in latest.values()})
+        for row in result.matters:
+            row.measured = {}
+        return result.to_dict()
+
+    def _measured(self, conn, ctx, matter_code=None, since=None, until=None) -> list[dict]:
+        """The Service's measured figures when the working-day calendar already covers the span and
+        gives no warning (else the Service writes the calendar, or says which years it counts
+        Monday–Friday)."""
+        from . import measure
         today = ctx.today()
         calendar = measure.load_calendar(conn)
         first, last = measure.calendar_span(conn, today)
@@ -270,4 +296,4 @@ class Reader:
         calendar.workdays_between(first, last)
         if calendar.warnings():
             raise Defer()
-        return {"matters": measure.matter_metrics(conn, today, measure.Filters(matter_code, since, until))}
+        return measure.matter_metrics(conn, today, measure.Filters(matter_code, since, until))
