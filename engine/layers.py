@@ -52,6 +52,7 @@ MODULES: dict[str, str] = {
 
     "engine.database": "store",         # opening a database with Core only (no ORM)
     "engine.reads": "store",            # task, case and version lists with Core only (the fast local CLI)
+    "engine.tables": "store",           # the columns those Core reads use (and measure), as table clauses
     "engine.store": "store",
     "engine.casework": "store",
     "engine.rawsql": "store",           # the step's statements on the driver cursor (casework)

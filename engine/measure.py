@@ -18,16 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func,
+from sqlalchemy import (JSON, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func,
                         insert, literal, or_, select, table)
 
-from .reads import CASES, EVENTS, MATTERS, VERSIONS
+from .tables import CALENDAR, CASES, EVENTS, MATTERS, VERSIONS
 from .workdays import HolidayYear, WorkCalendar
 
-# Core table clauses (names and types only; tests/test_fast_reads.py checks them against engine.store's
-# tables), so the local CLI's ``metrics`` runs these queries without importing the ORM.  Every function
-# takes a Session or a Connection.
-CALENDAR = table("calendar_days", column("day", Date), column("workday", Boolean), column("seq", Integer))
+# Core table clauses, so the local CLI's ``metrics`` (engine.reads) runs these queries without importing
+# the ORM: every function takes a Session or a Connection.
 Case, TaskEvent, Matter, ProcessVersion, CalendarDay = CASES.c, EVENTS.c, MATTERS.c, VERSIONS.c, CALENDAR.c
 
 HUMAN_ACTIONS = ("complete", "return")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import measure, reads, store
+from engine import measure, reads, store, tables
 from engine.clock import Clock
 from engine.config import Settings
 from engine.context import Context
@@ -119,7 +119,7 @@ def test_the_reads_columns_are_the_stores():
     """engine.reads declares the columns it reads (names and types) without the ORM: they must be
     the store's own."""
     for clause in (reads.USERS, reads.DEPARTMENTS, reads.MATTERS, reads.VERSIONS, reads.CASES, reads.ITEMS,
-                   reads.EVENTS, measure.CALENDAR, measure._ENDED_CASES, measure._YEARS, measure._COUNT_ROWS):
+                   reads.EVENTS, tables.CALENDAR, measure._ENDED_CASES, measure._YEARS, measure._COUNT_ROWS):
         real = store.Base.metadata.tables[clause.name]
         for col in clause.columns:
             assert col.name in real.columns, f"{clause.name}.{col.name}"

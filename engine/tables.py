@@ -1,0 +1,28 @@
+"""The columns the Core-only reads use (``engine.reads``, ``engine.measure``), as lightweight table clauses:
+names and types only, no ORM; ``tests/test_fast_reads.py`` checks them against ``engine.store``'s tables."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text, column, table
+
+USERS = table("users", column("id", Integer), column("name", String), column("role", String),
+              column("department_id", Integer))
+DEPARTMENTS = table("departments", column("id", Integer), column("name", String))
+MATTERS = table("matters", column("id", Integer), column("code", String), column("name", String),
+                column("kind", String))
+VERSIONS = table("process_versions", column("id", Integer), column("matter_id", Integer), column("label", String),
+                 column("process_id", String), column("name", String), column("sha256", String),
+                 column("executable", Boolean), column("uploaded_by", Integer), column("uploaded_at", DateTime),
+                 column("spec_json", Text), column("activation", Integer), column("metrics", JSON))
+CASES = table("cases", column("id", Integer), column("version_id", Integer), column("status", String),
+              column("revision", Integer), column("accepted_at", DateTime), column("completed_at", DateTime),
+              column("due_date", Date), column("applicant", JSON), column("steps_done", Integer),
+              column("trips", Integer), column("returns", Integer), column("materials_submitted", Integer),
+              column("paused_workdays", Integer), column("promised_workdays", Integer))
+EVENTS = table("task_events", column("case_id", Integer), column("seq", Integer), column("task_ref", String),
+               column("task_name", String), column("name", String), column("lane", String), column("actor", String),
+               column("action", String), column("onsite", Boolean), column("data", JSON), column("at", DateTime),
+               column("step", Boolean), column("clock_stop", Boolean), column("materials", Integer),
+               column("ready_at", DateTime))
+ITEMS = table("work_items", column("case_id", Integer), column("seq", Integer), column("spec_name", String),
+              column("name", String), column("lane", String), column("props", JSON), column("ready_at", DateTime))
+CALENDAR = table("calendar_days", column("day", Date), column("workday", Boolean), column("seq", Integer))
