@@ -21,7 +21,7 @@ from .values import check_text, nfkc
 CASE_STATUSES = ("open", "completed", "quarantine", "cancelled")
 CLERK = "clerk"
 
-from .tables import CASES, DEPARTMENTS, EVENTS, ITEMS, MATTERS, USERS, VERSIONS  # noqa: F401  (reads.X)
+from .tables import CASES, DEPARTMENTS, EVENTS, ITEMS, MATTERS, USERS, VERSIONS
 
 
 def is_overdue(due_date: date | None, today: date, completed_at: datetime | None = None) -> bool:
