@@ -167,17 +167,19 @@ def _warnings(result) -> list[str]:
 async def task_page(request: Request, ref: str, status: int = 200, error: str | None = None, rows=None):
     task = await _run(request, "show_task", ref=ref)
     case = await _run(request, "show_case", case_id=int(task["case"]))
-    names = {}
-    if "show_version" in OPERATIONS:        # the materials' names, as the model's designer wrote them
-        version = await _run(request, "show_version", version_id=case["version"])
-        names = (version.get("metrics") or {}).get("material_names") or {}
+    version = await _run(request, "show_version", version_id=case["version"])
     return render(request, "task.html", status=status, task=task, case=case, error=error,
-                  materials=_materials(task, names), rows=rows or [("", "")] * DATA_ROWS)
+                  materials=_materials(task, version.get("metrics") or {}), rows=rows or [("", "")] * DATA_ROWS)
 
 
-def _materials(task: dict, names: dict) -> list[str]:
-    raw = (task.get("props") or {}).get("materials") or ""
-    ids = [m.strip() for m in str(raw).replace("，", ",").split(",") if m.strip()]
+def _materials(task: dict, metrics: dict) -> list[str]:
+    """The applicant materials the step asks for, named as the model's designer wrote them: the analysis's
+    per-step list (what the step counts as submitted), else the step's own ``materials`` annotation."""
+    names = metrics.get("material_names") or {}
+    ids = (metrics.get("task_materials") or {}).get(task["task"])
+    if ids is None:
+        raw = (task.get("props") or {}).get("materials") or ""
+        ids = [m.strip() for m in str(raw).replace("，", ",").split(",") if m.strip()]
     return [f"{names[m]} ({m})" if names.get(m) else m for m in ids]
 
 
