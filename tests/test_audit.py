@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from onetrip_testing import setup_people
+from onetrip_testing import finish_case, setup_people
 
 
 @pytest.fixture
@@ -13,12 +13,7 @@ def finished_case(cli, sample_bpmn):
     cli.ok("user add 审计 --role reformer", user="admin")
     cli.ok(f"process upload {sample_bpmn} --label after", user="李设计")
     case = cli.json("case start JZZSAMPLE", user="王窗口")["id"]
-    for _ in range(6):
-        tasks = cli.json(["task", "list", "--all", "--case", str(case)])
-        if not tasks:
-            break
-        user = "王窗口" if tasks[0]["lane"] == "政务服务中心综合窗口" else "赵警官"
-        cli.ok(["task", "complete", tasks[0]["id"]], user=user)
+    finish_case(cli, case)
     return cli, case
 
 

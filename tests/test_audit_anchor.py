@@ -16,13 +16,9 @@ from sqlalchemy import create_engine, delete, select, update
 
 from engine import audit
 from engine.store import Case, CaseTask, TaskEvent, WorkItem
-from onetrip_testing import POLICE, WINDOW, setup_people
+from onetrip_testing import CLERKS, POLICE, WINDOW, finish_case, setup_people
 
 EVENTS = TaskEvent.__table__
-
-
-def _lane_user(lane):
-    return "王窗口" if lane == WINDOW else "赵警官"
 
 
 @pytest.fixture
@@ -32,12 +28,7 @@ def office(cli, sample_bpmn, tmp_path):
     cli.ok("user add 审计 --role reformer", user="admin")
     cli.ok(f"process upload {sample_bpmn} --label after", user="李设计")
     first = cli.json("case start JZZSAMPLE", user="王窗口")["id"]
-    for i in range(6):
-        tasks = cli.json(["task", "list", "--all", "--case", str(first)])
-        if not tasks:
-            break
-        extra = ["--data", "意见=不同意"] if i == 1 else []
-        cli.ok(["task", "complete", tasks[0]["id"], *extra], user=_lane_user(tasks[0]["lane"]))
+    finish_case(cli, first, lambda step: ["--data", "意见=不同意"] if step == 1 else [])
     second = cli.json("case start JZZSAMPLE", user="王窗口")["id"]
     for _ in range(6):
         tasks = cli.json(["task", "list", "--all", "--case", str(second)])
@@ -167,7 +158,7 @@ def test_clean_database_verifies_clean_with_and_without_checkpoint(office, tmp_p
     assert "matches the checkpoint" in r.stdout and "0 events appended since" in r.stdout
     # The office keeps working after the checkpoint: new steps are appended, not findings.
     task = cli.json(["task", "list", "--all", "--case", str(second)])[0]
-    cli.ok(["task", "complete", task["id"]], user=_lane_user(task["lane"]))
+    cli.ok(["task", "complete", task["id"]], user=CLERKS[task["lane"]])
     third = cli.json("case start JZZSAMPLE", user="王窗口")["id"]
     r = cli.json(["audit", "verify", "--checkpoint", cp, "--pubkey", key + ".pub"], user="审计")
     assert r["ok"] is True and r["findings"] == [] and r["checkpoint"]["appended_events"] >= 1
