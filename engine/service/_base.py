@@ -27,11 +27,11 @@ from ..config import Settings
 from ..context import Context
 from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
 from ..protocol import OPERATIONS, Operation, RecordList
+from ..reads import CASE_STATUSES  # noqa: F401  (the capabilities and engine.service take it from here)
 from ..store import Case, CalendarYear, Matter, ProcessVersion, User, WorkItem
 
 #: How often a step is run again when another step landed on the case meanwhile.
 STEP_ATTEMPTS = 3
-from ..reads import CASE_STATUSES  # noqa: E402,F401  (with the reads that list cases by status)
 
 
 class Transaction:
