@@ -20,10 +20,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import store, values
+from .config import DEFAULT_TOKEN_TTL
 from .errors import AuthenticationFailed, ConfigError, InvalidInput, NotFound, RateLimited
 from .store import LoginFailure, Token, User
 
-DEFAULT_TOKEN_TTL = 8 * 3600            # seconds: a working day
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 1024               # argon2 takes any length; a megabyte "password" is an attack
 FAILURE_WINDOW = timedelta(minutes=5)

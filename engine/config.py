@@ -11,6 +11,7 @@ DEFAULT_DB_FILE = "onetrip.db"
 #: The intake limits (one home: the XML reader takes its defaults from here).
 DEFAULT_MAX_BPMN_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_XML_DEPTH = 256
+DEFAULT_TOKEN_TTL = 8 * 3600            # seconds a login's token lives: a working day
 
 
 def default_db_url() -> str:
@@ -34,7 +35,7 @@ class Settings:
     max_bpmn_bytes: int = DEFAULT_MAX_BPMN_BYTES
     max_xml_depth: int = DEFAULT_MAX_XML_DEPTH
     audit_key: str | None = None        # the Ed25519 key file that signs audit checkpoints (never in the database)
-    token_ttl: int = 8 * 3600           # seconds a login's token lives (engine.auth)
+    token_ttl: int = DEFAULT_TOKEN_TTL  # seconds a login's token lives (engine.auth)
     worker_inprocess: bool = False      # the worker steps cases in its own process (no fork per case)
 
     @classmethod
@@ -49,7 +50,7 @@ class Settings:
         max_depth = _positive_int(env, "ONETRIP_MAX_XML_DEPTH", DEFAULT_MAX_XML_DEPTH)
         return cls(db_url=normalize_db_url(db), user=user, clock=clock, max_bpmn_bytes=max_bytes,
                    max_xml_depth=max_depth, audit_key=env.get("ONETRIP_AUDIT_KEY") or None,
-                   token_ttl=_positive_int(env, "ONETRIP_TOKEN_TTL", 8 * 3600),
+                   token_ttl=_positive_int(env, "ONETRIP_TOKEN_TTL", DEFAULT_TOKEN_TTL),
                    worker_inprocess=bool(env.get("ONETRIP_WORKER_INPROCESS")))
 
 

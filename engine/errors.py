@@ -13,7 +13,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1              # an OnetripError: bad input, unknown name, refused, failed check
 EXIT_USAGE = 2              # click's usage errors (unknown option, missing argument)
 EXIT_SOFTWARE = 70          # EX_SOFTWARE: an internal error (a bug), reported in one line, no traceback
-EXIT_TEMPFAIL = 75          # EX_TEMPFAIL: retryable (another clerk changed the case first)
+EXIT_TEMPFAIL = 75          # EX_TEMPFAIL: retryable (another clerk changed the case first, too many logins)
+EXIT_NOPERM = 77            # EX_NOPERM: a login or token that identifies nobody
 EXIT_BROKEN_PIPE = 141      # 128 + SIGPIPE: the reader closed the pipe (``| head``), no failure
 
 
@@ -86,13 +87,13 @@ class PermissionDenied(OnetripError):
 class AuthenticationFailed(OnetripError):
     """A login or token that does not identify anyone (HTTP 401); never says which half was wrong."""
 
-    exit_code = 77  # EX_NOPERM
+    exit_code = EXIT_NOPERM
 
 
 class RateLimited(OnetripError):
     """Too many failed logins for this user name or client lately (HTTP 429); ``retry_after`` seconds."""
 
-    exit_code = 75  # EX_TEMPFAIL: try again later
+    exit_code = EXIT_TEMPFAIL    # try again later
 
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)

@@ -486,8 +486,6 @@ class DemoSimulationsParams(TypedDict):
 
 # ---------------------------------------------------------------- the table
 
-CLERK, ADMIN = TASK_ROLES, ADMIN_ROLES
-
 
 def _op(name, capability, summary, params, result, http=None, roles=(), lane=False, writes=False,
         denied="do this", served_roles=None, served_lane=False) -> Operation:
@@ -504,18 +502,18 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     _op("show_case", "cases", "One case with its events and ready tasks.", CaseParams, CaseRecord,
         ("GET", "/api/cases/{case_id}")),
     _op("cancel_case", "cases", "Cancel a case; no task of it stays ready.", CancelCaseParams, CaseRecord,
-        ("POST", "/api/cases/{case_id}/cancel"), ADMIN, writes=True, denied="cancel cases"),
+        ("POST", "/api/cases/{case_id}/cancel"), ADMIN_ROLES, writes=True, denied="cancel cases"),
     _op("release_case", "cases", "Release a case the worker quarantined.", CaseParams, CaseRecord,
-        ("POST", "/api/cases/{case_id}/release"), ADMIN, writes=True, denied="release quarantined cases"),
+        ("POST", "/api/cases/{case_id}/release"), ADMIN_ROLES, writes=True, denied="release quarantined cases"),
     _op("list_tasks", "cases", "Ready tasks of the acting clerk's department (or all of them).",
         ListTasksParams, list[TaskRecord], ("GET", "/api/tasks")),
     _op("show_task", "cases", "One ready task with its data.", TaskParams, TaskRecord, ("GET", "/api/tasks/{ref}"),
         served_lane=True),      # the applicant's data: another department's clerk does not read it
     _op("complete_task", "cases", "Complete a ready task of the acting clerk's department.",
-        CompleteTaskParams, CaseRecord, ("POST", "/api/tasks/{ref}/complete"), CLERK, lane=True, writes=True,
+        CompleteTaskParams, CaseRecord, ("POST", "/api/tasks/{ref}/complete"), TASK_ROLES, lane=True, writes=True,
         denied="complete tasks"),
     _op("return_task", "cases", "Return a ready task's file to the applicant for correction.",
-        ReturnTaskParams, CaseRecord, ("POST", "/api/tasks/{ref}/return"), CLERK, lane=True, writes=True,
+        ReturnTaskParams, CaseRecord, ("POST", "/api/tasks/{ref}/return"), TASK_ROLES, lane=True, writes=True,
         denied="complete tasks"),
     # models
     _op("validate", "models", "Check BPMN files (no database).", ValidateParams, list[ValidationRecord],
@@ -551,26 +549,26 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     _op("init", "admin", "Create or upgrade the database (optionally as a simulation).", InitParams, InitRecord,
         writes=True),
     _op("add_user", "admin", "Add a user (the first user needs no admin).", AddUserParams, UserRecord,
-        None, ADMIN, writes=True, denied="add users"),
+        None, ADMIN_ROLES, writes=True, denied="add users"),
     _op("list_users", "admin", "Users with role and department.", NoParams, list[UserRecord],
         ("GET", "/api/users"), served_roles=ADMIN_ROLES, denied="list users"),
     _op("run_due_timers", "admin", "Fire the expired timers of due cases.", WorkerParams, WorkerPass, None,
-        ADMIN, writes=True, denied="run the worker"),
+        ADMIN_ROLES, writes=True, denied="run the worker"),
     _op("send_reminders", "admin", "Remind every open case due by the next working day.", NoParams,
-        list[Reminder], None, ADMIN, writes=True, denied="run the worker"),
+        list[Reminder], None, ADMIN_ROLES, writes=True, denied="run the worker"),
     _op("verify_audit", "admin", "Check the audit trail (and a signed checkpoint).", VerifyAuditParams,
         AuditVerification, ("GET", "/api/audit/verify"), AUDIT_ROLES,
         denied="verify the audit trail"),
     _op("audit_checkpoint", "admin", "Write signed heads of every case to a file.", CheckpointParams,
-        AuditCheckpoint, None, ADMIN, denied="take audit checkpoints"),
+        AuditCheckpoint, None, ADMIN_ROLES, denied="take audit checkpoints"),
     _op("audit_keygen", "admin", "A new Ed25519 key pair for checkpoints (no database).", PathParams, KeyPair),
     _op("import_calendar", "admin", "Import a year's holidays and move open cases' due dates.", PathParams,
-        CalendarImport, None, ADMIN, writes=True, denied="import holiday calendars"),
+        CalendarImport, None, ADMIN_ROLES, writes=True, denied="import holiday calendars"),
     # logins (engine.auth)
     _op("set_password", "admin", "Set a user's password (one's own; an admin anyone's); their logins end.",
         SetPasswordParams, PasswordSet, ("POST", "/api/users/{name}/password"), writes=True),
     _op("revoke_user", "admin", "End every login of a user.", UserParams, Revoked,
-        ("POST", "/api/users/{name}/revoke"), ADMIN, writes=True, denied="revoke logins"),
+        ("POST", "/api/users/{name}/revoke"), ADMIN_ROLES, writes=True, denied="revoke logins"),
     _op("login", "admin", "A bearer token for a user name and password.", LoginParams, TokenRecord,
         ("POST", "/api/login"), writes=True),
     _op("token_user", "admin", "The user a bearer token belongs to (the HTTP adapter's own check).",

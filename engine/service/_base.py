@@ -27,11 +27,11 @@ from ..config import Settings
 from ..context import Context
 from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
 from ..protocol import OPERATIONS, Operation, RecordList
+from ..reads import CASE_STATUSES  # noqa: F401  (the capabilities and engine.service take it from here)
 from ..store import Case, CalendarYear, Matter, ProcessVersion, User, WorkItem
 
 #: How often a step is run again when another step landed on the case meanwhile.
 STEP_ATTEMPTS = 3
-from ..reads import CASE_STATUSES  # noqa: E402,F401  (with the reads that list cases by status)
 
 
 class Transaction:
@@ -198,10 +198,9 @@ class ServiceBase:
     def _actor(self, session: Session) -> store.Actor:
         """The acting user of this call, checked against the roles its operation declares."""
         call = _current()
-        name = call.ctx.actor
+        name = _actor_name(call.ctx)
         if not name:
             raise PermissionDenied("no acting user: pass --as NAME or set ONETRIP_USER")
-        name = values.nfkc(values.check_text(name, "--as user name"))
         user = store.find_actor(session, name)
         if user is None:
             raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`")
@@ -213,8 +212,8 @@ class ServiceBase:
         (engine.casework.ActorCache).  Anything short of a user the operation allows is decided by a
         fresh look-up (:meth:`_actor`)."""
         call = _current()
-        if call.ctx.actor:
-            name = values.nfkc(values.check_text(call.ctx.actor, "--as user name"))
+        name = _actor_name(call.ctx)
+        if name:
             user = self._actors.get(session, name)
             if user is not None:
                 try:
@@ -333,6 +332,11 @@ def _exit_description(status: int) -> str:
         text = signal.strsignal(sig) or ""
         return f"{name}: {text}" if text else name
     return f"exit status {os.WEXITSTATUS(status)}"
+
+
+def _actor_name(ctx: Context) -> str | None:
+    """The acting user's name as the users table keeps it (checked, NFKC), or None for nobody."""
+    return values.nfkc(values.check_text(ctx.actor, "--as user name")) if ctx.actor else None
 
 
 def _int_id(value, kind: str) -> int:

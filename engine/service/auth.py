@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..auth import (
-    DEFAULT_TOKEN_TTL, _find_user, check_password, issue_token, resolve_token, revoke_token, revoke_user_tokens,
+    _find_user, check_password, issue_token, resolve_token, revoke_token, revoke_user_tokens,
     set_password,
 )
 from ..context import Context
@@ -45,7 +45,7 @@ class AuthMethods(ServiceBase):
         with self._tx() as tx:
             try:
                 return issue_token(tx.session, username, password, ctx.now(), client,
-                                   getattr(self.settings, "token_ttl", DEFAULT_TOKEN_TTL))
+                                   self.settings.token_ttl)
             except AuthenticationFailed as exc:
                 failure = exc           # leaving the block commits the recorded failure
         raise failure

@@ -206,14 +206,13 @@ class ModelMethods(ServiceBase):
     def list_catalog(self, ctx: Context) -> list[dict]:
         with self._tx(readonly=True) as tx:
             s = tx.session
-            out = []
-            for m in s.scalars(select(Matter).order_by(Matter.kind.desc(), Matter.code)):
-                versions = s.scalars(select(ProcessVersion).where(ProcessVersion.matter_id == m.id)
-                                     .order_by(ProcessVersion.id)).all()
-                out.append({"code": m.code, "name": m.name, "kind": m.kind, "department": m.department,
-                            "members": (m.manifest or {}).get("members", []),
-                            "versions": [{"id": v.id, "label": v.label} for v in versions]})
-            return out
+            versions: dict[int, list[dict]] = {}        # one query for every matter's versions, not one each
+            for vid, matter_id, label in s.execute(select(ProcessVersion.id, ProcessVersion.matter_id,
+                                                          ProcessVersion.label).order_by(ProcessVersion.id)):
+                versions.setdefault(matter_id, []).append({"id": vid, "label": label})
+            return [{"code": m.code, "name": m.name, "kind": m.kind, "department": m.department,
+                     "members": (m.manifest or {}).get("members", []), "versions": versions.get(m.id, [])}
+                    for m in s.scalars(select(Matter).order_by(Matter.kind.desc(), Matter.code))]
 
     @operation
     def list_versions(self, ctx: Context, matter_code: str | None = None) -> list[dict]:

@@ -42,12 +42,17 @@ class ReportMethods(ServiceBase):
 
     def _measured(self, s: Session, filters) -> list[dict]:
         from .. import measure
+        return measure.matter_metrics(s, self._measure_calendar(s), filters)
+
+    def _measure_calendar(self, s: Session):
+        """Make the working-day calendar the measuring queries join cover every case's span; today."""
+        from .. import measure
         today = self._ctx.today()
         calendar = self._calendar(s)
         first, last = measure.calendar_span(s, today)
         measure.ensure_calendar(s, calendar, first, last)
         self._note_calendar(calendar, first, last)
-        return measure.matter_metrics(s, today, filters)
+        return today
 
     @operation
     def calendar(self, ctx: Context) -> dict:
@@ -68,9 +73,9 @@ class ReportMethods(ServiceBase):
                 doc = bpmn_model.load_bytes(v.bpmn_xml.encode("utf-8"), v.filename)
                 details.setdefault(code, {})[label] = bpmn_svg.render_svg(
                     doc, (v.metrics or {}).get("task_materials"))
-            self._measured(s, measure.Filters())
+            today = self._measure_calendar(s)     # the per-matter metrics themselves are not needed here
             dist: dict = {}
-            per_case = measure.case_metrics_query(self._ctx.today()).subquery()
+            per_case = measure.case_metrics_query(today).subquery()
             for row in s.execute(select(per_case.c.matter_code, per_case.c.label, per_case.c.elapsed)
                                  .where(per_case.c.status == "completed")
                                  .order_by(per_case.c.case_id)):
