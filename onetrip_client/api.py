@@ -224,15 +224,19 @@ class Client:
             return {"files": uploads, "data": {k: _form_text(v) for k, v in params.items()}, "sent": sent}
         return {"json": _plain(params)} if params else {}
 
-    def _answer(self, op: Operation, method: str, path: str, request: dict):
+    def _send(self, method: str, path: str, **request):
+        """The response and its JSON body (None when it has none): the one place a request goes out."""
         try:
-            r = self.http.request(method, path, **{k: v for k, v in request.items() if k != "sent"})
+            r = self.http.request(method, path, **request)
         except httpx.TransportError as exc:
             raise ServerUnreachable(f"cannot reach the server at {self.url}: {errors.one_line(str(exc)) or type(exc).__name__}") from None
         try:
-            body = r.json()
+            return r, r.json()
         except ValueError:
-            body = None
+            return r, None
+
+    def _answer(self, op: Operation, method: str, path: str, request: dict):
+        r, body = self._send(method, path, **{k: v for k, v in request.items() if k != "sent"})
         if r.is_success:
             if body is None and r.status_code != 204:
                 raise NotAServer(f"{self.url} is not an onetrip server (HTTP {r.status_code} for {method} {path})")
@@ -250,14 +254,7 @@ class Client:
     # -- logins (the OAuth2 form route)
 
     def token(self, username: str, password: str) -> dict:
-        try:
-            r = self.http.post("/api/token", data={"username": username, "password": password})
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(f"cannot reach the server at {self.url}: {errors.one_line(str(exc))}") from None
-        try:
-            body = r.json()
-        except ValueError:
-            body = None
+        r, body = self._send("POST", "/api/token", data={"username": username, "password": password})
         if r.is_success and isinstance(body, dict) and body.get("access_token"):
             return body
         if isinstance(body, dict) and isinstance(body.get("error"), str):
