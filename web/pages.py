@@ -63,9 +63,9 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
 
 
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
-    state: WebState = request.app.state.web
+    # Behind a proxy that terminates HTTPS, uvicorn's proxy headers make the scheme "https" here.
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="strict",
-                        secure=state.secure_cookies or request.url.scheme == "https")
+                        secure=request.url.scheme == "https")
 
 
 def error_page(request: Request, exc: BaseException, status: int) -> Response:
