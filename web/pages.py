@@ -157,11 +157,7 @@ async def logout(request: Request):
 async def task_list(request: Request):
     rows = await _run(request, "list_tasks")
     return render(request, "tasks.html", tasks=rows, done=request.query_params.get("done"),
-                  warnings=_warnings(rows))
-
-
-def _warnings(result) -> list[str]:
-    return warnings_of(result)
+                  warnings=warnings_of(rows))
 
 
 async def task_page(request: Request, ref: str, status: int = 200, error: str | None = None, rows=None):
