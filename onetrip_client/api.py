@@ -22,6 +22,8 @@ import httpx
 from engine import errors
 from engine.protocol import FILE_PARAMS, LOCAL_PARAMS, OPERATIONS, Operation, RecordList, warnings_of
 
+from . import logins
+
 #: Answers that are not JSON errors of the server, and what the caller sees (status -> kind).
 STATUS_ERRORS: dict[int, type[errors.OnetripError]] = {
     400: errors.OnetripError, 401: errors.AuthenticationFailed, 403: errors.PermissionDenied,
@@ -157,7 +159,7 @@ class Client:
     """One server, one login.  Use as ``client.call(op_name, **params)`` or ``client.<op_name>(*args)``."""
 
     def __init__(self, url: str, token: str | None = None, *, transport=None):
-        self.url = url.strip().rstrip("/")
+        self.url = logins.normalize(url)
         if not self.url.lower().startswith(("http://", "https://")):
             raise NotAServer(f"not a server address: {url!r} (give http://HOST:PORT or https://HOST)")
         self.bearer = token
