@@ -29,7 +29,9 @@ class OneLineUsageError(click.UsageError):
     def show(self, file=None) -> None:
         where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
         message = " ".join(self.format_message().split())
-        click.echo(term(f"Error: {message[:1].lower() + message[1:]}{where}"), file=file or sys.stderr)
+        if message[1:2].islower():      # click's "Missing option" reads on after "Error:"; ONETRIP_USER keeps its case
+            message = message[:1].lower() + message[1:]
+        click.echo(term(f"Error: {message}{where}"), file=file or sys.stderr)
 
 
 def _quiet_broken_pipe() -> None:
