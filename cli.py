@@ -29,7 +29,9 @@ class OneLineUsageError(click.UsageError):
     def show(self, file=None) -> None:
         where = f" (see: {self.ctx.command_path} --help)" if self.ctx is not None else ""
         message = " ".join(self.format_message().split())
-        click.echo(term(f"Error: {message[:1].lower() + message[1:]}{where}"), file=file or sys.stderr)
+        if message[1:2].islower():      # click's "Missing option" reads on after "Error:"; ONETRIP_USER keeps its case
+            message = message[:1].lower() + message[1:]
+        click.echo(term(f"Error: {message}{where}"), file=file or sys.stderr)
 
 
 def _quiet_broken_pipe() -> None:
@@ -125,12 +127,18 @@ def _remote(ctx) -> str | None:
             login = logins.saved()
             server = login["server"] if login else None
         if server:
-            for key, option, variable, why in REMOTE_REFUSED:
-                if obj.get(key):
-                    given = variable if obj["given"][key] == ParameterSource.ENVIRONMENT else option
-                    raise click.UsageError(f"{given} is refused through a server ({server}): {why}")
+            _refuse_local_settings(obj, f"through a server ({server})")
         obj["remote"] = server or None
     return obj["remote"]
+
+
+def _refuse_local_settings(obj: dict, where: str) -> None:
+    """--as, --db and --now mean nothing through a server; the message names the option or the
+    variable, whichever the value came from."""
+    for key, option, variable, why in REMOTE_REFUSED:
+        if obj.get(key):
+            given = variable if obj["given"][key] == ParameterSource.ENVIRONMENT else option
+            raise click.UsageError(f"{given} is refused {where}: {why}")
 
 
 def _client(server: str, need_login: bool = True):
@@ -1421,10 +1429,7 @@ def login(ctx, url, name, password_stdin):
     Example:
       onetrip login http://127.0.0.1:8400 王窗口 --password-stdin
     """
-    obj = ctx.find_root().obj
-    for key, option, _variable, why in REMOTE_REFUSED:
-        if obj.get(key):
-            raise click.UsageError(f"{option} is refused when logging in to a server: {why}")
+    _refuse_local_settings(ctx.find_root().obj, "when logging in to a server")
     from onetrip_client import logins
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -22,6 +22,8 @@ import httpx
 from engine import errors
 from engine.protocol import FILE_PARAMS, LOCAL_PARAMS, OPERATIONS, Operation, RecordList, warnings_of
 
+from . import logins
+
 #: Answers that are not JSON errors of the server, and what the caller sees (status -> kind).
 STATUS_ERRORS: dict[int, type[errors.OnetripError]] = {
     400: errors.OnetripError, 401: errors.AuthenticationFailed, 403: errors.PermissionDenied,
@@ -157,7 +159,7 @@ class Client:
     """One server, one login.  Use as ``client.call(op_name, **params)`` or ``client.<op_name>(*args)``."""
 
     def __init__(self, url: str, token: str | None = None, *, transport=None):
-        self.url = url.strip().rstrip("/")
+        self.url = logins.normalize(url)
         if not self.url.lower().startswith(("http://", "https://")):
             raise NotAServer(f"not a server address: {url!r} (give http://HOST:PORT or https://HOST)")
         self.bearer = token
@@ -224,15 +226,19 @@ class Client:
             return {"files": uploads, "data": {k: _form_text(v) for k, v in params.items()}, "sent": sent}
         return {"json": _plain(params)} if params else {}
 
-    def _answer(self, op: Operation, method: str, path: str, request: dict):
+    def _send(self, method: str, path: str, **request):
+        """The response and its JSON body (None when it has none): the one place a request goes out."""
         try:
-            r = self.http.request(method, path, **{k: v for k, v in request.items() if k != "sent"})
+            r = self.http.request(method, path, **request)
         except httpx.TransportError as exc:
             raise ServerUnreachable(f"cannot reach the server at {self.url}: {errors.one_line(str(exc)) or type(exc).__name__}") from None
         try:
-            body = r.json()
+            return r, r.json()
         except ValueError:
-            body = None
+            return r, None
+
+    def _answer(self, op: Operation, method: str, path: str, request: dict):
+        r, body = self._send(method, path, **{k: v for k, v in request.items() if k != "sent"})
         if r.is_success:
             if body is None and r.status_code != 204:
                 raise NotAServer(f"{self.url} is not an onetrip server (HTTP {r.status_code} for {method} {path})")
@@ -250,14 +256,7 @@ class Client:
     # -- logins (the OAuth2 form route)
 
     def token(self, username: str, password: str) -> dict:
-        try:
-            r = self.http.post("/api/token", data={"username": username, "password": password})
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(f"cannot reach the server at {self.url}: {errors.one_line(str(exc))}") from None
-        try:
-            body = r.json()
-        except ValueError:
-            body = None
+        r, body = self._send("POST", "/api/token", data={"username": username, "password": password})
         if r.is_success and isinstance(body, dict) and body.get("access_token"):
             return body
         if isinstance(body, dict) and isinstance(body.get("error"), str):

@@ -166,6 +166,26 @@ def test_identity_database_and_clock_options_are_refused(office, option):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_an_identity_from_the_environment_is_refused_by_its_variable_name(office):
+    from click.testing import CliRunner
+    from cli import main
+    clerk = person(office, "王窗口")
+    r = CliRunner().invoke(main, ["task", "list"], env={"ONETRIP_USER": "admin", "ONETRIP_DB": None,
+                                                        "ONETRIP_NOW": None, "ONETRIP_SERVER": office[0].url,
+                                                        "ONETRIP_CONFIG_DIR": str(clerk.home)})
+    assert r.exit_code == 2 and "Error: ONETRIP_USER is refused through a server" in r.stderr, r.stderr
+
+
+def test_logging_in_with_an_identity_from_the_environment_names_the_variable(office, tmp_path):
+    from click.testing import CliRunner
+    from cli import main
+    r = CliRunner().invoke(main, ["login", office[0].url, "王窗口", "--password-stdin"], input=PASSWORD + "\n",
+                           env={"ONETRIP_USER": "admin", "ONETRIP_DB": None, "ONETRIP_NOW": None,
+                                "ONETRIP_SERVER": None, "ONETRIP_CONFIG_DIR": str(tmp_path / "me")})
+    assert r.exit_code == 2 and "Error: ONETRIP_USER is refused when logging in" in r.stderr, r.stderr
+    assert not (tmp_path / "me" / "logins.json").exists()
+
+
 @pytest.mark.parametrize("command", ["init", "serve --check", "worker --once", "demo --cases 1", "audit keygen k.key",
                                      "user add 某人 --role clerk", "catalog load"])
 def test_local_only_commands_say_they_need_the_database(office, command):

@@ -63,9 +63,9 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
 
 
 def _cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
-    state: WebState = request.app.state.web
+    # Behind a proxy that terminates HTTPS, uvicorn's proxy headers make the scheme "https" here.
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="strict",
-                        secure=state.secure_cookies or request.url.scheme == "https")
+                        secure=request.url.scheme == "https")
 
 
 def error_page(request: Request, exc: BaseException, status: int) -> Response:
@@ -157,11 +157,7 @@ async def logout(request: Request):
 async def task_list(request: Request):
     rows = await _run(request, "list_tasks")
     return render(request, "tasks.html", tasks=rows, done=request.query_params.get("done"),
-                  warnings=_warnings(rows))
-
-
-def _warnings(result) -> list[str]:
-    return warnings_of(result)
+                  warnings=warnings_of(rows))
 
 
 async def task_page(request: Request, ref: str, status: int = 200, error: str | None = None, rows=None):

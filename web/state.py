@@ -1,7 +1,7 @@
 """What one server process holds: the settings, the service, its own sessions for logins, the clock."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine import auth, store
 from engine.clock import Clock, FixedClock
@@ -27,8 +27,6 @@ class WebState:
     readers: object = None             # the same for reads only (token checks)
     engine: object = None
     simulation: bool = False
-    secure_cookies: bool = False       # set behind HTTPS (cookies then carry the Secure flag)
-    extra: dict = field(default_factory=dict)
 
     @property
     def upload_limit(self) -> int:
