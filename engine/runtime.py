@@ -769,8 +769,7 @@ def start(model: CompiledModel, data: dict | None = None) -> BpmnWorkflow:
         wf.task_tree.data.update(data)
         for child in wf.task_tree.children:
             child.data.update(data)
-    with StepBudget(wf) as budget:
-        _run_engine(wf, budget)
+    run_engine(wf)
     return wf
 
 
