@@ -28,10 +28,9 @@ from .annotations import counts_as_step, is_clock_stop
 from .rawsql import Raw, Statement
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
 from .reads import is_overdue  # noqa: F401  (the overdue rule; its home is engine.reads, read without the ORM)
-from .store import Case, CaseTask, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
+from .store import Case, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
 
 CASES = Case.__table__
-TASKS = CaseTask.__table__
 ITEMS = WorkItem.__table__
 EVENTS = TaskEvent.__table__
 
@@ -47,29 +46,12 @@ _WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "comple
              "next_timer_at", "reminded_at") + COUNTERS
 
 
-SELECT_CASE = select(CASES.c.id, *[CASES.c[f] for f in _CASE_FIELDS]).where(CASES.c.id == bindparam("case_id"))
-# Read without a lock: the step runs on what it read, and its write is guarded by the case's revision.
-SELECT_ITEM = (select(*[ITEMS.c[f] for f in _ITEM_FIELDS], *[CASES.c[f] for f in _CASE_FIELDS])
-               .join(CASES, CASES.c.id == ITEMS.c.case_id)
-               .where(ITEMS.c.case_id == bindparam("case_id"), ITEMS.c.seq == bindparam("seq")))
-SELECT_ITEMS = select(ITEMS).where(ITEMS.c.case_id == bindparam("case_id")).order_by(ITEMS.c.seq)
-SELECT_STATE = select(CASES.c.state).where(CASES.c.id == bindparam("case_id"))
-SELECT_TASKS = (select(TASKS.c.task_id, TASKS.c.workflow, TASKS.c.pos, TASKS.c.body)
-                .where(TASKS.c.case_id == bindparam("case_id")))
 VERSIONS, MATTERS = ProcessVersion.__table__, Matter.__table__
 SELECT_VERSION = (select(VERSIONS.c.id, VERSIONS.c.label, MATTERS.c.code, MATTERS.c.name, VERSIONS.c.metrics)
                   .join(MATTERS, VERSIONS.c.matter_id == MATTERS.c.id)
                   .where(VERSIONS.c.id == bindparam("version_id")))
 SELECT_SPEC = select(VERSIONS.c.spec_json).where(VERSIONS.c.id == bindparam("version_id"))
-DELETE_TASKS = delete(TASKS).where(TASKS.c.case_id == bindparam("case_id"),
-                                   TASKS.c.task_id.in_(bindparam("task_ids", expanding=True)))
-DELETE_ITEM = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"),
-                                  ITEMS.c.task_uuid == bindparam("uuid"))
-INSERT_ITEMS = insert(ITEMS)
 INSERT_EVENTS = insert(EVENTS)
-UPDATE_CASE = (update(CASES)
-               .where(CASES.c.id == bindparam("b_id"), CASES.c.revision == bindparam("b_revision"))
-               .values(**{f: bindparam(f) for f in _WRITABLE + ("state", "updated_at", "revision")}))
 UPDATE_REMINDED = (update(CASES).where(CASES.c.id == bindparam("b_id"))
                    .values(event_seq=bindparam("event_seq"), last_hash=bindparam("last_hash"),
                            reminded_at=bindparam("reminded_at"), revision=CASES.c.revision + 1))
@@ -81,7 +63,6 @@ UPDATE_STATUS = (update(CASES)
 DELETE_CASE_ITEMS = delete(ITEMS).where(ITEMS.c.case_id == bindparam("case_id"))
 UPDATE_DUE = (update(CASES).where(CASES.c.id == bindparam("b_id"))
               .values(due_date=bindparam("due_date"), reminded_at=None, revision=CASES.c.revision + 1))
-_UPSERTS: dict[str, object] = {}
 
 
 def _kinds(table, names) -> tuple:
@@ -99,8 +80,9 @@ def _typed(table, names) -> dict:
     return {n: k for n, k in zip(names, _kinds(table, names)) if k}
 
 
-# The hot path's statements as constant SQL on the driver's cursor (engine.rawsql): the same
-# statements as the Core ones above, without SQLAlchemy's per-statement work.
+# The hot path's statements as constant SQL on the driver's cursor (engine.rawsql), without
+# SQLAlchemy's per-statement work (the read of a work item takes no lock: the step runs on what it
+# read, and its write is guarded by the case's revision).
 R_SELECT_ITEM = Statement(
     f"SELECT {', '.join('i.' + f for f in _ITEM_FIELDS)}, {', '.join('c.' + f for f in _CASE_FIELDS)} "
     f"FROM work_items i JOIN cases c ON c.id = i.case_id WHERE i.case_id = :case_id AND i.seq = :seq",
@@ -171,21 +153,6 @@ EVENT_FIELDS = ("case_id", "seq", "task_ref", "task_uuid", "task_name", "name", 
                 "step", "clock_stop", "materials", "data", "ready_at", "at", "prev_hash", "hash", "writes")
 R_INSERT_EVENTS = Statement(f"INSERT INTO task_events ({', '.join(EVENT_FIELDS)}) "
                             f"VALUES ({', '.join(':' + f for f in EVENT_FIELDS)})", _typed(EVENTS, EVENT_FIELDS))
-
-
-def _upsert_statement(dialect: str):
-    stmt = _UPSERTS.get(dialect)
-    if stmt is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        base = upsert(TASKS)
-        stmt = base.on_conflict_do_update(index_elements=[TASKS.c.case_id, TASKS.c.task_id],
-                                          set_={"body": base.excluded.body, "pos": base.excluded.pos,
-                                                "workflow": base.excluded.workflow})
-        _UPSERTS[dialect] = stmt
-    return stmt
 
 
 @dataclass

@@ -326,15 +326,30 @@ MIN_CYCLE_SECONDS = 60
 MAX_CYCLE_REPETITIONS = 10_000
 
 
-def cardinality_problem(expression: str) -> str | None:
-    """Why a constant loop cardinality would fail or flood the case (a computed one is checked when it runs)."""
+_COMPUTED = object()
+
+
+def _constant(expression: str) -> tuple[str | None, object]:
+    """(why the expression is not sandboxed Python or None, its literal value or _COMPUTED).
+
+    Upload checks only constants; a value computed from task data is checked when it runs.
+    """
     import ast
     reason = sandbox.check_expression(expression)
     if reason:
-        return f"loop cardinality is not a Python expression ({reason})"
+        return reason, _COMPUTED
     try:
-        value = ast.literal_eval(expression)
+        return None, ast.literal_eval(expression)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None, _COMPUTED
+
+
+def cardinality_problem(expression: str) -> str | None:
+    """Why a constant loop cardinality would fail or flood the case (a computed one is checked when it runs)."""
+    reason, value = _constant(expression)
+    if reason:
+        return f"loop cardinality is not a Python expression ({reason})"
+    if value is _COMPUTED:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return f"loop cardinality {value!r} is not a whole number of instances"
@@ -353,19 +368,16 @@ def timer_problem(expression: str, kind: str | None) -> str | None:
     every minute and at most ten thousand times.  A value computed from
     task data is checked when it is computed.
     """
-    import ast
     from datetime import datetime, timedelta, timezone
 
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as T
 
     example = "write ISO 8601 text, e.g. PT10M (10 minutes), P3D, R3/PT1H (3 times hourly) or 2026-05-01T09:00:00"
-    reason = sandbox.check_expression(expression)
+    reason, value = _constant(expression)
     if reason:
         return f"timer {expression!r} is neither ISO 8601 nor a Python expression ({reason}): {example}"
-    try:
-        value = ast.literal_eval(expression)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None                  # computed from task data: checked when it runs
+    if value is _COMPUTED:
+        return None
     what = {"timeDate": "a date-time", "timeCycle": "a cycle"}.get(kind or "", "a duration")
     if not isinstance(value, str):
         return f"timer value {value!r} is not ISO 8601 text ({what}): {example}"

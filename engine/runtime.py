@@ -282,6 +282,11 @@ def _check_cardinality(value):
     return value
 
 
+def _brief(exc, limit: int) -> str:
+    """An error's text on one line, cut to ``limit`` characters (SpiffWorkflow's can span lines)."""
+    return " ".join(str(exc).split())[:limit]
+
+
 def _show(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:59] + "…"
@@ -665,7 +670,7 @@ def restore(workflow_json: str, rows, model: CompiledModel) -> tuple[BpmnWorkflo
         raise Unloadable("it is too large to load") from None
     except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
         raise Unloadable(f"its stored state is damaged ({type(exc).__name__}: "
-                         f"{' '.join(str(exc).split())[:120]})") from None
+                         f"{_brief(exc, 120)})") from None
 
 
 def _restore(workflow_json: str, rows, model: CompiledModel) -> tuple[BpmnWorkflow, CaseState]:
@@ -746,11 +751,11 @@ def _run_engine(wf: BpmnWorkflow, budget: StepBudget) -> None:
         raise
     except SpiffWorkflowException as exc:
         task = getattr(exc, "task", None) or budget.current
-        raise _limit_error(f"the engine stopped: {' '.join(str(exc).split())[:300]}", task) from None
+        raise _limit_error(f"the engine stopped: {_brief(exc, 300)}", task) from None
     except (MemoryError, RecursionError, _StepTimeout):
         raise
     except Exception as exc:  # SpiffWorkflow's own errors on odd models or data: one line
-        raise _limit_error(f"the engine stopped: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
+        raise _limit_error(f"the engine stopped: {type(exc).__name__}: {_brief(exc, 200)}",
                            budget.current) from None
 
 
@@ -769,8 +774,7 @@ def start(model: CompiledModel, data: dict | None = None) -> BpmnWorkflow:
         wf.task_tree.data.update(data)
         for child in wf.task_tree.children:
             child.data.update(data)
-    with StepBudget(wf) as budget:
-        _run_engine(wf, budget)
+    run_engine(wf)
     return wf
 
 
@@ -794,7 +798,7 @@ def complete(wf: BpmnWorkflow, task_id: UUID, data: dict) -> ReadyTask:
         except ScriptError:
             raise
         except SpiffWorkflowException as exc:
-            raise _limit_error(f"the engine stopped: {' '.join(str(exc).split())[:300]}", task) from None
+            raise _limit_error(f"the engine stopped: {_brief(exc, 300)}", task) from None
         _run_engine(wf, budget)
     return info
 
