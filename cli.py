@@ -185,16 +185,14 @@ class _Bound:
         self.service, self.context, self.warnings = service, context, []
 
     def __getattr__(self, name):
-        from engine.protocol import OPERATIONS, warnings_of
+        from engine.protocol import OPERATIONS, take_warnings
         method = getattr(self.service, name)
         if name not in OPERATIONS:
             return method
 
         def call(*args, **kwargs):
             result = method(self.context, *args, **kwargs)
-            self.warnings += warnings_of(result)
-            if isinstance(result, dict):
-                result.pop("warnings", None)
+            self.warnings += take_warnings(result)
             return result
         return call
 

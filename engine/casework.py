@@ -554,10 +554,10 @@ def plan(step: Step, now: datetime, before: set[str]) -> Plan:
     return Plan(changes, gone, new_items, len(ready), events, params, set(ready), counts)
 
 
-def write(conn, step: Step, p: Plan, final: bool = False) -> list[dict]:
+def write(step: Step, p: Plan, final: bool = False) -> list[dict]:
     """Write a prepared step under the case's revision guard; return the case's ready work items.
 
-    ``conn`` is the session's connection (the statements run on its driver cursor).  On PostgreSQL
+    The statements run on the driver cursor of the step's session's connection.  On PostgreSQL
     the statements go in one pipeline (one round trip), the guard failing inside the transaction.
     ``final``: the step's transaction ends with this write; on PostgreSQL its COMMIT goes in the same
     pipeline (the caller's commit then finds nothing to do; nothing may be written after it).
@@ -615,7 +615,7 @@ def _guard_failed(step: Step) -> ConcurrentUpdate:
 
 def persist(step: Step, now: datetime, before: set[str]) -> list[dict]:
     """Prepare and write a step in the step's own session (both phases at once)."""
-    return write(step.session.connection(), step, plan(step, now, before))
+    return write(step, plan(step, now, before))
 
 
 def set_status(s: Session, case: CaseRow, status: str, events: list[tuple[str, str, dict]], now: datetime,

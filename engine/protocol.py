@@ -41,6 +41,15 @@ def warnings_of(result) -> list[str]:
     return list(getattr(result, "warnings", None) or [])
 
 
+def take_warnings(result) -> list[str]:
+    """The result's warnings, taken off it: a record loses its ``"warnings"`` key (a caller that shows
+    warnings on its own, as the CLI does on stderr, prints the record without them)."""
+    found = warnings_of(result)
+    if isinstance(result, dict):
+        result.pop("warnings", None)
+    return found
+
+
 #: Params that name files the service reads: over HTTP they travel as uploads (multipart form fields of
 #: the same name), so the server and the remote client agree on which they are.
 FILE_PARAMS = ("paths", "path", "files", "before", "after")

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from engine import errors
-from engine.protocol import FILE_PARAMS, LOCAL_PARAMS, OPERATIONS, Operation, RecordList, warnings_of
+from engine.protocol import FILE_PARAMS, LOCAL_PARAMS, OPERATIONS, Operation, RecordList, take_warnings
 
 from . import logins
 
@@ -185,9 +185,7 @@ class Client:
             if len(args) > len(keys):
                 raise TypeError(f"{name}() takes {len(keys)} arguments")
             result = self.call(name, **dict(zip(keys, args)), **kwargs)
-            self.warnings += warnings_of(result)
-            if isinstance(result, dict):
-                result.pop("warnings", None)
+            self.warnings += take_warnings(result)
             return result
         bound.__name__ = name
         return bound

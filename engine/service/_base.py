@@ -26,7 +26,7 @@ from ..clock import FixedClock, using
 from ..config import Settings
 from ..context import Context
 from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
-from ..protocol import OPERATIONS, Operation, RecordList
+from ..protocol import OPERATIONS, Operation, RecordList, take_warnings
 from ..reads import CASE_STATUSES  # noqa: F401  (the capabilities and engine.service take it from here)
 from ..store import Case, CalendarYear, Matter, ProcessVersion, User, WorkItem
 
@@ -230,8 +230,7 @@ class ServiceBase:
 
     def _nested(self, result):
         """The result of another operation called inside this one, its warnings moved to this call's."""
-        _current().warnings.extend(result.pop("warnings", []) if isinstance(result, dict)
-                                   else getattr(result, "warnings", []))
+        _current().warnings.extend(take_warnings(result))
         return result
 
     def _note_calendar(self, calendar, first=None, last=None) -> None:

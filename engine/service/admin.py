@@ -267,7 +267,7 @@ class AdminMethods(ServiceBase):
             step = claim(s)
             if step is None or isinstance(step, dict):
                 return step
-            casework.write(s.connection(), step, fire(step))
+            casework.write(step, fire(step))
         return {"case": step.case.id, "ok": True, "fired": step.fired}
 
     def _after_fork(self) -> None:

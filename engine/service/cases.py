@@ -218,7 +218,7 @@ class CaseMethods(ServiceBase):
                 self._note_calendar(calendar)
             prepared = casework.plan(step, now, before)
             # The write: the case row first, guarded by the revision the step read.
-            items = casework.write(s.connection(), step, prepared, final=True)
+            items = casework.write(step, prepared, final=True)
             self._keep(step)
         return self._step_record(step, items, version)
 
