@@ -58,9 +58,12 @@ def _sqlite_path(url: str) -> str | None:
 
 def _sqlite_begin(conn):
     # Writers take the lock up front so two clerks serialize instead of failing on
-    # an upgraded read lock; read-only sessions (``readonly`` option) do not block.
+    # an upgraded read lock; read-only sessions (``readonly`` option) do not block; a step begins
+    # with a plain BEGIN of its own and takes the lock at its first write.
+    if conn.connection.driver_connection.in_transaction:
+        return          # a step's transaction, begun by the driver (engine.rawsql.StepSession)
     options = conn.get_execution_options()
-    if options.get("readonly") or options.get("deferred"):
+    if options.get("readonly"):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")

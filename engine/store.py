@@ -341,13 +341,6 @@ def session_factory(eng: Engine, *, readonly: bool = False) -> sessionmaker[Sess
     return sessionmaker(bind, expire_on_commit=False)
 
 
-#: Connection options of a step's transaction (``Session.connection(execution_options=DEFERRED)``, before
-#: anything else): on SQLite it begins with a plain ``BEGIN`` and takes the write lock at its first write,
-#: so the step reads and runs SpiffWorkflow holding no lock, then writes under the case's revision guard.
-#: (Options on the connection, not an engine with options: those double the cost of every event dispatch.)
-DEFERRED = {"deferred": True}
-
-
 #: SQLite's extended result code for a read transaction that cannot become a write transaction because
 #: another connection committed since it began: the step read a case that has changed since.
 SQLITE_BUSY_SNAPSHOT = 517

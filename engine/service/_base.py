@@ -26,6 +26,7 @@ from ..clock import FixedClock, using
 from ..config import Settings
 from ..context import Context
 from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
+from ..rawsql import StepSession
 from ..protocol import OPERATIONS, Operation, RecordList, take_warnings
 from ..reads import CASE_STATUSES  # noqa: F401  (the capabilities and engine.service take it from here)
 from ..store import Case, CalendarYear, Matter, ProcessVersion, User, WorkItem
@@ -156,20 +157,36 @@ class ServiceBase:
 
         ``step``: a step's transaction, which reads, runs SpiffWorkflow and then writes under the case's
         revision guard; on SQLite it holds no lock until its first write (others are not kept waiting
-        while the step runs), and a case changed meanwhile makes it stale (retried by the caller)."""
+        while the step runs), and a case changed meanwhile makes it stale (retried by the caller).  It
+        runs on a :class:`~engine.rawsql.StepSession` (BEGIN and COMMIT by the driver; an ORM Session
+        over the same connection only if something asks for one)."""
         call = _current()
         self._open()
-        factory = self._read_sessions if readonly else self._sessions
-        session: Session = factory()
-        tx = Transaction(session, call.ctx, call.warnings)
+        session = None
+        tx = Transaction(None, call.ctx, call.warnings)
         outer, call.tx = call.tx, tx
         try:
-            with session.begin():
-                if step:        # on SQLite: a plain BEGIN (store._sqlite_begin), the write lock comes later
-                    session.connection(execution_options=store.DEFERRED)
-                if check_clock and not call.clock_checked:
-                    self._check_clock(session, call)
-                yield tx
+            if step:
+                session = tx.session = StepSession(self._engine.connect(), self._sessions)
+                session.raw.begin()
+                try:
+                    if check_clock and not call.clock_checked:
+                        self._check_clock(session, call)
+                    yield tx
+                except BaseException:
+                    try:
+                        session.finish(commit=False)
+                    except SQLAlchemyError:
+                        pass            # the error that got here is the one to report
+                    raise
+                session.finish(commit=True)
+            else:
+                factory = self._read_sessions if readonly else self._sessions
+                session = tx.session = factory()
+                with session.begin():
+                    if check_clock and not call.clock_checked:
+                        self._check_clock(session, call)
+                    yield tx
             for hook in tx._hooks:
                 hook()
         except OperationalError as exc:
@@ -188,7 +205,8 @@ class ServiceBase:
             raise StoreError(f"database error: {str(exc).strip().splitlines()[0]}") from None
         finally:
             call.tx = outer
-            session.close()
+            if session is not None:
+                session.close()
 
     def dispose(self) -> None:
         if self._engine is not None:
