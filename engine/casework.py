@@ -15,7 +15,7 @@ transaction.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from datetime import date, datetime
 
@@ -182,6 +182,12 @@ class CaseRow:
         for key, value in values.items():
             setattr(self, key, value)
 
+    def copy(self) -> "CaseRow":
+        """A copy (``dataclasses.replace`` costs ten times as much, on every step)."""
+        row = object.__new__(CaseRow)
+        row.__dict__.update(self.__dict__)
+        return row
+
     @property
     def last_event_at(self) -> datetime:
         """When the latest thing recorded on the case happened (start, step, timer, reminder)."""
@@ -294,7 +300,7 @@ class WorkflowCache:
 
     def keep(self, step: "Step") -> None:
         """Keep a step's case after its commit: the workflow, and the case row and work items it wrote."""
-        self.put(step.case.id, step.case.revision, step.wf, step.state, step.ready, replace(step.case), step.items)
+        self.put(step.case.id, step.case.revision, step.wf, step.state, step.ready, step.case.copy(), step.items)
 
     def item(self, ref: str):
         """A ready work item and its case as this process last wrote them, or None.
@@ -311,7 +317,7 @@ class WorkflowCache:
                 item = {f: it[f] for f in _ITEM_FIELDS}
                 item["ref"] = f"{parsed[0]}.{parsed[1]}"
                 item["props"] = item["props"] or {}
-                return item, replace(entry[4])
+                return item, entry[4].copy()
         return None
 
 

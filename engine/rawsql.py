@@ -60,25 +60,37 @@ class Statement:
     """One SQL text with typed named parameters (``:name``), rendered once per dialect.
 
     ``types`` maps a parameter to ``dt``, ``date``, ``bool`` or ``json``; ``columns`` the result
-    columns in order to the same kinds (for reading), None for a column taken as is.
+    columns in order to the same kinds (for reading), None for a column taken as is.  The driver gets
+    positional parameters (``?`` or ``%s``), each converted by a function chosen once per dialect:
+    building a dict per row costs more than SQLite takes to insert it.
     """
 
     def __init__(self, sql: str, types: dict | None = None, columns: tuple = ()):
         self.sql, self.types, self.columns = " ".join(sql.split()), types or {}, columns
-        self._text: dict[str, str] = {}
+        self._compiled: dict[str, tuple[str, tuple]] = {}
 
-    def text(self, dialect: str) -> str:
-        text = self._text.get(dialect)
-        if text is None:
+    def compiled(self, dialect: str) -> tuple[str, tuple]:
+        """(SQL text, ((parameter name, converter or None), ...)) for the dialect."""
+        done = self._compiled.get(dialect)
+        if done is None:
+            names = _PLACEHOLDER.findall(self.sql)
             if dialect == "postgresql":
                 def pg(m):
-                    name = m.group(1)
-                    return f"CAST(%({name})s AS JSON)" if self.types.get(name) == "json" else f"%({name})s"
+                    return "CAST(%s AS JSON)" if self.types.get(m.group(1)) == "json" else "%s"
                 text = _PLACEHOLDER.sub(pg, self.sql.replace("%", "%%"))
+                convert = {"json": _json}
             else:
-                text = self.sql
-            self._text[dialect] = text
-        return text
+                text = _PLACEHOLDER.sub("?", self.sql)
+                convert = _TO_SQLITE
+            done = self._compiled[dialect] = (text, tuple((n, convert.get(self.types.get(n))) for n in names))
+        return done
+
+    def text(self, dialect: str) -> str:
+        return self.compiled(dialect)[0]
+
+
+def _bind(plan: tuple, params: dict) -> tuple:
+    return tuple([params[n] if f is None else f(params[n]) for n, f in plan])
 
 
 _BEGIN, _COMMIT, _ROLLBACK = Statement("BEGIN"), Statement("COMMIT"), Statement("ROLLBACK")
@@ -114,14 +126,6 @@ class Raw:
         session.info["onetrip_raw"] = raw
         return raw
 
-    def _params(self, stmt: Statement, params: dict) -> dict:
-        if self.sqlite:
-            types = stmt.types
-            return {k: (_TO_SQLITE[types[k]](v) if k in types else v) for k, v in params.items()}
-        if stmt.types:
-            return {k: (_json(v) if stmt.types.get(k) == "json" else v) for k, v in params.items()}
-        return params
-
     def _rows(self, stmt: Statement, rows):
         if not self.sqlite or not stmt.columns:  # psycopg adapts types itself (JSON columns parsed below)
             if not self.sqlite and "json" in stmt.columns:
@@ -141,24 +145,27 @@ class Raw:
 
     def execute(self, stmt: Statement, params: dict | None = None) -> int:
         """Run a statement; return its row count."""
+        text, plan = stmt.compiled(self.dialect)
         cur = self.cursor
         with self._errors(stmt, params):
-            cur.execute(stmt.text(self.dialect), self._params(stmt, params or {}))
+            cur.execute(text, _bind(plan, params or {}))
         return cur.rowcount
 
     def executemany(self, stmt: Statement, rows: list[dict]) -> None:
+        text, plan = stmt.compiled(self.dialect)
         with self._errors(stmt, rows):
-            self.cursor.executemany(stmt.text(self.dialect), [self._params(stmt, r) for r in rows])
+            self.cursor.executemany(text, [_bind(plan, r) for r in rows])
 
     def all(self, stmt: Statement, params: dict | None = None) -> list[tuple]:
+        text, plan = stmt.compiled(self.dialect)
         cur = self.cursor
         with self._errors(stmt, params):
             if not self.sqlite and self.driver.pgconn.transaction_status == _PG_IDLE:
                 # the first statement of a transaction: BEGIN goes in the same round trip
                 with self.driver.pipeline():
-                    cur.execute(stmt.text(self.dialect), self._params(stmt, params or {}))
+                    cur.execute(text, _bind(plan, params or {}))
             else:
-                cur.execute(stmt.text(self.dialect), self._params(stmt, params or {}))
+                cur.execute(text, _bind(plan, params or {}))
             return self._rows(stmt, cur.fetchall())
 
     def begin(self) -> None:

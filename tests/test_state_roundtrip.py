@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
 
 from engine import analysis, bpmn_model, compiler, runtime
 
@@ -38,10 +39,14 @@ class RowStore:
         return runtime.restore(self.workflow, list(self.rows.values()), model)
 
 
+#: SpiffWorkflow's own task converter (runtime's writes the same dict faster: checked here).
+SPIFF = runtime.BpmnWorkflowSerializer(runtime._registry(True, TaskConverter))
+
+
 def full(wf) -> dict:
     """SpiffWorkflow's own serialization of the whole workflow at once (specs left out, as the store keeps
     them apart): the reference the incremental rows must restore to."""
-    serializer = runtime._STATE_SERIALIZER
+    serializer = SPIFF
     registry = serializer.registry
     registry._encoder_mode = True
     try:
@@ -66,12 +71,15 @@ def test_incremental_state_round_trips_at_every_step(path, correction):
         assert full(reloaded) == full(wf)
         wf = reloaded
         ready = runtime.ready_tasks(wf)
+        assert [t.id for t in ready] == [t.id for t in wf.get_tasks(state=runtime.TaskState.READY, manual=True)]
         if not ready:
             break
         task = ready[0]
         send_back = correction and not returned and task.spec_name in returnable
         returned = returned or send_back
         runtime.complete(wf, task.id, {"returned": send_back, "step_note": task.name})
+        for _, t in runtime._all_tasks(wf):        # the fast task dict is SpiffWorkflow's, task by task
+            assert runtime._TASK_TO_DICT(t) == SPIFF.registry.convert(t)
         changes = runtime.save_changes(wf, state)
         assert len(changes.upserts) < 40       # a step rewrites a handful of tasks, not the case
         rows.apply(changes)

@@ -121,6 +121,7 @@ class ServiceBase:
         self._versions = casework.VersionCache()
         self._actors = casework.ActorCache()
         self._simulation = False        # this database is a simulation (a flag that is never taken back)
+        self._checkpointer = None       # SQLite: WAL checkpoints off the step path (engine.database)
 
     # ------------------------------------------------------------ plumbing
 
@@ -133,7 +134,10 @@ class ServiceBase:
         if self._engine is None or create:
             if not create:
                 database.refuse_missing_sqlite(self.settings.db_url)
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
             self._engine = store.open_database(self.settings.db_url, create=create)
+            self._checkpointer = database.wal_checkpointer(self.settings.db_url)
             self._sessions = store.session_factory(self._engine)
             self._read_sessions = store.session_factory(self._engine, readonly=True)
             if simulation:
@@ -168,6 +172,9 @@ class ServiceBase:
         try:
             if step:
                 session = tx.session = StepSession(self._engine.connect(), self._sessions)
+                checkpointer = self._checkpointer
+                if checkpointer is not None:
+                    checkpointer.prepare(session.raw.driver, session.connection().connection.info)
                 session.raw.begin()
                 try:
                     if check_clock and not call.clock_checked:
@@ -180,6 +187,8 @@ class ServiceBase:
                         pass            # the error that got here is the one to report
                     raise
                 session.finish(commit=True)
+                if checkpointer is not None:
+                    checkpointer.committed()
             else:
                 factory = self._read_sessions if readonly else self._sessions
                 session = tx.session = factory()
@@ -209,6 +218,8 @@ class ServiceBase:
                 session.close()
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
