@@ -7,7 +7,8 @@ runs constant SQL text on the driver's cursor of the session's connection
 converted here exactly as SQLAlchemy's column types store them, so rows
 written either way read the same: on SQLite datetimes as
 ``YYYY-MM-DD HH:MM:SS.ffffff`` text, dates as ISO text, booleans as 0/1,
-JSON as ``json.dumps`` text (``None`` as ``null``); psycopg adapts the rest
+JSON as JSON text (``None`` as ``null``; orjson's, non-ASCII text unescaped, the
+same values ``json.loads`` reads); psycopg adapts the rest
 natively, JSON goes in as text cast to ``json``.
 
 Driver errors are re-raised as SQLAlchemy's (``DBAPIError.instance``), so the
@@ -22,7 +23,10 @@ import weakref
 from contextlib import contextmanager
 from datetime import date, datetime
 
+import orjson
 from sqlalchemy.exc import DBAPIError
+
+from .values import ORJSON_STRICT
 
 _PG_IDLE = 0          # libpq's PQTRANS_IDLE: no transaction open
 _PLACEHOLDER = re.compile(r"(?<![:\w]):(\w+)")
@@ -41,7 +45,10 @@ def _bool(value):
 
 
 def _json(value):
-    return json.dumps(value)
+    try:
+        return orjson.dumps(value, option=ORJSON_STRICT).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)        # what orjson refuses or would write as text: as SQLAlchemy would
 
 
 def _parse_dt(value):

@@ -44,7 +44,7 @@ from SpiffWorkflow.util.task import TaskState
 from .annotations import is_clock_stop, is_onsite
 from .clock import current_clock
 from .errors import NotExecutable, ScriptError, TaskStateError
-from .values import DataError, check_value
+from .values import ORJSON_STRICT, DataError, check_value
 
 #: Stored with every case: the SpiffWorkflow serializer version and our own layout.
 STATE_FORMAT = f"spiff-{SPIFF_SERIALIZER_VERSION}/onetrip-1"
@@ -647,15 +647,11 @@ def _dumps_fast(data) -> bytes:
         return json.dumps(data, ensure_ascii=False, default=repr).encode()
 
 
-#: orjson would write dates and dataclasses as text; they go to json.dumps, which refuses them as before.
-_ORJSON_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
 def _body_json(body: dict) -> str:
     """A task's stored body (orjson: 5-10 times json.dumps; the same JSON values; anything it would
     write differently from json.dumps goes to json.dumps)."""
     try:
-        return orjson.dumps(body, option=_ORJSON_STRICT).decode()
+        return orjson.dumps(body, option=ORJSON_STRICT).decode()
     except orjson.JSONEncodeError:
         return _json(body)          # json's own message (or the one-line refusal)
 
@@ -704,7 +700,7 @@ def save_changes(wf: BpmnWorkflow, state: CaseState | None) -> StateChanges:
             bodies.pop(tid)
             positions.pop(tid, None)
             marks.pop(_uuid(tid).int, None)
-    return StateChanges(_json(_workflow_fields(wf, True)), upserts, deletes,
+    return StateChanges(_body_json(_workflow_fields(wf, True)), upserts, deletes,
                         CaseState(bodies, positions, next_pos, marks))
 
 

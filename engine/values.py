@@ -27,6 +27,8 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import orjson
+
 from .errors import InvalidInput
 
 _KEY = re.compile(r"^[A-Za-z\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*$")
@@ -57,6 +59,10 @@ SANDBOX_NAMES = frozenset({
     "today", "date", "days_between", "workdays_between", "add_workdays", "floor", "ceil",
 })
 RESERVED_KEYS = ENGINE_KEYS | SANDBOX_NAMES
+
+#: orjson options for stored JSON: dates and dataclasses are not written as text (orjson would) but go
+#: to json.dumps, which refuses them as SQLAlchemy's JSON type and the case store always did.
+ORJSON_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 _SCALARS = (str, int, float, bool, type(None))
 #: Scalars a script may leave besides JSON's (SpiffWorkflow's serializer stores them typed).
