@@ -248,8 +248,12 @@ class StepSession:
         self._factory = orm_factory
         self._orm = None
         self.info: dict = {}
-        self.raw = Raw(sa_conn)
-        self.raw.sa_conn = sa_conn
+        pooled = sa_conn.connection.info          # lives as long as the driver's connection
+        raw = pooled.get("onetrip_raw")
+        if raw is None:
+            raw = pooled["onetrip_raw"] = Raw(sa_conn)
+        raw.sa_conn = sa_conn
+        self.raw = raw
 
     def connection(self, **_options):
         return self._conn
@@ -274,4 +278,5 @@ class StepSession:
             if self._orm is not None:
                 self._orm.close()
         finally:
+            self.raw.sa_conn = None
             self._conn.close()
