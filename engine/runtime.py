@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import _signal
 import json
 import re
 import resource
@@ -229,7 +230,7 @@ class StepBudget:
             self._old_deadline = sandbox.set_step_deadline(self.deadline, self.seconds)
             if self._main:
                 self._armed = True
-                self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+                self._old_handler = _signal.signal(signal.SIGALRM, self._on_alarm)   # (no enum conversion)
                 self._old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)     # one shot
         return self
 
@@ -242,7 +243,7 @@ class StepBudget:
         if self._main:
             signal.setitimer(signal.ITIMER_REAL, 0)
             if self._old_handler is not None:
-                signal.signal(signal.SIGALRM, self._old_handler)
+                _signal.signal(signal.SIGALRM, self._old_handler)
             if self._old_timer and self._old_timer[0] > 0:      # someone else's alarm: give it back
                 elapsed = time.monotonic() - (self.deadline - self.seconds)
                 signal.setitimer(signal.ITIMER_REAL, max(self._old_timer[0] - elapsed, 0.001),

@@ -86,6 +86,7 @@ Every failure is one :class:`~engine.errors.ScriptError` line.
 from __future__ import annotations
 
 import ast
+import _signal
 import builtins
 import datetime as _dt
 import math
@@ -604,6 +605,9 @@ def _trace(frame, event, arg):
     return _trace
 
 
+_ALRM = {signal.SIGALRM}
+
+
 @contextmanager
 def alarms_held(main: bool = True):
     """Hold SIGALRM (main thread) while limits are lowered or restored: a raising handler landing
@@ -612,11 +616,13 @@ def alarms_held(main: bool = True):
     if not main:
         yield
         return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    # _signal's own call: signal.pthread_sigmask turns every signal of the mask into an enum member,
+    # twice per step (the mask goes back as it came, as numbers)
+    mask = _signal.pthread_sigmask(signal.SIG_BLOCK, _ALRM)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 class _Limits:
