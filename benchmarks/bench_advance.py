@@ -216,6 +216,27 @@ def bench_advance_pg(ctx) -> list[Result]:
                        {10: 4.0, 100: 3.0}, "PostgreSQL 127.0.0.1 (psycopg 3)")
 
 
+@contextmanager
+def _pg_async(ctx, name):
+    """A throw-away database on which the DBA chose ``synchronous_commit = off`` (README, "Durability")."""
+    from sqlalchemy import create_engine, text
+    with throwaway_postgres(ctx.pg_admin_url, "onetrip_bench") as url:
+        admin = create_engine(ctx.pg_admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" SET synchronous_commit = off'))
+        finally:
+            admin.dispose()
+        yield url
+
+
+def bench_advance_pg_async(ctx) -> list[Result]:
+    """For information: the same on a database whose DBA turned synchronous_commit off (a step's COMMIT
+    does not wait for the WAL flush; a server crash may lose the last fraction of a second of steps)."""
+    return _advance_on(ctx, "-pg-async", _pg_async, {10: 4.0, 100: 3.0},
+                       "PostgreSQL 127.0.0.1 (psycopg 3), ALTER DATABASE ... SET synchronous_commit = off")
+
+
 def _guard(name, fn) -> Result:
     """Keep one failing size from hiding the other."""
     try:

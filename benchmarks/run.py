@@ -28,6 +28,7 @@ from harness import Context, Result, code_fingerprint, file_digests, git_head, m
 BENCHMARKS = [
     ("bench_advance", "bench_advance_sqlite", ["advance-10", "advance-100"]),
     ("bench_advance", "bench_advance_pg", ["advance-10-pg", "advance-100-pg"]),
+    ("bench_advance", "bench_advance_pg_async", ["advance-10-pg-async", "advance-100-pg-async"]),
     ("bench_advance", "bench_advance_loop50", ["advance-loop50"]),
     ("bench_cli", "bench_cli_complete", ["cli-complete"]),
     ("bench_cli", "bench_cli_help", ["cli-help"]),
