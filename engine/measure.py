@@ -433,61 +433,61 @@ class ConformanceFigures:
             return None
         n = g["cases"]
         return {"conforming_share": round(g["conforming"] / n, 3),
-                "mean_fitness": round(g["fitness"] / n, 3) if self.replay else None,
+                "mean_fitness": round(float(g["fitness"] / n), 3) if self.replay else None,
                 "conformance_checks": CONFORMANCE_CHECKS[self.replay]}
 
 
 def conformance_figures(conn, today: date, limit: int | None = None) -> ConformanceFigures:
     """Per matter and label, what :func:`engine.mining.conformance.summarize` gives of every case
     (conforming share, mean fitness), from the stored results: grouped counts of the ended cases and the
-    rows of the running ones.  ``complete`` is False when some case has no current result (the ended
-    ones are compared with ``case_counts``, per version and acceptance day)."""
+    running ones grouped in SQL, so the cost grows with versions x outcomes, not with cases.
+    ``complete`` is False when some case has no current result (the ended ones counted are compared
+    with ``case_counts``, which counts every ended case once, per version)."""
     from collections import defaultdict
+    from fractions import Fraction
     limit = REPLAY_LIMIT if limit is None else limit
     cnt, cc, conf = _COUNT_ROWS.c, CONFORMANCE_COUNTS.c, CONFORMANCE.c
-    ended = {(v, d): int(n) for v, d, n in conn.execute(
-        select(cnt.version_id, cnt.day, func.sum(cnt.n)).where(cnt.metric == "returns")
-        .group_by(cnt.version_id, cnt.day))}
-    counted: dict = defaultdict(int)
-    stored = conn.execute(select(Matter.code, ProcessVersion.label, cc.version_id, cc.day, cc.sync, cc.moves,
-                                 cc.replay_ok, cc.promises_ok, cc.late_after, cc.n)
-                          .join(VERSIONS, cc.version_id == ProcessVersion.id)
-                          .join(MATTERS, ProcessVersion.matter_id == Matter.id)).all()
-    for r in stored:
-        counted[(r.version_id, r.day)] += int(r.n)
-    running = conn.execute(select(Matter.code, ProcessVersion.label, Case.status, Case.event_seq, Case.due_date,
-                                  Case.promised_workdays, conf.status.label("checked_status"),
-                                  conf.event_seq.label("checked_seq"), conf.sync, conf.moves, conf.replay_ok,
-                                  conf.promises_ok)
-                           .select_from(CASES)
-                           .join(VERSIONS, Case.version_id == ProcessVersion.id)
-                           .join(MATTERS, ProcessVersion.matter_id == Matter.id)
-                           .outerjoin(CONFORMANCE, conf.case_id == Case.id)
+    names = {v: (code, label) for v, code, label in conn.execute(
+        select(ProcessVersion.id, Matter.code, ProcessVersion.label)
+        .join(MATTERS, ProcessVersion.matter_id == Matter.id))}
+    ended = {v: int(n) for v, n in conn.execute(select(cnt.version_id, func.sum(cnt.n))
+                                                .where(cnt.metric == "returns").group_by(cnt.version_id))}
+    outcome = (cc.sync, cc.moves, cc.replay_ok, cc.promises_ok, cc.late_after)
+    stored = conn.execute(select(cc.version_id, *outcome, func.sum(cc.n)).group_by(cc.version_id, *outcome)).all()
+    stale = or_(conf.case_id.is_(None), conf.status != Case.status, conf.event_seq != Case.event_seq)
+    late = and_(Case.promised_workdays.isnot(None), Case.due_date.isnot(None), Case.due_date < today)
+    flags = (case((stale, 1), else_=0).label("stale"), conf.sync, conf.moves, conf.replay_ok, conf.promises_ok,
+             case((late, 1), else_=0).label("late"))
+    running = conn.execute(select(Case.version_id, *flags, func.count())
+                           .select_from(CASES).outerjoin(CONFORMANCE, conf.case_id == Case.id)
                            .where(Case.status.in_(RUNNING))
-                           .order_by(Case.id)).all()
-    replay = sum(ended.values()) + len(running) <= limit
-    complete = {k: v for k, v in ended.items() if v} == {k: v for k, v in counted.items() if v}
-    groups: dict = defaultdict(lambda: {"cases": 0, "conforming": 0, "fitness": 0.0})
-    today_ordinal = today.toordinal()
+                           .group_by(Case.version_id, *flags)).all()
+    replay = sum(ended.values()) + sum(r[-1] for r in running) <= limit
+    counted: dict = defaultdict(int)
+    groups: dict = defaultdict(lambda: {"cases": 0, "conforming": 0, "fitness": Fraction(0)})
+    complete = True
 
-    def add(code, label, n, sync, moves, replay_ok, promises_ok, late) -> None:
-        g = groups[(code, label)]
+    def add(version_id, n, sync, moves, replay_ok, promises_ok, late) -> None:
+        nonlocal complete
+        if replay and sync == NOT_REPLAYED:
+            complete = False
+        g = groups[names[version_id]]
         g["cases"] += n
         if promises_ok and not late and (replay_ok or not replay):
             g["conforming"] += n
         if sync != NOT_REPLAYED:
-            g["fitness"] += n * (sync / moves if moves else 1.0)
-    for r in stored:
-        if replay and r.sync == NOT_REPLAYED:
+            g["fitness"] += Fraction(n * sync, moves) if moves else n     # exact: the same in any order
+    today_ordinal = today.toordinal()
+    for version_id, sync, moves, replay_ok, promises_ok, after, n in stored:
+        counted[version_id] += int(n)
+        add(version_id, int(n), sync, moves, replay_ok, promises_ok, _late(after, today_ordinal))
+    for version_id, is_stale, sync, moves, replay_ok, promises_ok, is_late, n in running:
+        if is_stale:
             complete = False
-        add(r.code, r.label, int(r.n), r.sync, r.moves, r.replay_ok, r.promises_ok,
-            _late(r.late_after, today_ordinal))
-    for r in running:
-        if r.checked_status != r.status or r.checked_seq != r.event_seq or (replay and r.sync == NOT_REPLAYED):
-            complete = False
-            continue
-        late = r.promised_workdays is not None and r.due_date is not None and r.due_date < today
-        add(r.code, r.label, 1, r.sync, r.moves, r.replay_ok, r.promises_ok, late)
+        else:
+            add(version_id, int(n), sync, moves, replay_ok, promises_ok, bool(is_late))
+    if {k: v for k, v in ended.items() if v} != {k: v for k, v in counted.items() if v}:
+        complete = False
     return ConformanceFigures(dict(groups), replay, complete)
 
 
