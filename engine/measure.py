@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (JSON, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func,
-                        insert, literal, or_, select, table)
+                        insert, literal, or_, select, table, tuple_)
 
 from .tables import CALENDAR, CASES, CONFORMANCE, CONFORMANCE_COUNTS, EVENTS, MATTERS, VERSIONS
 from .workdays import HolidayYear, WorkCalendar
@@ -502,18 +502,34 @@ def add_conformance(matters, figures: ConformanceFigures) -> None:
 
 def stale_conformance(conn, replay: bool, limit: int | None = None) -> list:
     """The cases whose stored conformance is missing or not current (or not replayed, with ``replay``),
-    oldest first, with what :func:`late_after` needs."""
-    conf = CONFORMANCE.c
+    oldest first, with what :func:`late_after` needs: the running cases (found by their status), and
+    the ended ones of the versions and acceptance days whose counts fall short of ``case_counts`` —
+    so a pass after a few cases ended reads those days' cases, not every case."""
+    conf, cnt, cc = CONFORMANCE.c, _COUNT_ROWS.c, CONFORMANCE_COUNTS.c
     current = [conf.case_id.is_(None), conf.status != Case.status, conf.event_seq != Case.event_seq]
     if replay:
         current.append(conf.sync == NOT_REPLAYED)
-    stmt = (select(Case.id, Case.version_id, Case.status, Case.event_seq, Case.accepted_at, Case.completed_at,
+    base = (select(Case.id, Case.version_id, Case.status, Case.event_seq, Case.accepted_at, Case.completed_at,
                    Case.paused_workdays, Case.promised_workdays, Case.due_date)
-            .select_from(CASES).outerjoin(CONFORMANCE, conf.case_id == Case.id)
-            .where(or_(*current)).order_by(Case.id))
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return conn.execute(stmt).all()
+            .select_from(CASES).outerjoin(CONFORMANCE, conf.case_id == Case.id).where(or_(*current)))
+    out = list(conn.execute(base.where(Case.status.in_(RUNNING))))
+    ended = {(v, d): int(n) for v, d, n in conn.execute(
+        select(cnt.version_id, cnt.day, func.sum(cnt.n)).where(cnt.metric == "returns")
+        .group_by(cnt.version_id, cnt.day))}
+    counted = {(v, d): int(n) for v, d, n in conn.execute(
+        select(cc.version_id, cc.day, func.sum(cc.n)).group_by(cc.version_id, cc.day))}
+    groups = {k for k in ended.keys() | counted.keys() if ended.get(k, 0) != counted.get(k, 0)}
+    if replay:
+        groups |= {(v, d) for v, d in conn.execute(select(cc.version_id, cc.day).distinct()
+                                                   .where(cc.sync == NOT_REPLAYED))}
+    groups = sorted(groups)
+    for i in range(0, len(groups), 200):
+        days = or_(*[and_(Case.version_id == v, Case.accepted_at >= datetime.combine(d, datetime.min.time()),
+                          Case.accepted_at < datetime.combine(d + timedelta(days=1), datetime.min.time()))
+                     for v, d in groups[i:i + 200]])
+        out += conn.execute(base.where(Case.status.in_(ENDED), days)).all()
+    out.sort(key=lambda r: r.id)
+    return out[:limit] if limit is not None else out
 
 
 def store_conformance(conn, rows: list[dict], batch: int = 2000) -> None:
@@ -530,7 +546,6 @@ _CONFORMANCE_KEY = ("version_id", "day", "sync", "moves", "replay_ok", "promises
 def _recount_conformance(conn, groups: set | None) -> None:
     """``conformance_counts`` of the (version, acceptance day) ``groups`` (None: all) from the stored
     results."""
-    from sqlalchemy import tuple_
     conf, cc = CONFORMANCE.c, CONFORMANCE_COUNTS.c
     keys = [conf[k] for k in _CONFORMANCE_KEY]
     if groups is None:
