@@ -36,6 +36,7 @@ BENCHMARKS = [
     ("bench_remote", "bench_cli_remote", ["cli-remote"]),
     ("bench_metrics", "bench_metrics", ["metrics-1m"]),
     ("bench_metrics_pg", "bench_metrics_10m", ["metrics-10m"]),
+    ("bench_compare", "bench_compare_stored", ["compare-stored-100k"]),
     ("bench_analyze", "bench_analyze", ["analyze-1000"]),
     ("bench_mining", "bench_export", ["export-1m"]),
     ("bench_mining", "bench_export_pg", ["export-1m-pg"]),

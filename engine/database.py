@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from .errors import StoreError
 
 #: The Alembic revision this code expects (engine/migrations/versions).
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 #: Milliseconds a command waits for another's SQLite write lock before it gives up (exit 75).  Steps
 #: run before they take the lock and hold it only to write, so a writer waits milliseconds, not seconds.

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import (JSON, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func,
-                        insert, literal, or_, select, table)
+                        insert, literal, or_, select, table, tuple_)
 
-from .tables import CALENDAR, CASES, EVENTS, MATTERS, VERSIONS
+from .tables import CALENDAR, CASES, CONFORMANCE, CONFORMANCE_COUNTS, EVENTS, MATTERS, VERSIONS
 from .workdays import HolidayYear, WorkCalendar
 
 # Core table clauses, so the local CLI's ``metrics`` (engine.reads) runs these queries without importing
@@ -56,7 +56,9 @@ def reset_calendar(session) -> None:
     """Forget the materialised calendar (after a holiday file import), and recount the ended cases'
     elapsed working days under the calendar as it now is."""
     session.execute(delete(CALENDAR))
-    rebuild_counts(session, load_calendar(session))
+    calendar = load_calendar(session)
+    rebuild_counts(session, calendar)
+    relate_conformance(session, calendar)
 
 
 def calendar_span(session, today: date) -> tuple[date, date]:
@@ -377,3 +379,220 @@ def _percentiles(dist: dict[int, int], n: int, ps) -> list:
             if p not in out and seen >= rank:
                 out[p] = value
     return [out.get(p) for p in ps]
+
+
+# ------------------------------------------------------------------ conformance
+#
+# A case's conformance (its steps replayed on the deployed model with SpiffWorkflow, and the reform's
+# promises: engine.mining.conformance) is checked once and stored in ``case_conformance``, current while
+# the case's status and event_seq are the ones stored; the worker's pass, or the first report that finds
+# a case without a current result, checks it (engine.service.mining), never the step that ends a case.
+# Ended cases are also counted in ``conformance_counts`` per version, acceptance day and outcome, so
+# ``compare --stored`` adds up grouped counts (as ``matter_metrics`` adds up ``case_counts``) and reads
+# the running cases' rows: tables only, no replay.  What depends on today — an open or cancelled case
+# past its due date is late — is decided when the figures are read; what depends on the calendar — a
+# completed case took more working days than promised — is recounted by :func:`reset_calendar`.
+
+#: A whole-catalog view (``compare --stored``, the report) replays every case up to this many cases;
+#: beyond, it checks the promises only (``onetrip conformance`` replays).
+REPLAY_LIMIT = 20_000
+#: ``sync``/``moves`` of a case whose steps were not replayed (the promises only).
+NOT_REPLAYED = -1
+#: ``late_after``: late whatever the day / never late; otherwise late on the days after that ordinal.
+LATE, NEVER_LATE = 0, -1
+CONFORMANCE_CHECKS = {True: "replay and promises", False: "promises only"}
+
+
+def late_after(status: str, accepted_at: datetime, completed_at: datetime | None, paused: int | None,
+               promised: int | None, due_date: date | None, calendar: WorkCalendar) -> int:
+    """When a case breaks the promised working days (the ``late`` check of
+    :func:`engine.mining.conformance.check_case`, with today left open): a completed case that took
+    longer is late whatever the day; any other with a due date is late on the days after it."""
+    if promised is None:
+        return NEVER_LATE
+    if status == "completed" and completed_at is not None:
+        elapsed = calendar.workdays_between(accepted_at.date(), completed_at.date()) - (paused or 0)
+        return LATE if elapsed > promised else NEVER_LATE
+    return due_date.toordinal() if due_date is not None else NEVER_LATE
+
+
+def _late(after: int, today_ordinal: int) -> bool:
+    return 0 <= after < today_ordinal
+
+
+@dataclass
+class ConformanceFigures:
+    """Per (matter code, label): cases, conforming cases and the sum of their fitness."""
+    groups: dict
+    replay: bool            # every case's steps replayed (at most REPLAY_LIMIT cases), else the promises only
+    complete: bool          # every case of an executable version has a current stored result
+
+    def figures(self, code: str, label: str) -> dict | None:
+        g = self.groups.get((code, label))
+        if not g or not g["cases"]:
+            return None
+        n = g["cases"]
+        return {"conforming_share": round(g["conforming"] / n, 3),
+                "mean_fitness": round(float(g["fitness"] / n), 3) if self.replay else None,
+                "conformance_checks": CONFORMANCE_CHECKS[self.replay]}
+
+
+def conformance_figures(conn, today: date, limit: int | None = None) -> ConformanceFigures:
+    """Per matter and label, what :func:`engine.mining.conformance.summarize` gives of every case
+    (conforming share, mean fitness), from the stored results: grouped counts of the ended cases and the
+    running ones grouped in SQL, so the cost grows with versions x outcomes, not with cases.
+    ``complete`` is False when some case has no current result (the ended ones counted are compared
+    with ``case_counts``, which counts every ended case once, per version)."""
+    from collections import defaultdict
+    from fractions import Fraction
+    limit = REPLAY_LIMIT if limit is None else limit
+    cnt, cc, conf = _COUNT_ROWS.c, CONFORMANCE_COUNTS.c, CONFORMANCE.c
+    names = {v: (code, label) for v, code, label in conn.execute(
+        select(ProcessVersion.id, Matter.code, ProcessVersion.label)
+        .join(MATTERS, ProcessVersion.matter_id == Matter.id))}
+    ended = {v: int(n) for v, n in conn.execute(select(cnt.version_id, func.sum(cnt.n))
+                                                .where(cnt.metric == "returns").group_by(cnt.version_id))}
+    outcome = (cc.sync, cc.moves, cc.replay_ok, cc.promises_ok, cc.late_after)
+    stored = conn.execute(select(cc.version_id, *outcome, func.sum(cc.n)).group_by(cc.version_id, *outcome)).all()
+    stale = or_(conf.case_id.is_(None), conf.status != Case.status, conf.event_seq != Case.event_seq)
+    late = and_(Case.promised_workdays.isnot(None), Case.due_date.isnot(None), Case.due_date < today)
+    flags = (case((stale, 1), else_=0).label("stale"), conf.sync, conf.moves, conf.replay_ok, conf.promises_ok,
+             case((late, 1), else_=0).label("late"))
+    running = conn.execute(select(Case.version_id, *flags, func.count())
+                           .select_from(CASES).outerjoin(CONFORMANCE, conf.case_id == Case.id)
+                           .where(Case.status.in_(RUNNING))
+                           .group_by(Case.version_id, *flags)).all()
+    replay = sum(ended.values()) + sum(r[-1] for r in running) <= limit
+    counted: dict = defaultdict(int)
+    groups: dict = defaultdict(lambda: {"cases": 0, "conforming": 0, "fitness": Fraction(0)})
+    complete = True
+
+    def add(version_id, n, sync, moves, replay_ok, promises_ok, late) -> None:
+        nonlocal complete
+        if replay and sync == NOT_REPLAYED:
+            complete = False
+        g = groups[names[version_id]]
+        g["cases"] += n
+        if promises_ok and not late and (replay_ok or not replay):
+            g["conforming"] += n
+        if sync != NOT_REPLAYED:
+            g["fitness"] += Fraction(n * sync, moves) if moves else n     # exact: the same in any order
+    today_ordinal = today.toordinal()
+    for version_id, sync, moves, replay_ok, promises_ok, after, n in stored:
+        counted[version_id] += int(n)
+        add(version_id, int(n), sync, moves, replay_ok, promises_ok, _late(after, today_ordinal))
+    for version_id, is_stale, sync, moves, replay_ok, promises_ok, is_late, n in running:
+        if is_stale:
+            complete = False
+        else:
+            add(version_id, int(n), sync, moves, replay_ok, promises_ok, bool(is_late))
+    if {k: v for k, v in ended.items() if v} != {k: v for k, v in counted.items() if v}:
+        complete = False
+    return ConformanceFigures(dict(groups), replay, complete)
+
+
+def add_conformance(matters, figures: ConformanceFigures) -> None:
+    """Beside each matter's measured figures (``compare --stored``): its conformance, per label."""
+    for row in matters:
+        for label, measured in (row.measured or {}).items():
+            m = figures.figures(row.matter_code, label)
+            if m is not None:
+                measured.update(m)
+
+
+def stale_conformance(conn, replay: bool, limit: int | None = None) -> list:
+    """The cases whose stored conformance is missing or not current (or not replayed, with ``replay``),
+    oldest first, with what :func:`late_after` needs: the running cases (found by their status), and
+    the ended ones of the versions and acceptance days whose counts fall short of ``case_counts`` —
+    so a pass after a few cases ended reads those days' cases, not every case."""
+    conf, cnt, cc = CONFORMANCE.c, _COUNT_ROWS.c, CONFORMANCE_COUNTS.c
+    current = [conf.case_id.is_(None), conf.status != Case.status, conf.event_seq != Case.event_seq]
+    if replay:
+        current.append(conf.sync == NOT_REPLAYED)
+    base = (select(Case.id, Case.version_id, Case.status, Case.event_seq, Case.accepted_at, Case.completed_at,
+                   Case.paused_workdays, Case.promised_workdays, Case.due_date)
+            .select_from(CASES).outerjoin(CONFORMANCE, conf.case_id == Case.id).where(or_(*current)))
+    out = list(conn.execute(base.where(Case.status.in_(RUNNING))))
+    ended = {(v, d): int(n) for v, d, n in conn.execute(
+        select(cnt.version_id, cnt.day, func.sum(cnt.n)).where(cnt.metric == "returns")
+        .group_by(cnt.version_id, cnt.day))}
+    counted = {(v, d): int(n) for v, d, n in conn.execute(
+        select(cc.version_id, cc.day, func.sum(cc.n)).group_by(cc.version_id, cc.day))}
+    groups = {k for k in ended.keys() | counted.keys() if ended.get(k, 0) != counted.get(k, 0)}
+    if replay:
+        groups |= {(v, d) for v, d in conn.execute(select(cc.version_id, cc.day).distinct()
+                                                   .where(cc.sync == NOT_REPLAYED))}
+    groups = sorted(groups)
+    for i in range(0, len(groups), 200):
+        days = or_(*[and_(Case.version_id == v, Case.accepted_at >= datetime.combine(d, datetime.min.time()),
+                          Case.accepted_at < datetime.combine(d + timedelta(days=1), datetime.min.time()))
+                     for v, d in groups[i:i + 200]])
+        out += conn.execute(base.where(Case.status.in_(ENDED), days)).all()
+    out.sort(key=lambda r: r.id)
+    return out[:limit] if limit is not None else out
+
+
+def store_conformance(conn, rows: list[dict], batch: int = 2000) -> None:
+    """Store cases' results (rows of ``case_conformance``) and recount the groups of the ended ones."""
+    for i in range(0, len(rows), batch):
+        part = rows[i:i + batch]
+        _upsert(conn, CONFORMANCE, part, ("case_id",))
+        _recount_conformance(conn, {(r["version_id"], r["day"]) for r in part if r["status"] in ENDED})
+
+
+_CONFORMANCE_KEY = ("version_id", "day", "sync", "moves", "replay_ok", "promises_ok", "late_after")
+
+
+def _recount_conformance(conn, groups: set | None) -> None:
+    """``conformance_counts`` of the (version, acceptance day) ``groups`` (None: all) from the stored
+    results."""
+    conf, cc = CONFORMANCE.c, CONFORMANCE_COUNTS.c
+    keys = [conf[k] for k in _CONFORMANCE_KEY]
+    if groups is None:
+        conn.execute(delete(CONFORMANCE_COUNTS))
+        batches = [None]
+    else:
+        groups = sorted(groups)
+        batches = [groups[i:i + 500] for i in range(0, len(groups), 500)]
+    for part in batches:
+        stmt = select(*keys, func.count()).where(conf.status.in_(ENDED)).group_by(*keys)
+        if part is not None:
+            if not part:
+                continue
+            stmt = stmt.where(tuple_(conf.version_id, conf.day).in_(part))
+            conn.execute(delete(CONFORMANCE_COUNTS).where(tuple_(cc.version_id, cc.day).in_(part)))
+        rows = [dict(zip(_CONFORMANCE_KEY + ("n",), r)) for r in conn.execute(stmt)]
+        if rows:
+            _upsert(conn, CONFORMANCE_COUNTS, rows, _CONFORMANCE_KEY)
+
+
+def relate_conformance(conn, calendar: WorkCalendar) -> None:
+    """After the calendar changed: which completed cases took longer than promised, and the counts."""
+    conf = CONFORMANCE.c
+    rows = conn.execute(select(conf.case_id, conf.late_after, Case.status, Case.accepted_at, Case.completed_at,
+                               Case.paused_workdays, Case.promised_workdays, Case.due_date)
+                        .join(CASES, Case.id == conf.case_id).where(conf.status == "completed"))
+    from sqlalchemy import bindparam, update
+    moved = [{"b_id": r.case_id, "late": now}
+             for r in rows
+             if (now := late_after(r.status, r.accepted_at, r.completed_at, r.paused_workdays, r.promised_workdays,
+                                   r.due_date, calendar)) != r.late_after]
+    if moved:
+        conn.execute(update(CONFORMANCE).where(conf.case_id == bindparam("b_id")).values(late_after=bindparam("late")),
+                     moved)
+    _recount_conformance(conn, None)
+
+
+def _upsert(conn, clause, rows: list[dict], keys) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE (SQLite and PostgreSQL): a report and the worker may store
+    the same case's result at once."""
+    bind = conn if hasattr(conn, "dialect") else conn.get_bind()
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(clause)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={c.name: stmt.excluded[c.name] for c in clause.columns
+                                            if c.name not in keys})
+    conn.execute(stmt, rows)

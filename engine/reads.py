@@ -241,12 +241,14 @@ class Reader:
         return {"matters": self._measured(conn, ctx, matter_code, since, until)}
 
     def compare_stored(self, conn, ctx):
-        """The stored comparison while no case has run: with cases, their conformance shares replay them
-        with SpiffWorkflow (there is no stored figure), so the Service answers."""
-        from . import compare
-        if conn.execute(select(CASES.c.id).limit(1)).first() is not None:
+        """The stored comparison with the measured figures and each case's stored conformance (tables
+        only); while some case has no current stored result (it ended or moved since the worker's last
+        pass), the Service answers: it replays those with SpiffWorkflow and stores what it found."""
+        from . import compare, measure
+        measured = self._measured(conn, ctx)   # the calendar may need writing, or warn: the Service's
+        figures = measure.conformance_figures(conn, ctx.today())
+        if not figures.complete:
             raise Defer()
-        self._measured(conn, ctx)   # no cases, no rows; but the calendar may need writing, or warn
         latest = {}     # the current version of every matter and label, as store.current_versions
         for r in conn.execute(select(MATTERS.c.code, MATTERS.c.name, MATTERS.c.kind, VERSIONS.c.label,
                                      VERSIONS.c.metrics)
@@ -258,7 +260,8 @@ class Reader:
         result = compare.pair(before, after, {v.code: v.name for v in latest.values()},
                               {v.code: v.kind for v in latest.values()})
         for row in result.matters:
-            row.measured = {}
+            row.measured = {r["label"]: r for r in measured if r["matter_code"] == row.matter_code}
+        measure.add_conformance(result.matters, figures)
         return result.to_dict()
 
     def _measured(self, conn, ctx, matter_code=None, since=None, until=None) -> list[dict]:

@@ -268,6 +268,40 @@ class CalendarDay(Base):
     seq: Mapped[int] = mapped_column(Integer, index=True)   # working days from the table's first day
 
 
+class CaseConformance(Base):
+    """A case's conformance as checked last (engine.service.mining fills it; engine.measure reads it):
+    current while the case's ``status`` and ``event_seq`` are the ones stored.  ``sync``/``moves``:
+    the replay's synchronous and total moves (-1 when only the promises were checked); ``replay_ok``:
+    no skipped, added or not-allowed step; ``promises_ok``: no extra trip or return; ``late_after``:
+    the case is late on days whose ordinal is greater (0: late whatever the day, -1: never)."""
+    __tablename__ = "case_conformance"
+    __table_args__ = (Index("ix_conformance_group", "version_id", "day"),)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))
+    event_seq: Mapped[int] = mapped_column(Integer)
+    sync: Mapped[int] = mapped_column(Integer)
+    moves: Mapped[int] = mapped_column(Integer)
+    replay_ok: Mapped[bool] = mapped_column(Boolean)
+    promises_ok: Mapped[bool] = mapped_column(Boolean)
+    late_after: Mapped[int] = mapped_column(Integer)
+    checked_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConformanceCount(Base):
+    """How many ended cases of a version, accepted on a day, had one conformance outcome."""
+    __tablename__ = "conformance_counts"
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sync: Mapped[int] = mapped_column(Integer, primary_key=True)
+    moves: Mapped[int] = mapped_column(Integer, primary_key=True)
+    replay_ok: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    promises_ok: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    late_after: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
 # ------------------------------------------------------------------ engine
 
 def _schema_error(eng: Engine, exc: BaseException) -> StoreError:

@@ -17,7 +17,7 @@ CASES = table("cases", column("id", Integer), column("version_id", Integer), col
               column("revision", Integer), column("accepted_at", DateTime), column("completed_at", DateTime),
               column("due_date", Date), column("applicant", JSON), column("steps_done", Integer),
               column("trips", Integer), column("returns", Integer), column("materials_submitted", Integer),
-              column("paused_workdays", Integer), column("promised_workdays", Integer))
+              column("paused_workdays", Integer), column("promised_workdays", Integer), column("event_seq", Integer))
 EVENTS = table("task_events", column("case_id", Integer), column("seq", Integer), column("task_ref", String),
                column("task_name", String), column("name", String), column("lane", String), column("actor", String),
                column("action", String), column("onsite", Boolean), column("data", JSON), column("at", DateTime),
@@ -26,3 +26,10 @@ EVENTS = table("task_events", column("case_id", Integer), column("seq", Integer)
 ITEMS = table("work_items", column("case_id", Integer), column("seq", Integer), column("spec_name", String),
               column("name", String), column("lane", String), column("props", JSON), column("ready_at", DateTime))
 CALENDAR = table("calendar_days", column("day", Date), column("workday", Boolean), column("seq", Integer))
+CONFORMANCE = table("case_conformance", column("case_id", Integer), column("version_id", Integer), column("day", Date),
+                    column("status", String), column("event_seq", Integer), column("sync", Integer),
+                    column("moves", Integer), column("replay_ok", Boolean), column("promises_ok", Boolean),
+                    column("late_after", Integer), column("checked_at", DateTime))
+CONFORMANCE_COUNTS = table("conformance_counts", column("version_id", Integer), column("day", Date),
+                           column("sync", Integer), column("moves", Integer), column("replay_ok", Boolean),
+                           column("promises_ok", Boolean), column("late_after", Integer), column("n", Integer))

@@ -29,6 +29,14 @@ Feature: Reformers mine the cases: event logs, kept promises and what-if before 
     And the output says "50.0%"
     And the output says "3 trips; the model promises at most 2"
 
+  Scenario: The share of cases that kept the promise, beside the measured figures
+    Given the residence permit matter is in use
+    And one case went as the model says
+    And in one case the applicant had to come in for the review too
+    When "陈改革" compares the stored versions with their measured figures, twice
+    Then the command succeeds
+    And both answers give 50.0% of the before cases as conforming, the second from stored results
+
   Scenario: Predict the redesign from the cases handled before it
     Given 食品经营许可 has 40 handled cases of the before version
     When "陈改革" simulates the after model of "SPJYXK" calibrated from the before cases

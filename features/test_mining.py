@@ -89,6 +89,28 @@ def check(world, user):
     world.run(["conformance"], user=user)
 
 
+@when(parsers.parse('"{user}" compares the stored versions with their measured figures, twice'))
+def compare_stored_twice(world, user):
+    world.run(["compare", "--stored", "--json"], user=user)
+    world.first = world.result
+    world.run(["compare", "--stored", "--json"], user=user)
+
+
+@then("both answers give 50.0% of the before cases as conforming, the second from stored results")
+def conforming_half(world):
+    answers = [json.loads(r.stdout) for r in (world.first, world.result)]
+    assert answers[0] == answers[1]
+    [row] = answers[1]["matters"]
+    assert row["measured"]["before"]["conforming_share"] == 0.5
+    assert row["measured"]["before"]["conformance_checks"] == "replay and promises"
+    eng = create_engine(world.cli.db_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with eng.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM case_conformance").scalar() == 2
+    finally:
+        eng.dispose()
+
+
 @when(parsers.parse('"{user}" simulates the after model of "{code}" calibrated from the before cases'))
 def simulate(world, user, code):
     world.run(["simulate", code, "--label", "after", "--calibrate-from", "before", "--cases", "200"], user=user)

@@ -242,9 +242,11 @@ def _events_by_case(session: Session, ids: list[int]):
 
 
 def check_cases(session: Session, flt: evlog.LogFilter, calendar, today: date, chunk: int = 500,
-                replay_steps: bool = True) -> list[CaseResult]:
-    versions = evlog.versions_of(session, flt)
-    facts = {vid: version_facts(v) for vid, v in versions.items()}
+                replay_steps: bool = True, facts: dict | None = None) -> list[CaseResult]:
+    """Every check of the chosen cases; ``facts``: a version id -> :class:`VersionFacts` cache to reuse."""
+    facts = {} if facts is None else facts
+    versions = evlog.versions_of(session, flt, skip=facts.keys())
+    facts.update({vid: version_facts(v) for vid, v in versions.items()})
     results = []
     rows = evlog.case_rows(session, flt)
     for i in range(0, len(rows), chunk):
@@ -255,6 +257,41 @@ def check_cases(session: Session, flt: evlog.LogFilter, calendar, today: date, c
         for r in part:
             results.append(check_case(r, events.get(r.id, []), facts[r.version_id], calendar, today, replay_steps))
     return results
+
+
+#: The deviations the replay finds; the promises' (``late`` aside, which depends on today).
+REPLAY_DEVIATIONS = frozenset({"skipped_step", "added_step", "return_not_allowed"})
+PROMISE_DEVIATIONS = frozenset({"extra_trip", "extra_return"})
+
+
+def stored_results(session: Session, stale: list, calendar, today: date, replay_steps: bool, now,
+                   facts: dict | None = None) -> list[dict]:
+    """Check the ``stale`` cases (rows of :func:`engine.measure.stale_conformance`, read before their
+    events) and return their ``case_conformance`` rows, which give back what :func:`summarize` gives
+    (:func:`engine.measure.conformance_figures`).  A case whose status moved meanwhile is left for later;
+    one of a descriptive version has no result."""
+    from .. import measure
+    if not stale:
+        return []
+    flt = evlog.LogFilter(case_ids=tuple(c.id for c in stale))
+    results = {r.case_id: r for r in check_cases(session, flt, calendar, today, replay_steps=replay_steps,
+                                                 facts=facts)}
+    out = []
+    for c in stale:
+        r = results.get(c.id)
+        if r is None or r.status != c.status:
+            continue
+        kinds = {d.kind for d in r.deviations}
+        moves = r.moves if replay_steps else {}
+        out.append({"case_id": c.id, "version_id": c.version_id, "day": c.accepted_at.date(), "status": c.status,
+                    "event_seq": c.event_seq,
+                    "sync": moves["sync"] if moves else measure.NOT_REPLAYED,
+                    "moves": sum(moves.values()) if moves else measure.NOT_REPLAYED,
+                    "replay_ok": not kinds & REPLAY_DEVIATIONS, "promises_ok": not kinds & PROMISE_DEVIATIONS,
+                    "late_after": measure.late_after(c.status, c.accepted_at, c.completed_at, c.paused_workdays,
+                                                     c.promised_workdays, c.due_date, calendar),
+                    "checked_at": now})
+    return out
 
 
 def summarize(results: list[CaseResult], names: dict[str, str] | None = None) -> list[dict]:

@@ -131,11 +131,14 @@ def count_cases(session: Session, flt: LogFilter) -> int:
     return session.scalar(flt.apply(_cases(select(func.count(Case.id)))))
 
 
-def versions_of(session: Session, flt: LogFilter) -> dict[int, ProcessVersion]:
-    """The process versions the chosen cases ran on."""
+def versions_of(session: Session, flt: LogFilter, skip=()) -> dict[int, ProcessVersion]:
+    """The process versions the chosen cases ran on (but those in ``skip``)."""
     ids = select(Case.version_id).distinct()
     ids = flt.apply(_cases(ids))
-    return {v.id: v for v in session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_(ids)))}
+    stmt = select(ProcessVersion).where(ProcessVersion.id.in_(ids))
+    if skip:
+        stmt = stmt.where(ProcessVersion.id.not_in(list(skip)))
+    return {v.id: v for v in session.scalars(stmt)}
 
 
 def activity_names(session: Session, flt: LogFilter) -> list[str]:

@@ -16,7 +16,7 @@ from ..context import Context
 from ..errors import EXIT_TEMPFAIL, InvalidInput, OnetripError, StoreError, one_line
 from ..roles import CLERK, ROLES
 from ..store import Case, CalendarYear, TaskEvent, User
-from ._base import ServiceBase, _cpu_backstop, _exit_description, _int_id, _user_record, operation
+from ._base import ServiceBase, _cpu_backstop, _current, _exit_description, _int_id, _user_record, operation
 
 #: Failures in a row after which the worker quarantines a case.
 WORKER_MAX_FAILURES = 3
@@ -316,6 +316,10 @@ class AdminMethods(ServiceBase):
                 conn.execute(casework.UPDATE_REMINDED, {"b_id": case_id, "event_seq": step.case.event_seq,
                                                         "last_hash": step.case.last_hash, "reminded_at": now})
                 out.append({"case": case_id, "matter_code": code, "due_date": due.isoformat(), "overdue": overdue})
+        try:        # the pass's last share: conformance of the cases that ended or moved (compare --stored)
+            self._conformance_pass()
+        except OnetripError as exc:     # a case its model cannot replay: the report says so, reminders went out
+            _current().warnings.append(f"conformance not stored this pass: {one_line(str(exc))}")
         return out
 
     @operation

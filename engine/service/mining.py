@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from .. import store
+from .. import measure, store
 from ..context import Context
 from ..errors import InvalidInput
 from ._base import ServiceBase, operation
@@ -20,7 +20,9 @@ from ._base import ServiceBase, operation
 
 #: ``compare --stored`` and the report replay every case up to this many; beyond, they check the
 #: promises only (trips, returns, days — from the case rows) and ``onetrip conformance`` replays.
-REPLAY_LIMIT = 20_000
+REPLAY_LIMIT = measure.REPLAY_LIMIT
+#: Cases whose conformance one pass of ``onetrip worker`` checks at most.
+WORKER_CONFORMANCE_CASES = 500
 
 
 class MiningMethods(ServiceBase):
@@ -42,20 +44,39 @@ class MiningMethods(ServiceBase):
         return flt, calendar
 
     def _add_conformance(self, s, rows) -> None:
-        """Beside the measured figures of ``compare --stored``: the share of conforming cases."""
+        """Beside the measured figures of ``compare --stored``: the share of conforming cases, from the
+        stored results (:func:`engine.measure.conformance_figures`); the cases without a current one are
+        checked first (SpiffWorkflow) and their results stored, so the next call reads tables only."""
+        conn, today = s.connection(), self._ctx.today()
+        figures = measure.conformance_figures(conn, today, REPLAY_LIMIT)
+        if not figures.complete:
+            stale = measure.stale_conformance(conn, figures.replay)
+            measure.store_conformance(conn, self._check_stale(s, stale, figures.replay))
+            figures = measure.conformance_figures(conn, today, REPLAY_LIMIT)
+        measure.add_conformance(rows, figures)
+
+    def _check_stale(self, s, stale, replay: bool) -> list[dict]:
         from ..mining import conformance
-        from ..mining.log import LogFilter
-        replay = self._replay_all(s)
-        results = conformance.check_cases(s, LogFilter(), self._calendar(s), self._ctx.today(),
-                                          replay_steps=replay)
-        summary = {(m["matter_code"], m["label"]): m for m in conformance.summarize(results)}
-        for row in rows:
-            for label, measured in (row.measured or {}).items():
-                m = summary.get((row.matter_code, label))
-                if m is not None:
-                    measured["conforming_share"] = m["conforming_share"]
-                    measured["mean_fitness"] = m["mean_fitness"]
-                    measured["conformance_checks"] = "replay and promises" if replay else "promises only"
+        calendar, today, now, facts, out = self._calendar(s), self._ctx.today(), self._ctx.now(), {}, []
+        for i in range(0, len(stale), 500):
+            out += conformance.stored_results(s, stale[i:i + 500], calendar, today, replay, now, facts)
+        return out
+
+    def _conformance_pass(self, limit: int = WORKER_CONFORMANCE_CASES) -> int:
+        """The worker's share: check the conformance of up to ``limit`` cases that ended or moved since
+        their last check (read, replay, then one short write), so that ``compare --stored`` finds them
+        stored.  Returns how many were stored."""
+        with self._tx(readonly=True) as tx:
+            s = tx.session
+            conn = s.connection()
+            figures = measure.conformance_figures(conn, self._ctx.today(), REPLAY_LIMIT)
+            if figures.complete:
+                return 0
+            rows = self._check_stale(s, measure.stale_conformance(conn, figures.replay, limit), figures.replay)
+        if rows:
+            with self._tx() as tx:
+                measure.store_conformance(tx.session.connection(), rows)
+        return len(rows)
 
     def _replay_all(self, s) -> bool:
         """Whether a whole-catalog view (compare, report) replays every case: not beyond REPLAY_LIMIT."""
