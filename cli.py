@@ -6,7 +6,6 @@ line on stderr and a non-zero exit status here, in one place.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -14,9 +13,21 @@ import click
 from click.core import ParameterSource
 
 from engine.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_SOFTWARE, OnetripError, one_line
-from engine.report import FORMATS, Col
 from engine.roles import ROLES
-from engine.safetext import term
+
+
+# Start-up: this module is imported by every command, so it imports only click and engine base modules
+# (errors, roles); what a command needs it imports when it runs (tests/test_cli_startup.py).
+
+def term(value) -> str:
+    """``engine.safetext.term``, imported when something is printed."""
+    from engine.safetext import term as _term
+    return _term(value)
+
+
+def Col(*args, **kwargs):       # noqa: N802 - engine.report.Col, imported when a table is printed
+    from engine.report import Col as _Col
+    return _Col(*args, **kwargs)
 
 
 class OneLineUsageError(click.UsageError):
@@ -209,12 +220,92 @@ def _table(rows: list[dict], columns: list, title: str | None = None, row_style=
     if not rows:
         click.echo("(none)")
         return
-    from rich.console import Console
-    from engine.report import build_table, terminal_width
+    from engine.report import terminal_width
     width = terminal_width()
+    if title is None and _plain_stdout():
+        text = _plain_table(rows, columns, width)
+        if text is not None:
+            sys.stdout.write(text)
+            return
+    from rich.console import Console
+    from engine.report import build_table
     console = Console(width=width, highlight=False, emoji=False)
     console.on_broken_pipe = _quiet_broken_pipe      # rich would exit 1; a closed pipe is no failure
     console.print(build_table(rows, columns, width, title, row_style))
+
+
+#: Variables that make rich colour (or draw for a terminal) even when the output is not one.
+_RICH_TERMINAL_VARIABLES = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "JUPYTER_LINES")
+
+
+def _plain_stdout() -> bool:
+    """Whether rich would print to stdout without colour or terminal codes: a pipe or a file."""
+    if any(variable in os.environ for variable in _RICH_TERMINAL_VARIABLES):
+        return False
+    try:
+        return not sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _plain_table(rows: list[dict], columns: list, width: int) -> str | None:
+    """The text rich prints for ``engine.report.build_table(rows, columns, width)`` to a pipe (no colour),
+    when every column fits on one line: rich's console and table code cost more to import than a
+    command's own work.  None when a column would wrap or must be squeezed: rich draws those.
+    ``tests/test_cli_startup.py`` checks it against rich, character for character."""
+    from rich.cells import cell_len
+    from engine.report import _cell
+    from engine.safetext import clean
+    fixed_kinds = ("id", "date", "num", "flag")
+
+    def header(c) -> str:          # engine.report._stack: a bilingual header on two lines
+        head, _, tail = c.header.partition(" ")
+        return clean(head) + ("\n" + clean(tail) if tail else "")
+
+    def least(c) -> int:           # build_table's least(): a column's narrowest width
+        head = max(cell_len(part) for part in header(c).split("\n"))
+        cells = max([cell_len(_cell(r.get(c.key))) for r in rows] or [0])
+        return max(head, cells) if c.kind in fixed_kinds else max(head, min(8, cells), 1)
+
+    columns = list(columns)
+    while 3 * (len(columns) - 1) + sum(least(c) for c in columns) > width:     # build_table's drop order
+        droppable = [c for c in columns if c.drop]
+        if not droppable:
+            return None
+        columns.remove(max(droppable, key=lambda c: (c.drop, columns.index(c))))
+    n = len(columns)
+    if not n:
+        return None
+    heads = [header(c) for c in columns]
+    cells = [[clean(_cell(r.get(c.key))) for c in columns] for r in rows]
+    widths = []                     # rich's column widths: the widest line, padding included
+    for i, c in enumerate(columns):
+        content = max([cell_len(line) for line in heads[i].splitlines()] + [cell_len(row[i]) for row in cells])
+        if c.kind not in fixed_kinds:
+            content = max(content, least(c))        # the column's min_width
+        pad = (i > 0) + (i < n - 1)                 # pad_edge=False: no padding at the table's edges
+        widths.append((content + pad) or 1)
+    if width - (n - 1) < 1 or sum(widths) > width - (n - 1):
+        return None                 # something wraps: rich's layout
+
+    def line(texts: list[str]) -> str:
+        out = []
+        for i, (c, text) in enumerate(zip(columns, texts)):
+            room = widths[i] - (i > 0) - (i < n - 1)
+            if c.kind == "num":     # justify="right" strips trailing space first
+                text = text.rstrip()
+                text = " " * (room - cell_len(text)) + text
+            else:
+                text = text + " " * (room - cell_len(text))
+            out.append(" " * (i > 0) + text + " " * (i < n - 1))
+        return " ".join(out) + "\n"
+
+    head_lines = [h.split("\n") for h in heads]
+    height = max(len(h) for h in head_lines)
+    head_lines = [[""] * (height - len(h)) + h for h in head_lines]      # header cells align to the bottom
+    text = "".join(line([h[k] for h in head_lines]) for k in range(height))
+    text += "\u2500" * (sum(widths) + n - 1) + "\n"
+    return text + "".join(line(row) for row in cells)
 
 
 def _when(value: str | None) -> str | None:
@@ -769,6 +860,7 @@ def task_show(ctx, task_ref, as_json):
     Example:
       onetrip task show 1.1
     """
+    import json
     r = _service(ctx).show_task(task_ref)
     if as_json:
         return _print_json(r)
@@ -994,7 +1086,24 @@ def _emit(ctx, text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-FORMAT_CHOICE = click.Choice(FORMATS)
+class _FormatChoice(click.Choice):
+    """``click.Choice(engine.report.FORMATS)``, read when the option is parsed or its help shown, so that
+    defining the commands does not import the renderers."""
+
+    def __init__(self):
+        super().__init__(())
+
+    @property
+    def choices(self):
+        from engine.report import FORMATS
+        return FORMATS
+
+    @choices.setter
+    def choices(self, value):       # click.Choice.__init__ sets it; the renderers' list is the one
+        pass
+
+
+FORMAT_CHOICE = _FormatChoice()
 
 
 @main.command()
