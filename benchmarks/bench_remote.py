@@ -9,7 +9,7 @@ from pathlib import Path
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_cli import TASKLIST_CASES, WARMUP, _alternate, _result, prepared_database
+from bench_cli import TASKLIST_CASES, WARMUP, _alternate, _result, prepare_bytecode, prepared_database
 from harness import Result, subprocess_env
 from onetrip_testing.serve import serve, set_passwords     # harness put the checkout on sys.path
 
@@ -25,6 +25,7 @@ def bench_cli_remote(ctx) -> Result:
         raise RuntimeError("needs web/ (onetrip serve)")
     ctx.say(f"{name}: {runs} alternating pairs")
     d, _ = prepared_database(ctx, name, TASKLIST_CASES)
+    bytecode = prepare_bytecode(ctx)
     db = f"sqlite:///{d / 'onetrip.db'}"
     env = subprocess_env()
     set_passwords(db, ["clerk"], PASSWORD)
@@ -39,4 +40,4 @@ def bench_cli_remote(ctx) -> Result:
                    [f"subject: onetrip task list through onetrip serve on the same machine (a saved login; "
                     f"{TASKLIST_CASES} ready tasks printed as the table, to a pipe)",
                     'baseline: python -c "import click, httpx" (same interpreter)',
-                    "value/baseline are medians of wall time; runs alternate baseline/subject"])
+                    "value/baseline are medians of wall time; runs alternate baseline/subject", bytecode])
