@@ -143,3 +143,20 @@ def test_the_plain_table_draws_the_usual_tables():
         assert plain is not None and plain == rich_text(rows, cols, width)
     narrow = [{"name": "一个很长很长很长的环节名称需要换行"}]
     assert cli._plain_table(narrow, [Col("name", "环节 step")], 20) is None       # wraps: rich draws it
+
+
+def test_the_collector_is_off_only_while_a_command_imports_its_libraries(office, monkeypatch):
+    import gc
+    seen = []
+    settled = cli._settled
+
+    def spy():
+        before = gc.isenabled()
+        settled()
+        seen.append((before, gc.isenabled(), gc.get_freeze_count() > 0))
+    monkeypatch.setattr(cli, "_settled", spy)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    office.ok("task list", user="王窗口")
+    office.ok("case show 1")
+    assert seen and seen[0] == (False, True, True) and all(s[1:] == (True, True) for s in seen), seen
+    assert gc.isenabled() and gc.get_freeze_count() == 0        # as before the command (tests run many)
