@@ -121,8 +121,8 @@ def _settled() -> None:
     long as the process; the collector's passes over them while they are made cost 10 % of a start-up
     (40-70 ms of `task complete`) and free nothing.  So ``main`` turns it off, and this, called where the
     imports are done (the Service, the fast reader, the server's client, `serve`, `process validate`),
-    freezes what was made so far (``gc.freeze``: later passes skip it, as ``engine.config.settle_process``
-    does for the server) and turns the collector on again before any work that makes garbage."""
+    freezes what was made so far (``gc.freeze``: later passes skip it; for `serve` and `worker`, for the
+    process's life) and turns the collector on again before any work that makes garbage."""
     if _GC["enable"]:
         if _GC["freeze"]:
             gc.freeze()

@@ -14,19 +14,6 @@ DEFAULT_MAX_XML_DEPTH = 256
 DEFAULT_TOKEN_TTL = 8 * 3600            # seconds a login's token lives: a working day
 
 
-def settle_process() -> None:
-    """Called once by a long-running process (the server, the worker) when it has started.
-
-    The objects made so far — modules, mappers, compiled specs, about 100,000 of them — live as long
-    as the process.  Python's collector walks them all in each full pass (40-100 ms, one every few
-    hundred steps: a quarter of a millisecond added to every step on average).  ``gc.freeze`` moves
-    them out of its way, as pre-fork servers do; what steps make later is collected as usual.
-    """
-    import gc
-    gc.collect()
-    gc.freeze()
-
-
 def default_db_url() -> str:
     return f"sqlite:///{DEFAULT_DB_FILE}"
 
