@@ -49,6 +49,7 @@ MODULES: dict[str, str] = {
     "engine.compiler": "execution",
     "engine.runtime": "execution",
     "engine.sandbox": "execution",
+    "engine.steplimits": "execution",   # the step's deadline and memory limit (no RestrictedPython)
 
     "engine.database": "store",         # opening a database with Core only (no ORM)
     "engine.reads": "store",            # task, case and version lists with Core only (the fast local CLI)

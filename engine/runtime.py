@@ -45,6 +45,7 @@ from SpiffWorkflow.util.task import TaskState
 from .annotations import is_clock_stop, is_onsite
 from .clock import current_clock
 from .errors import NotExecutable, ScriptError, TaskStateError
+from . import steplimits
 from .values import ORJSON_STRICT, DataError, check_value
 
 #: Stored with every case: the SpiffWorkflow serializer version and our own layout.
@@ -146,17 +147,6 @@ TIMER_HORIZON_DAYS = 3653
 MIN_CYCLE_SECONDS = 1
 
 
-_SANDBOX = []
-
-
-def _sandbox():
-    """engine.sandbox, imported on first use (it loads RestrictedPython)."""
-    if not _SANDBOX:
-        from . import sandbox
-        _SANDBOX.append(sandbox)
-    return _SANDBOX[0]
-
-
 class _StepTimeout(BaseException):
     """The step's wall clock ran out (raised by the alarm into SpiffWorkflow's own code)."""
 
@@ -220,14 +210,13 @@ class StepBudget:
             raise _StepTimeout()
 
     def __enter__(self):
-        sandbox = _sandbox()
         self._main = threading.current_thread() is threading.main_thread()
         self.deadline = time.monotonic() + self.seconds
-        with sandbox.alarms_held(self._main):    # an outer alarm must not land between a limit and its note
-            base = sandbox._vm_size()
+        with steplimits.alarms_held(self._main):    # an outer alarm must not land between a limit and its note
+            base = steplimits.vm_size()
             if base:
-                self._old_as = sandbox._lower_soft_limit(resource.RLIMIT_AS, base + self.memory)
-            self._old_deadline = sandbox.set_step_deadline(self.deadline, self.seconds)
+                self._old_as = steplimits.lower_soft_limit(resource.RLIMIT_AS, base + self.memory)
+            self._old_deadline = steplimits.set_step_deadline(self.deadline, self.seconds)
             if self._main:
                 self._armed = True
                 self._old_handler = _signal.signal(signal.SIGALRM, self._on_alarm)   # (no enum conversion)
@@ -235,11 +224,10 @@ class StepBudget:
         return self
 
     def _disarm(self) -> None:
-        sandbox = _sandbox()
-        with sandbox.alarms_held(self._main):
-            self._restore(sandbox)
+        with steplimits.alarms_held(self._main):
+            self._restore()
 
-    def _restore(self, sandbox) -> None:
+    def _restore(self) -> None:
         if self._main:
             signal.setitimer(signal.ITIMER_REAL, 0)
             if self._old_handler is not None:
@@ -248,7 +236,7 @@ class StepBudget:
                 elapsed = time.monotonic() - (self.deadline - self.seconds)
                 signal.setitimer(signal.ITIMER_REAL, max(self._old_timer[0] - elapsed, 0.001),
                                  self._old_timer[1])
-        sandbox.set_step_deadline(self._old_deadline)
+        steplimits.set_step_deadline(self._old_deadline)
         if self._old_as is not None:
             resource.setrlimit(resource.RLIMIT_AS, self._old_as)
 

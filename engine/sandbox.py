@@ -86,7 +86,6 @@ Every failure is one :class:`~engine.errors.ScriptError` line.
 from __future__ import annotations
 
 import ast
-import _signal
 import builtins
 import datetime as _dt
 import math
@@ -106,6 +105,8 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from .clock import current_clock
 from .errors import ScriptError
+from . import steplimits
+from .steplimits import alarms_held, lower_soft_limit as _lower_soft_limit, vm_size as _vm_size
 from .values import DataError, check_value
 
 #: Seconds of wall-clock time one condition or script may run.
@@ -550,36 +551,6 @@ def check_script(source: str) -> str | None:
 
 # ------------------------------------------------------------------ limits
 
-_STATM: list = [None, None]          # [pid, fd] of /proc/<pid>/statm, kept open (reopened after a fork)
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def _vm_size() -> int:
-    """This process's address space in bytes (0 where /proc is not available)."""
-    try:
-        pid = os.getpid()
-        if _STATM[0] != pid:
-            if _STATM[1] is not None:
-                try:
-                    os.close(_STATM[1])
-                except OSError:
-                    pass
-            _STATM[:] = [pid, os.open(f"/proc/{pid}/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))]
-        return int(os.pread(_STATM[1], 128, 0).split()[0]) * _PAGE_SIZE
-    except (OSError, ValueError, AttributeError):
-        return 0
-
-
-def _lower_soft_limit(which: int, soft: int):
-    """Lower a soft rlimit (never raise it); return the old limits to restore, or None."""
-    old = resource.getrlimit(which)
-    if (old[0] != resource.RLIM_INFINITY and old[0] <= soft) or \
-            (old[1] != resource.RLIM_INFINITY and soft > old[1]):
-        return None
-    resource.setrlimit(which, (soft, old[1]))
-    return old
-
-
 _MODEL_FILES = frozenset({"<condition>", "<script>"})
 
 
@@ -603,26 +574,6 @@ def _trace(frame, event, arg):
     if _state.armed and time.monotonic() > _state.deadline:
         _stop_if_in_model(frame)
     return _trace
-
-
-_ALRM = {signal.SIGALRM}
-
-
-@contextmanager
-def alarms_held(main: bool = True):
-    """Hold SIGALRM (main thread) while limits are lowered or restored: a raising handler landing
-    between ``setrlimit`` and the note of what to restore would leave a limit lowered for good.
-    A held alarm is delivered on leaving, to the handler installed by then."""
-    if not main:
-        yield
-        return
-    # _signal's own call: signal.pthread_sigmask turns every signal of the mask into an enum member,
-    # twice per step (the mask goes back as it came, as numbers)
-    mask = _signal.pthread_sigmask(signal.SIG_BLOCK, _ALRM)
-    try:
-        yield
-    finally:
-        _signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 class _Limits:
@@ -695,29 +646,17 @@ class _Limits:
             signal.setitimer(signal.ITIMER_REAL, left, self.old_timer[1])
 
 
-#: When the whole step must end (time.monotonic()), set by engine.runtime's step budget; None: no step.
-_step_deadline: float | None = None
-_step_limit_seconds: float = 0.0
-
-
-def set_step_deadline(deadline: float | None, seconds: float = 0.0) -> float | None:
-    """Cap every run by the step's own deadline; return the previous one (to restore)."""
-    global _step_deadline, _step_limit_seconds
-    previous = _step_deadline
-    _step_deadline, _step_limit_seconds = deadline, seconds
-    return previous
-
-
 def _step_stopped() -> ScriptError:
-    return ScriptError(f"stopped: the step ran longer than {_step_limit_seconds:g} s "
+    return ScriptError(f"stopped: the step ran longer than {steplimits.step_deadline()[1]:g} s "
                        f"(the limit for one step); nothing was saved")
 
 
 def limits(func, seconds: float = TIME_LIMIT_SECONDS, memory: int = MEMORY_LIMIT_BYTES):
     """Call ``func()`` within the time, memory and CPU limits; ScriptError when one is hit."""
     by_step = False
-    if _step_deadline is not None:
-        left = _step_deadline - time.monotonic()
+    step_deadline = steplimits.step_deadline()[0]
+    if step_deadline is not None:
+        left = step_deadline - time.monotonic()
         if left <= 0:
             raise _step_stopped()
         if left < seconds:
