@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 import cli
 from engine.report import Col, build_table
-from onetrip_testing import CliHarness, setup_people
+from onetrip_testing import CliHarness
+from test_fast_reads import sample_office
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "tests" / "data" / "residence_permit.bpmn"
 MARK = "\nLOADED:"
 WATCHED = ("sqlalchemy.orm", "SpiffWorkflow", "lxml", "rich.console", "rich.table", "engine.report",
            "sqlalchemy", "engine.service", "httpx")
@@ -64,14 +64,7 @@ def test_a_wrong_format_is_refused_with_the_choices():
 
 @pytest.fixture
 def office(sqlite_url) -> CliHarness:
-    cli_ = CliHarness(sqlite_url, simulation=False)
-    cli_.ok("init")
-    setup_people(cli_)
-    cli_.ok(f"process upload {SAMPLE} --label after", user="李设计")
-    first = cli_.ok("case start JZZSAMPLE --data 申请人=张三 --json", user="王窗口").json()
-    cli_.ok(f"task complete {first['ready'][0]['id']} --online", user="王窗口")
-    cli_.ok("case start JZZSAMPLE --data 申请人=李四", user="王窗口")
-    return cli_
+    return sample_office(sqlite_url)
 
 
 @pytest.mark.parametrize("args, user", [

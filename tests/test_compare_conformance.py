@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import random
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, insert, select, text
-from sqlalchemy.orm import Session
 
 from engine import measure, store
 from engine.clock import Clock, FixedClock
@@ -23,6 +21,7 @@ from engine.service import Service
 from engine.store import TaskEvent
 from onetrip_testing import POLICE, WINDOW, setup_people
 from test_fast_reads import run_cli
+from test_metric_counts import _session
 
 LANE_USER = {WINDOW: "王窗口", POLICE: "赵警官"}
 DAYS = [date(2026, 3, 6), date(2026, 3, 20), date(2026, 4, 15), date(2027, 1, 15)]
@@ -70,14 +69,6 @@ def _seed(cli, sample_bpmn) -> dict[str, int]:
     return ids
 
 
-@contextmanager
-def _session(url: str):
-    eng = store.open_database(url)
-    try:
-        with Session(eng) as s, s.begin():
-            yield s
-    finally:
-        eng.dispose()
 
 
 def _old(url: str, today: date, replay: bool = True) -> dict:

@@ -40,9 +40,9 @@ def run_cli(db_url: str, *args: str) -> tuple[subprocess.CompletedProcess, list[
     return out, [m for m in heavy.strip().split(",") if m]
 
 
-@pytest.fixture
-def office(db_url) -> CliHarness:
-    cli = CliHarness(db_url, simulation=False)
+def sample_office(url: str) -> CliHarness:
+    """An office with the sample process and two cases, one a step ahead (the reads have rows to show)."""
+    cli = CliHarness(url, simulation=False)
     cli.ok("init")
     setup_people(cli)
     cli.ok(f"process upload {SAMPLE} --label after", user="李设计")
@@ -50,6 +50,11 @@ def office(db_url) -> CliHarness:
     cli.ok(f"task complete {first['ready'][0]['id']} --online", user="王窗口")
     cli.ok("case start JZZSAMPLE --data 申请人=李四", user="王窗口")
     return cli
+
+
+@pytest.fixture
+def office(db_url) -> CliHarness:
+    return sample_office(db_url)
 
 
 def service_answer(db_url: str, name: str, actor: str | None, *args):
