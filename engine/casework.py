@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, runtime
 from .annotations import counts_as_step, is_clock_stop
-from .rawsql import Raw, Statement
+from .rawsql import Raw, Statement, _parse_json
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
 from .reads import is_overdue  # noqa: F401  (the overdue rule; its home is engine.reads, read without the ORM)
 from .store import Case, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
@@ -132,21 +132,24 @@ R_UPSERT_COUNTS = Statement("INSERT INTO case_counts (version_id, day, metric, v
                             "VALUES (:version_id, :day, :metric, :value, :n) "
                             "ON CONFLICT (version_id, day, metric, value) DO UPDATE SET n = case_counts.n + excluded.n",
                             {"day": "date"})
-R_SELECT_YEARS = Statement("SELECT year, holidays, workdays, source FROM calendar_years ORDER BY year",
-                           columns=(None, "json", "json", None))
-_CALENDARS: dict[str, object] = {}
+# The lists as stored text (no JSON parsed to find the cached calendar; parsed only to build one).
+R_SELECT_YEARS = Statement("SELECT year, CAST(holidays AS TEXT), CAST(workdays AS TEXT), source FROM calendar_years "
+                           "ORDER BY year")
+_CALENDARS: dict[tuple, object] = {}
 
 
 def step_calendar(s: Session):
-    """The working-day calendar for a step that ends a case, built once per content of calendar_years."""
-    rows = Raw.of(s).all(R_SELECT_YEARS)
-    key = repr(rows)
-    calendar = _CALENDARS.get(key)
+    """The working-day calendar as imported now, built once per content of ``calendar_years`` (for the
+    step that ends a case, or pauses one for the applicant).  Shared: take ``.fresh()`` to read its
+    warnings."""
+    rows = tuple(Raw.of(s).all(R_SELECT_YEARS))
+    calendar = _CALENDARS.get(rows)
     if calendar is None:
         if len(_CALENDARS) > 16:
             _CALENDARS.clear()
-        from .measure import calendar_of        # only steps that end a case need the calendar
-        calendar = _CALENDARS[key] = calendar_of(rows)
+        from .measure import calendar_of        # only steps that end or pause a case need the calendar
+        calendar = _CALENDARS[rows] = calendar_of(
+            [(year, _parse_json(h), _parse_json(w), source) for year, h, w, source in rows])
     return calendar
 
 

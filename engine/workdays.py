@@ -283,6 +283,14 @@ class WorkCalendar:
             for o, total in zip(self._special_ordinals, self._special_sums[1:])]
         self._fallback: set[int] = set()
 
+    def fresh(self) -> "WorkCalendar":
+        """The same calendar with no fallback years noted yet (a cached calendar lends its tables, which
+        never change, to each use; the years a use touched are that use's own)."""
+        copy = object.__new__(WorkCalendar)
+        copy.__dict__.update(self.__dict__)
+        copy._fallback = set()
+        return copy
+
     # ---- queries
 
     def is_workday(self, d: date) -> bool:

@@ -29,7 +29,7 @@ from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
 from ..rawsql import StepSession
 from ..protocol import OPERATIONS, Operation, RecordList, take_warnings
 from ..reads import CASE_STATUSES  # noqa: F401  (the capabilities and engine.service take it from here)
-from ..store import Case, CalendarYear, Matter, ProcessVersion, User, WorkItem
+from ..store import Case, Matter, ProcessVersion, User, WorkItem
 
 #: How often a step is run again when another step landed on the case meanwhile.
 STEP_ATTEMPTS = 3
@@ -269,10 +269,9 @@ class ServiceBase:
         _current().warnings.extend(calendar.warnings())
 
     def _calendar(self, session: Session):
-        from ..workdays import HolidayYear, WorkCalendar
-        years = session.scalars(select(CalendarYear)).all()
-        return WorkCalendar([HolidayYear(y.year, frozenset(_dates(y.holidays)), frozenset(_dates(y.workdays)),
-                                         y.source or "") for y in years])
+        """The working-day calendar as imported now (built once per content of ``calendar_years``: a
+        step that pauses a case for the applicant needs it, and building it costs more than the step)."""
+        return casework.step_calendar(session).fresh()
 
     def _retried(self, attempt):
         """Run a step again when another write made what it read stale (at most STEP_ATTEMPTS times)."""
@@ -372,11 +371,6 @@ def _int_id(value, kind: str) -> int:
     if parsed is None:
         raise NotFound(kind, value)
     return parsed
-
-
-def _dates(values):
-    from datetime import date
-    return [date.fromisoformat(v) for v in values]
 
 
 _iso = reads.iso
