@@ -21,6 +21,8 @@ every state changed with no event recording it.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import json
 import os
@@ -31,7 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import ConfigError, InvalidInput
-from .store import CaseTask, TaskEvent, WorkItem
+
+if TYPE_CHECKING:       # annotations only: the ORM's model classes load when a method needs them
+    from .store import TaskEvent
 
 HASHED_FIELDS = ("case_id", "seq", "task_ref", "task_uuid", "task_name", "name", "lane", "actor",
                  "action", "onsite", "step", "clock_stop", "materials", "data", "ready_at", "at")
@@ -145,6 +149,7 @@ class AuditFinding:
 
 
 def load_events(session: Session, case_id: int) -> list[TaskEvent]:
+    from .store import TaskEvent
     return session.scalars(select(TaskEvent).where(TaskEvent.case_id == case_id).order_by(TaskEvent.seq)).all()
 
 
@@ -246,6 +251,7 @@ def _compare(case_id: int, what: str, expected: dict, rows: dict, full: bool, la
 def check_state(session: Session, case_id: int, events) -> tuple[list[AuditFinding], str]:
     """Compare the case's ``case_tasks`` and ``work_items`` with what its events say they wrote;
     return the findings and the digest of the state as stored."""
+    from .store import CaseTask, WorkItem
     findings: list[AuditFinding] = []
     conn = session.connection()
     tasks = {tid: (task_row_hash(wkey, pos, body), None) for tid, wkey, pos, body in conn.execute(

@@ -11,6 +11,8 @@ or the guess is not counted.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import math
 import secrets
@@ -19,10 +21,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import store, values
+from . import values
 from .config import DEFAULT_TOKEN_TTL
 from .errors import AuthenticationFailed, ConfigError, InvalidInput, NotFound, RateLimited
-from .store import LoginFailure, Token, User
+
+if TYPE_CHECKING:       # annotations only: the ORM's model classes load when a method needs them
+    from .store import User
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 1024               # argon2 takes any length; a megabyte "password" is an attack
@@ -63,6 +67,7 @@ def check_password(password: str) -> str:
 
 
 def _find_user(session: Session, name: str) -> User | None:
+    from .store import User
     name = values.nfkc(str(name or "").strip())
     return session.scalar(select(User).where(User.name == name)) if name else None
 
@@ -82,11 +87,13 @@ def set_password(session: Session, name: str, password: str, now: datetime) -> N
 
 
 def _failures(session: Session, column, key: str, since: datetime) -> list[datetime]:
+    from .store import LoginFailure
     return list(session.scalars(select(LoginFailure.at).where(column == key, LoginFailure.at > since)
                                 .order_by(LoginFailure.at)))
 
 
 def _check_rate(session: Session, username: str, client: str, now: datetime) -> None:
+    from .store import LoginFailure
     since = now - FAILURE_WINDOW
     for column, key, limit in ((LoginFailure.username, username, MAX_FAILURES_PER_USER),
                                (LoginFailure.client, client, MAX_FAILURES_PER_CLIENT)):
@@ -122,6 +129,7 @@ def issue_token(session: Session, username: str, password: str, now: datetime, c
 
     Raises :class:`RateLimited` (nothing checked) after too many recent failures for this user name or
     client, else :class:`AuthenticationFailed` (the failure recorded in ``session``: commit it)."""
+    from .store import LoginFailure, Token
     username = values.nfkc(str(username or "").strip())[:100]
     client = str(client or "")[:200]
     _check_rate(session, username, client, now)
@@ -148,6 +156,7 @@ def issue_token(session: Session, username: str, password: str, now: datetime, c
 
 def resolve_token(session: Session, token: str, now: datetime) -> str:
     """The name of the user a live token belongs to."""
+    from .store import Token, User
     if not token or not isinstance(token, str):
         raise AuthenticationFailed(NOT_LOGGED_IN)
     row = session.execute(select(Token.expires_at, Token.revoked_at, User.name)
@@ -162,6 +171,7 @@ def resolve_token(session: Session, token: str, now: datetime) -> str:
 
 def revoke_token(session: Session, token: str, now: datetime) -> None:
     """Log out: the token stops working (an unknown or already revoked token is no error)."""
+    from .store import Token
     if token and isinstance(token, str):
         session.execute(update(Token).where(Token.token_sha256 == token_digest(token), Token.revoked_at.is_(None))
                         .values(revoked_at=now))
@@ -169,6 +179,7 @@ def revoke_token(session: Session, token: str, now: datetime) -> None:
 
 def revoke_user_tokens(session: Session, name: str, now: datetime) -> int:
     """Revoke every live token of user ``name``; how many were."""
+    from .store import Token
     user = _find_user(session, name)
     if user is None:
         raise NotFound("user", name)
@@ -183,5 +194,6 @@ NOT_A_SIMULATION = ("this database is not a simulation: its clock is the machine
 
 def check_clock(session: Session, pinned: bool) -> None:
     """Refuse a pinned clock (``--now``/``ONETRIP_NOW``) unless the database was created as a simulation."""
+    from . import store
     if pinned and not store.is_simulation(session):
         raise ConfigError(NOT_A_SIMULATION)

@@ -25,14 +25,13 @@ from sqlalchemy.orm import Session
 
 from . import audit, runtime
 from .annotations import counts_as_step, is_clock_stop
+from .database import parse_task_ref
 from .rawsql import Raw, Statement, _parse_json
 from .errors import ConcurrentUpdate, InvalidInput, NotFound, StoreError
 from .reads import is_overdue  # noqa: F401  (the overdue rule; its home is engine.reads, read without the ORM)
-from .store import Case, Matter, ProcessVersion, TaskEvent, WorkItem, parse_task_ref
-
-CASES = Case.__table__
-ITEMS = WorkItem.__table__
-EVENTS = TaskEvent.__table__
+# The tables as lightweight clauses (names and types, no ORM model classes: a step does not build them)
+from .tables import CASES, ITEMS, MATTERS, VERSIONS
+from .tables import EVENT_ROWS as EVENTS
 
 #: Workflows kept warm in this process (validated against the stored revision on every use).
 CACHE_SIZE = 256
@@ -46,7 +45,6 @@ _WRITABLE = ("status", "task_seq", "event_seq", "last_hash", "due_date", "comple
              "next_timer_at", "reminded_at") + COUNTERS
 
 
-VERSIONS, MATTERS = ProcessVersion.__table__, Matter.__table__
 SELECT_VERSION = (select(VERSIONS.c.id, VERSIONS.c.label, MATTERS.c.code, MATTERS.c.name, VERSIONS.c.metrics)
                   .join(MATTERS, VERSIONS.c.matter_id == MATTERS.c.id)
                   .where(VERSIONS.c.id == bindparam("version_id")))
@@ -348,7 +346,7 @@ class ActorCache:
         self._items: dict[str, object] = {}
 
     def get(self, s: Session, name: str):
-        from .store import find_actor
+        from .database import find_actor
         actor = self._items.get(name)
         if actor is None:
             actor = find_actor(s, name)

@@ -1,8 +1,9 @@
 """Opening a database with SQLAlchemy Core only: the engine with onetrip's SQLite settings, the schema
-revision, record ids as typed.
+revision (checked and migrated by :func:`open_database`), record ids and task references as typed, the
+acting user's look-up.
 
-Its own module so that reading commands (``engine.reads``) start without the ORM; ``engine.store``
-re-exports these names.  Nothing connects at import time.
+Its own module so that reading commands (``engine.reads``) and a step (``onetrip task complete``) start
+without the ORM's model classes; ``engine.store`` re-exports these names.  Nothing connects at import time.
 """
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, create_engine, event, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from .errors import StoreError
+from .tables import DEPARTMENTS, USERS
 
 #: The Alembic revision this code expects (engine/migrations/versions).
 SCHEMA_REVISION = "0006"
@@ -233,3 +237,122 @@ def parse_id(text) -> int | None:
     if text.isascii() and text.isdigit() and len(text.lstrip("0") or "0") <= MAX_ID_DIGITS:
         return int(text)
     return None
+
+
+def parse_task_ref(ref) -> tuple[int, int] | None:
+    """``12.3`` -> (12, 3): case 12, its 3rd task; None when not of that form."""
+    case_part, dot, seq_part = str(ref).strip().partition(".")
+    if not dot or not all(p.isascii() and p.isdigit() for p in (case_part, seq_part)):
+        return None
+    case_id, seq = parse_id(case_part), parse_id(seq_part)
+    return (case_id, seq) if case_id is not None and seq is not None else None
+
+
+# ------------------------------------------------------------------ opening with the schema checked
+
+def _schema_error(eng: Engine, exc: BaseException) -> StoreError:
+    where = hide_password(eng.url.render_as_string(hide_password=True))
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
+    if is_busy(exc):
+        error = StoreError(f"the database {where} is busy ({reason}); nothing was changed — run the command "
+                           f"again")
+        error.exit_code = 75
+        return error
+    if "not a database" in reason or "malformed" in reason or "file is encrypted" in reason:
+        return StoreError(f"{where} is not a onetrip database (not an SQLite file, or its header is damaged): "
+                          f"{reason}")
+    if "readonly" in reason or "read-only" in reason:
+        return StoreError(f"the database {where} is read-only: reading commands work, this one writes")
+    return StoreError(f"cannot open database {where}: {reason}")
+
+
+def migrate(eng: Engine) -> str:
+    """Create or upgrade the schema to head with Alembic; return the revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with eng.begin() as conn:
+        from alembic.util.exc import CommandError
+
+    before = current_revision(eng)
+    try:
+        with eng.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except CommandError as exc:
+        raise StoreError(f"database schema is at revision {before}, which this onetrip does not know (it "
+                         f"needs {SCHEMA_REVISION}): is it from a newer onetrip? "
+                         f"({' '.join(str(exc).split())[:120]})") from None
+    return current_revision(eng)
+
+
+def open_database(url: str, *, create: bool = False) -> Engine:
+    """Engine for ``url`` with a current schema.
+
+    A fresh SQLite database is initialised automatically; any other empty or
+    outdated database needs ``onetrip init`` (``create=True``).
+    """
+    eng = make_engine(url)
+    try:
+        rev = current_revision(eng)
+        if rev != SCHEMA_REVISION:
+            if rev is not None and rev > SCHEMA_REVISION:
+                raise StoreError(f"database schema is at revision {rev}, newer than this onetrip "
+                                 f"(it needs {SCHEMA_REVISION}): upgrade onetrip")
+            if create or (rev is None and url.startswith("sqlite")):
+                migrate(eng)
+            elif rev is None:
+                raise StoreError(f"database {eng.url.render_as_string(hide_password=True)} has no onetrip "
+                                 f"schema: run `onetrip init` first")
+            else:
+                raise StoreError(f"database schema is at revision {rev}, this onetrip needs "
+                                 f"{SCHEMA_REVISION}: run `onetrip init` to upgrade")
+    except DBAPIError as exc:
+        eng.dispose()
+        raise _schema_error(eng, exc) from None
+    return eng
+
+
+def session_factory(eng: Engine, *, readonly: bool = False):
+    """Sessions on ``eng`` (a ``sessionmaker``).  On SQLite ``readonly`` ones begin with a plain ``BEGIN``:
+    they take no lock."""
+    from sqlalchemy.orm import sessionmaker     # the ORM only for the commands that make a Session
+    bind = eng.execution_options(readonly=True) if readonly else eng
+    return sessionmaker(bind, expire_on_commit=False)
+
+
+#: SQLite's extended result code for a read transaction that cannot become a write transaction because
+#: another connection committed since it began: the step read a case that has changed since.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def is_stale_snapshot(exc: BaseException) -> bool:
+    return getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+
+
+# ------------------------------------------------------------------ the acting user
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user, as the permission checks need it."""
+    id: int
+    name: str
+    role: str
+    department: str | None
+
+    @property
+    def department_name(self) -> str | None:
+        return self.department
+
+
+_USERS, _DEPARTMENTS = USERS, DEPARTMENTS
+_SELECT_ACTOR = (select(_USERS.c.id, _USERS.c.name, _USERS.c.role, _DEPARTMENTS.c.name)
+                 .outerjoin(_DEPARTMENTS, _USERS.c.department_id == _DEPARTMENTS.c.id)
+                 .where(_USERS.c.name == bindparam("name")))
+
+
+def find_actor(session, name: str) -> Actor | None:
+    row = session.connection().execute(_SELECT_ACTOR, {"name": name}).first()
+    return Actor(*row) if row is not None else None

@@ -3,28 +3,25 @@
 Rules: the caller owns the session (``Service`` opens one transaction per use
 case); repository functions take a session and never commit; nothing connects
 at import time.  The schema is managed by Alembic (``engine/migrations``);
-:func:`open_database` initialises a fresh SQLite file on first use and
+:func:`open_database` (its home is ``engine.database``) initialises a fresh SQLite file on first use and
 refuses a database whose schema is older or newer than this code.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint, bindparam, func, select,
+    UniqueConstraint, func, select,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from .database import (  # noqa: F401  (their home is engine.database, which imports no ORM)
-    BUSY_TIMEOUT_MS, MAX_ID_DIGITS, SCHEMA_REVISION, current_revision, hide_password, is_busy, make_engine,
-    parse_id,
+    BUSY_TIMEOUT_MS, MAX_ID_DIGITS, SCHEMA_REVISION, SQLITE_BUSY_SNAPSHOT, Actor, current_revision, find_actor,
+    hide_password, is_busy, is_stale_snapshot, make_engine, migrate, open_database, parse_id, parse_task_ref,
+    session_factory,
 )
-from .errors import InvalidInput, NotFound, StoreError
+from .errors import InvalidInput, NotFound
 from .roles import ROLES  # noqa: F401  (the users.role values; their home is engine.roles)
 
 LABELS = ("before", "after")
@@ -302,113 +299,7 @@ class ConformanceCount(Base):
     n: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
 
-# ------------------------------------------------------------------ engine
-
-def _schema_error(eng: Engine, exc: BaseException) -> StoreError:
-    where = hide_password(eng.url.render_as_string(hide_password=True))
-    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:200]
-    if is_busy(exc):
-        error = StoreError(f"the database {where} is busy ({reason}); nothing was changed — run the command "
-                           f"again")
-        error.exit_code = 75
-        return error
-    if "not a database" in reason or "malformed" in reason or "file is encrypted" in reason:
-        return StoreError(f"{where} is not a onetrip database (not an SQLite file, or its header is damaged): "
-                          f"{reason}")
-    if "readonly" in reason or "read-only" in reason:
-        return StoreError(f"the database {where} is read-only: reading commands work, this one writes")
-    return StoreError(f"cannot open database {where}: {reason}")
-
-
-def migrate(eng: Engine) -> str:
-    """Create or upgrade the schema to head with Alembic; return the revision."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with eng.begin() as conn:
-        from alembic.util.exc import CommandError
-
-    before = current_revision(eng)
-    try:
-        with eng.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-    except CommandError as exc:
-        raise StoreError(f"database schema is at revision {before}, which this onetrip does not know (it "
-                         f"needs {SCHEMA_REVISION}): is it from a newer onetrip? "
-                         f"({' '.join(str(exc).split())[:120]})") from None
-    return current_revision(eng)
-
-
-def open_database(url: str, *, create: bool = False) -> Engine:
-    """Engine for ``url`` with a current schema.
-
-    A fresh SQLite database is initialised automatically; any other empty or
-    outdated database needs ``onetrip init`` (``create=True``).
-    """
-    eng = make_engine(url)
-    try:
-        rev = current_revision(eng)
-        if rev != SCHEMA_REVISION:
-            if rev is not None and rev > SCHEMA_REVISION:
-                raise StoreError(f"database schema is at revision {rev}, newer than this onetrip "
-                                 f"(it needs {SCHEMA_REVISION}): upgrade onetrip")
-            if create or (rev is None and url.startswith("sqlite")):
-                migrate(eng)
-            elif rev is None:
-                raise StoreError(f"database {eng.url.render_as_string(hide_password=True)} has no onetrip "
-                                 f"schema: run `onetrip init` first")
-            else:
-                raise StoreError(f"database schema is at revision {rev}, this onetrip needs "
-                                 f"{SCHEMA_REVISION}: run `onetrip init` to upgrade")
-    except DBAPIError as exc:
-        eng.dispose()
-        raise _schema_error(eng, exc) from None
-    return eng
-
-
-def session_factory(eng: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
-    """Sessions on ``eng``.  On SQLite ``readonly`` ones begin with a plain ``BEGIN``: they take no lock."""
-    bind = eng.execution_options(readonly=True) if readonly else eng
-    return sessionmaker(bind, expire_on_commit=False)
-
-
-#: SQLite's extended result code for a read transaction that cannot become a write transaction because
-#: another connection committed since it began: the step read a case that has changed since.
-SQLITE_BUSY_SNAPSHOT = 517
-
-
-def is_stale_snapshot(exc: BaseException) -> bool:
-    return getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
-
-
 # ------------------------------------------------------------ repositories
-
-@dataclass(frozen=True)
-class Actor:
-    """The acting user, as the permission checks need it."""
-    id: int
-    name: str
-    role: str
-    department: str | None
-
-    @property
-    def department_name(self) -> str | None:
-        return self.department
-
-
-_USERS, _DEPARTMENTS = User.__table__, Department.__table__
-_SELECT_ACTOR = (select(_USERS.c.id, _USERS.c.name, _USERS.c.role, _DEPARTMENTS.c.name)
-                 .outerjoin(_DEPARTMENTS, _USERS.c.department_id == _DEPARTMENTS.c.id)
-                 .where(_USERS.c.name == bindparam("name")))
-
-
-def find_actor(session: Session, name: str) -> Actor | None:
-    row = session.connection().execute(_SELECT_ACTOR, {"name": name}).first()
-    return Actor(*row) if row is not None else None
-
 
 def get_or_create_department(session: Session, name: str) -> Department:
     dept = session.scalar(select(Department).where(Department.name == name))
@@ -466,15 +357,6 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
     if case is None:
         raise NotFound("case", case_id)
     return case
-
-
-def parse_task_ref(ref) -> tuple[int, int] | None:
-    """``12.3`` -> (12, 3): case 12, its 3rd task; None when not of that form."""
-    case_part, dot, seq_part = str(ref).strip().partition(".")
-    if not dot or not all(p.isascii() and p.isdigit() for p in (case_part, seq_part)):
-        return None
-    case_id, seq = parse_id(case_part), parse_id(seq_part)
-    return (case_id, seq) if case_id is not None and seq is not None else None
 
 
 def get_work_item(session: Session, ref: str) -> WorkItem:

@@ -7,6 +7,8 @@ Per-call state (who acts, the clock, warnings, after-commit hooks) never lives o
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import functools
 import os
 import resource
@@ -20,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .. import auth, casework, database, reads, runtime, store, values
+from .. import auth, casework, database, reads, runtime, values
 from ..annotations import is_onsite
 from ..clock import FixedClock, using
 from ..config import Settings
@@ -29,7 +31,10 @@ from ..errors import ConcurrentUpdate, NotFound, PermissionDenied, StoreError
 from ..rawsql import StepSession
 from ..protocol import OPERATIONS, Operation, RecordList, take_warnings
 from ..reads import CASE_STATUSES  # noqa: F401  (the capabilities and engine.service take it from here)
-from ..store import Case, Matter, ProcessVersion, User, WorkItem
+
+if TYPE_CHECKING:       # annotations only: the ORM's model classes load when a method needs them
+    from .. import store
+    from ..store import Case, Matter, ProcessVersion, User, WorkItem
 
 #: How often a step is run again when another step landed on the case meanwhile.
 STEP_ATTEMPTS = 3
@@ -136,11 +141,12 @@ class ServiceBase:
                 database.refuse_missing_sqlite(self.settings.db_url)
             if self._checkpointer is not None:
                 self._checkpointer.stop()
-            self._engine = store.open_database(self.settings.db_url, create=create)
+            self._engine = database.open_database(self.settings.db_url, create=create)
             self._checkpointer = database.wal_checkpointer(self.settings.db_url)
-            self._sessions = store.session_factory(self._engine)
-            self._read_sessions = store.session_factory(self._engine, readonly=True)
+            self._sessions = database.session_factory(self._engine)
+            self._read_sessions = database.session_factory(self._engine, readonly=True)
             if simulation:
+                from .. import store
                 with self._tx(check_clock=False) as tx:
                     store.mark_simulation(tx.session)
         return self._engine
@@ -200,9 +206,9 @@ class ServiceBase:
                 hook()
         except OperationalError as exc:
             text = str(exc.orig).strip().splitlines()[0]
-            if store.is_stale_snapshot(exc):
+            if database.is_stale_snapshot(exc):
                 raise casework.stale() from None
-            if store.is_busy(exc):
+            if database.is_busy(exc):
                 raise ConcurrentUpdate(f"the database is busy ({text}); nothing was saved — "
                                        f"run the command again") from None
             raise StoreError(f"database error: {text}") from None
@@ -230,7 +236,7 @@ class ServiceBase:
         name = _actor_name(call.ctx)
         if not name:
             raise PermissionDenied("no acting user: pass --as NAME or set ONETRIP_USER")
-        user = store.find_actor(session, name)
+        user = database.find_actor(session, name)
         if user is None:
             raise PermissionDenied(f"unknown user {name!r}: an admin adds users with `onetrip user add`")
         call.op.check_role(user.name, user.role)
@@ -323,6 +329,8 @@ def _catalog_entries(paths: list[Path]) -> tuple[dict[str, str], dict[str, str]]
 
 def _matter(s: Session, code: str) -> Matter:
     """The matter, or one line with a "did you mean" (case-insensitive, close spellings)."""
+    from .. import store
+    from ..store import Matter
     try:
         return store.get_matter(s, code)
     except NotFound:
@@ -367,7 +375,7 @@ def _actor_name(ctx: Context) -> str | None:
 
 
 def _int_id(value, kind: str) -> int:
-    parsed = store.parse_id(value)
+    parsed = database.parse_id(value)
     if parsed is None:
         raise NotFound(kind, value)
     return parsed

@@ -1,6 +1,7 @@
 """Administration: the database, users, the worker (timers, reminders), audit, the holiday calendar."""
 from __future__ import annotations
 
+
 import json
 import os
 import signal
@@ -11,11 +12,10 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from .. import audit, casework, runtime, store, values
+from .. import audit, casework, runtime, values
 from ..context import Context
 from ..errors import EXIT_TEMPFAIL, InvalidInput, OnetripError, StoreError, one_line
 from ..roles import CLERK, ROLES
-from ..store import Case, CalendarYear, TaskEvent, User
 from ._base import ServiceBase, _cpu_backstop, _current, _exit_description, _int_id, _user_record, operation
 
 #: Failures in a row after which the worker quarantines a case.
@@ -31,6 +31,7 @@ class AdminMethods(ServiceBase):
     @operation
     def init(self, ctx: Context, simulation: bool = False) -> dict:
         """Create or upgrade the schema; ``simulation`` marks the database as one (its clock may be pinned)."""
+        from .. import store
         eng = self._open(create=True, simulation=simulation)
         with self._tx(readonly=True) as tx:
             simulated = store.is_simulation(tx.session)
@@ -41,6 +42,8 @@ class AdminMethods(ServiceBase):
 
     @operation
     def add_user(self, ctx: Context, name: str, department: str | None, role: str) -> dict:
+        from .. import store
+        from ..store import User
         if role not in ROLES:
             raise InvalidInput(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
         name = values.normalize_name(name or "", "user name")
@@ -79,6 +82,7 @@ class AdminMethods(ServiceBase):
 
     @operation
     def list_users(self, ctx: Context) -> list[dict]:
+        from ..store import User
         with self._tx(readonly=True) as tx:
             s = tx.session
             return [_user_record(u) for u in s.scalars(select(User).order_by(User.name))]
@@ -278,6 +282,7 @@ class AdminMethods(ServiceBase):
 
     def _record_failure(self, case_id: int, error: str) -> bool:
         """Record a worker's failure on a case (an audited event); quarantine it after too many in a row."""
+        from .. import store
         with self._tx() as tx:
             s = tx.session
             case = casework.read_case(s, case_id)
@@ -300,6 +305,8 @@ class AdminMethods(ServiceBase):
     @operation
     def send_reminders(self, ctx: Context) -> list[dict]:
         """Record a reminder on every open case due by the next working day (once per case)."""
+        from .. import store
+        from ..store import TaskEvent
         out = []
         with self._tx() as tx:
             s = tx.session
@@ -329,6 +336,8 @@ class AdminMethods(ServiceBase):
         what its events say, and that each case's measured counters agree with its events; with a
         signed ``checkpoint``, also every event rewritten, deleted or appended to a closed case since,
         and every case deleted since."""
+        from .. import store
+        from ..store import Case
         cp = None
         if checkpoint is not None:
             public = audit.load_public_key(pubkey, key or (None if pubkey else self.settings.audit_key))
@@ -356,6 +365,7 @@ class AdminMethods(ServiceBase):
                      ) -> tuple[list[str], dict, int, int]:
         """Verify every case (or one): findings, each case's summary for checkpoints (with its chain
         hash after the event count ``heads`` gives for it), cases, events."""
+        from ..store import Case, TaskEvent
         from .. import measure
         stmt = select(Case.id, Case.status, Case.event_seq, Case.last_hash,
                       *[getattr(Case, c) for c in casework.COUNTERS]).order_by(Case.id)
@@ -422,6 +432,7 @@ class AdminMethods(ServiceBase):
 
     @operation
     def import_calendar(self, ctx: Context, path: str) -> dict:
+        from ..store import CalendarYear
         from .. import measure
         from ..workdays import parse_holiday_file
         with self._tx() as tx:
@@ -441,6 +452,7 @@ class AdminMethods(ServiceBase):
 
     def _recompute_due_dates(self, s: Session) -> int:
         """Open cases' due dates under the calendar as it now is (promised + paused working days)."""
+        from .. import store
         calendar = self._calendar(s)
         changes = []
         for cid, accepted, promised, paused, due in store.open_promised_cases(s):

@@ -1,21 +1,25 @@
 """Cases and tasks: start, list, show, complete or return, cancel, release."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from uuid import UUID
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from .. import casework, reads, runtime, store, values
+from .. import casework, reads, runtime, values
 from ..annotations import is_clock_stop, is_onsite
 from ..context import Context
 from ..roles import CLERK
 from ..errors import InvalidInput, NotExecutable, NotFound, PermissionDenied, TaskStateError
-from ..store import LABELS, Case, WorkItem
 from ._base import (
     CASE_STATUSES, ServiceBase, _int_id, _iso, _item_record, _matter,
     _task_record, operation,
 )
+
+if TYPE_CHECKING:       # annotations only: the ORM's model classes load when a method needs them
+    from ..store import Case, WorkItem
 
 
 class CaseMethods(ServiceBase):
@@ -27,6 +31,8 @@ class CaseMethods(ServiceBase):
         return self._retried(lambda: self._start_once(matter_code, label, data))
 
     def _start_once(self, matter_code: str, label: str | None, data: dict) -> dict:
+        from .. import store
+        from ..store import Case, LABELS
         with self._tx(step=True) as tx:
             s = tx.session
             user = self._actor(s)
@@ -86,6 +92,7 @@ class CaseMethods(ServiceBase):
 
     @operation
     def show_case(self, ctx: Context, case_id: str | int) -> dict:
+        from .. import store
         cid = _int_id(case_id, "case")
         with self._tx(readonly=True) as tx:
             s = tx.session
@@ -103,6 +110,7 @@ class CaseMethods(ServiceBase):
 
     @operation
     def list_tasks(self, ctx: Context, case_id: str | int | None = None, show_all: bool = False) -> list[dict]:
+        from .. import store
         with self._tx(readonly=True) as tx:
             s = tx.session
             wanted = None if case_id is None else _int_id(case_id, "case")
@@ -123,6 +131,7 @@ class CaseMethods(ServiceBase):
 
     @operation
     def show_task(self, ctx: Context, ref: str) -> dict:
+        from .. import store
         with self._tx(readonly=True) as tx:
             s = tx.session
             item = self._find_task(s, ref)
@@ -134,6 +143,7 @@ class CaseMethods(ServiceBase):
                                                "returnable": item.spec_name in self._returnable(s, case.version_id)}
 
     def _find_task(self, s: Session, ref: str) -> WorkItem:
+        from .. import store
         try:
             return store.get_work_item(s, ref)
         except NotFound:
@@ -227,6 +237,7 @@ class CaseMethods(ServiceBase):
     @operation
     def cancel_case(self, ctx: Context, case_id: str | int, reason: str) -> dict:
         """Cancel a case (admin): no task of it stays ready; works on a case that cannot be loaded."""
+        from .. import store
         cid = _int_id(case_id, "case")
         reason = values.check_text((reason or "").strip(), "--reason")
         if not reason:
@@ -247,6 +258,7 @@ class CaseMethods(ServiceBase):
     @operation
     def release_case(self, ctx: Context, case_id: str | int) -> dict:
         """Release a case the worker quarantined (admin): the worker tries its timers again."""
+        from .. import store
         cid = _int_id(case_id, "case")
         with self._tx() as tx:
             s = tx.session

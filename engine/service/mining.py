@@ -8,11 +8,12 @@ the working-day calendar they join is materialised first in a short write.
 """
 from __future__ import annotations
 
+
 from pathlib import Path
 
 from sqlalchemy import select
 
-from .. import measure, store
+from .. import measure
 from ..context import Context
 from ..errors import InvalidInput
 from ._base import ServiceBase, operation
@@ -29,6 +30,7 @@ class MiningMethods(ServiceBase):
     """Mixed into :class:`engine.service.Service` (uses ``_measured`` of the reports mixin)."""
 
     def _mining_filter(self, matter_code=None, label=None, since=None, until=None):
+        from .. import store
         from ..mining import log as evlog
         flt = evlog.LogFilter(matter_code or None, label or None, evlog.parse_date(since, "--since"),
                               evlog.parse_date(until, "--until")).check()
@@ -99,6 +101,7 @@ class MiningMethods(ServiceBase):
     def conformance(self, ctx: Context, matter_code: str | None = None, label: str | None = None,
                     with_pm4py: bool = False) -> dict:
         """Per case fitness and promise checks; per matter share conforming and top deviations."""
+        from .. import store
         from ..mining import conformance
         if with_pm4py:
             from ..mining import require_pm4py
@@ -116,6 +119,7 @@ class MiningMethods(ServiceBase):
     def simulate(self, ctx: Context, matter_code: str, label: str = "after", calibrate_from: str | None = None,
                  cases: int = 1000, seed: int = 1, arrivals: float | None = None) -> dict:
         """Run the deployed model of ``label`` for ``cases`` simulated cases, calibrated from measured ones."""
+        from .. import store
         from .. import measure
         from ..mining import simulate
         with self._tx() as tx:          # materialises the calendar for the measured figures
@@ -133,6 +137,7 @@ class MiningMethods(ServiceBase):
     @operation
     def report_mining(self, ctx: Context, simulations: list[dict] | None = None) -> dict:
         """The HTML report's mining sections: conformance per matter, and the given simulations."""
+        from .. import store
         from ..mining import conformance
         from ..mining.log import LogFilter
         with self._tx(readonly=True) as tx:
@@ -146,6 +151,7 @@ class MiningMethods(ServiceBase):
     def demo_simulations(self, ctx: Context, cases: int = 40, seed: int = 1) -> list[dict]:
         """Per matter with measured after-cases: the after model calibrated from its own cases (a check of
         the calibration) and from the before cases (the what-if a reformer asks before rollout)."""
+        from .. import store
         with self._tx(readonly=True) as tx:
             s = tx.session
             pairs = sorted({(v.matter.code, v.label) for v in store.current_versions(s, executable_only=True).values()

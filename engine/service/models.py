@@ -1,16 +1,20 @@
 """Process models: validate, upload, the catalog, versions, static analysis, file comparison."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import reads, runtime, store
+from .. import reads, runtime
 from ..context import Context
 from ..errors import InvalidInput, ModelError, ModelValidationError
-from ..store import LABELS, Matter, ProcessVersion
 from ._base import ServiceBase, _catalog_entries, _compiler, _int_id, _version_record, operation
+
+if TYPE_CHECKING:       # annotations only: the ORM's model classes load when a method needs them
+    from .. import store
 
 
 class ModelMethods(ServiceBase):
@@ -60,6 +64,7 @@ class ModelMethods(ServiceBase):
 
         Adds the stored versions' files to ``doc.library``; returns the bindings.
         """
+        from .. import store
         from .. import bpmn_model
         bindings, tried = [], set()
         for _ in range(limit):
@@ -88,6 +93,7 @@ class ModelMethods(ServiceBase):
     def _prepare(self, path, label: str, matter_code: str | None, allow_descriptive: bool,
                  process_id: str | None = None, extra: list[str] | None = None, stored: bool = False):
         """Read, check and analyze a model (its first file the main one) outside any transaction."""
+        from ..store import LABELS
         if label not in LABELS:
             raise InvalidInput(f"unknown label {label!r}: use before or after")
         data, doc = self._load(path)
@@ -125,6 +131,8 @@ class ModelMethods(ServiceBase):
                 "details": {"translations": translations, "bindings": bindings}}
 
     def _store_version(self, s: Session, user: store.Actor, p: dict, manifest: dict | None = None) -> dict:
+        from .. import store
+        from ..store import Matter, ProcessVersion
         code, process, doc = p["code"], p["process"], p["doc"]
         matter = s.scalar(select(Matter).where(Matter.code == code))
         name = (manifest or {}).get("name") or process.label
@@ -204,6 +212,7 @@ class ModelMethods(ServiceBase):
 
     @operation
     def list_catalog(self, ctx: Context) -> list[dict]:
+        from ..store import Matter, ProcessVersion
         with self._tx(readonly=True) as tx:
             s = tx.session
             versions: dict[int, list[dict]] = {}        # one query for every matter's versions, not one each
@@ -221,6 +230,7 @@ class ModelMethods(ServiceBase):
 
     @operation
     def show_version(self, ctx: Context, version_id: str | int) -> dict:
+        from .. import store
         vid = _int_id(version_id, "process version")
         with self._tx(readonly=True) as tx:
             s = tx.session
@@ -240,6 +250,7 @@ class ModelMethods(ServiceBase):
         Files are read together, so a call activity of one expands into a process
         of another; ``process_id`` chooses the process in the files that have it.
         """
+        from .. import store
         from .. import analysis
         out = []
         stored = [t for t in targets if store.parse_id(t) is not None and not Path(str(t)).exists()]
@@ -286,6 +297,7 @@ class ModelMethods(ServiceBase):
     @operation
     def demo_versions(self, ctx: Context) -> list[dict]:
         """The latest executable before/after version of every matter, with what a simulation needs."""
+        from .. import store
         with self._tx(readonly=True) as tx:
             s = tx.session
             return [{"matter_code": code, "label": label, "version": v.id,

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import store
 from ..context import Context
-from ..store import CalendarYear
 from ._base import ServiceBase, _matter, operation
 
 
@@ -15,6 +14,7 @@ class ReportMethods(ServiceBase):
     @operation
     def compare_stored(self, ctx: Context) -> dict:
         """Latest before and after version of every matter, with measured figures where cases ran."""
+        from .. import store
         from .. import compare, measure
         with self._tx() as tx:
             s = tx.session
@@ -57,6 +57,7 @@ class ReportMethods(ServiceBase):
     @operation
     def calendar(self, ctx: Context) -> dict:
         """The imported working-day calendar years (:func:`engine.workdays.calendar_from_record` rebuilds it)."""
+        from ..store import CalendarYear
         with self._tx(readonly=True) as tx:
             return {"years": [{"year": y.year, "holidays": sorted(y.holidays or []),
                                "workdays": sorted(y.workdays or []), "source": y.source or ""}
@@ -65,6 +66,7 @@ class ReportMethods(ServiceBase):
     @operation
     def report_details(self, ctx: Context) -> dict:
         """Diagrams of the latest versions and measured working-day distributions, per matter."""
+        from .. import store
         from .. import bpmn_model, bpmn_svg, measure
         with self._tx() as tx:
             s = tx.session
