@@ -4,7 +4,9 @@
 * a table printed to a pipe is drawn without rich's console and table code (``cli._plain_table``), and
   is the text rich prints, character for character (else rich draws it);
 * the reading commands (task list, case list, case show, process list) import neither SpiffWorkflow
-  nor the ORM, nor rich's table code, in a real process (tests/test_fast_reads.py checks their answers).
+  nor the ORM, nor rich's table code, in a real process (tests/test_fast_reads.py checks their answers);
+* ``task complete`` does not build the ORM's model classes (engine.store): a step runs on Core statements
+  over engine.tables' clauses, which must be the store's columns.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from test_fast_reads import sample_office
 ROOT = Path(__file__).resolve().parent.parent
 MARK = "\nLOADED:"
 WATCHED = ("sqlalchemy.orm", "SpiffWorkflow", "lxml", "rich.console", "rich.table", "engine.report",
-           "sqlalchemy", "engine.service", "httpx")
+           "sqlalchemy", "engine.service", "httpx", "engine.store")
 
 
 def run_cli(*args: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, set[str]]:
@@ -95,6 +97,40 @@ def test_completing_a_task_imports_no_renderer(office, sqlite_url):
     assert out.returncode == 0 and f"completed task {task['id']}" in out.stdout, out.stderr
     assert "SpiffWorkflow" in loaded and not loaded & {"rich.console", "rich.table", "engine.report"}, loaded
 
+
+
+def test_completing_a_task_does_not_load_the_orm_model_classes(office, sqlite_url):
+    [task] = office.json("task list", user="王窗口")[:1]
+    case_id = task["case"]
+    out, loaded = run_cli("--db", sqlite_url, "--as", "王窗口", "task", "complete", task["id"], "--online")
+    assert out.returncode == 0 and f"completed task {task['id']}" in out.stdout, out.stderr
+    assert "engine.store" not in loaded and "SpiffWorkflow" in loaded, loaded
+    # the step was written: the task is gone from the ready ones, its event is in the case's trail
+    assert task["id"] not in [t["id"] for t in office.json("task list --all")]
+    events = office.json(f"case show {case_id}")["events"]
+    assert [(e["task"], e["action"], e["actor"]) for e in events if e["task"] == task["id"]] == \
+        [(task["id"], "complete", "王窗口")], events
+    # the same task again: the one-line answer (looked up with the ORM, as before), no traceback
+    again, loaded = run_cli("--db", sqlite_url, "--as", "王窗口", "task", "complete", task["id"], "--online")
+    assert again.returncode != 0 and "already completed" in again.stderr, again.stderr
+    assert "Traceback" not in again.stderr and "engine.store" in loaded
+
+
+def test_the_steps_table_clauses_are_the_stores_columns():
+    """engine.tables declares names and types without the ORM (casework writes with them): each
+    must be a column of the store's table, of the same type."""
+    from sqlalchemy.sql import TableClause
+    from engine import store, tables
+    clauses = [v for v in vars(tables).values() if isinstance(v, TableClause)]
+    assert {"cases", "work_items", "task_events"} <= {c.name for c in clauses}
+    for clause in clauses:
+        real = store.Base.metadata.tables[clause.name]
+        for col in clause.columns:
+            assert col.name in real.columns, f"{clause.name}.{col.name}"
+            kind = type(real.columns[col.name].type)
+            assert issubclass(kind, type(col.type)) or kind.__mro__[1] is type(col.type), f"{clause.name}.{col.name}"
+    written = {c.name for c in tables.EVENT_ROWS.columns}
+    assert written == {c.name for c in store.TaskEvent.__table__.columns} - {"id"}
 
 # ------------------------------------------------------------------ the plain table is rich's table
 
