@@ -11,12 +11,11 @@ or the guess is not counted.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import hashlib
 import math
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session

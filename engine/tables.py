@@ -31,8 +31,8 @@ ITEMS = table("work_items", column("case_id", Integer), column("seq", Integer), 
               column("name", String), column("lane", String), column("props", JSON), column("ready_at", DateTime),
               column("id", Integer), column("task_uuid", String))
 #: every column an event is written with (``EVENTS`` is what the reads select)
-EVENT_ROWS = table("task_events", *[column(c.name, c.type) for c in EVENTS.columns], column("task_uuid", String), column("prev_hash", String),
-                   column("hash", String), column("writes", JSON))
+EVENT_ROWS = table("task_events", *[column(c.name, c.type) for c in EVENTS.columns], column("task_uuid", String),
+                   column("prev_hash", String), column("hash", String), column("writes", JSON))
 CALENDAR = table("calendar_days", column("day", Date), column("workday", Boolean), column("seq", Integer))
 CONFORMANCE = table("case_conformance", column("case_id", Integer), column("version_id", Integer), column("day", Date),
                     column("status", String), column("event_seq", Integer), column("sync", Integer),

@@ -7,8 +7,6 @@ Per-call state (who acts, the clock, warnings, after-commit hooks) never lives o
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import functools
 import os
 import resource
@@ -17,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError

@@ -1,7 +1,6 @@
 """Administration: the database, users, the worker (timers, reminders), audit, the holiday calendar."""
 from __future__ import annotations
 
-
 import json
 import os
 import signal

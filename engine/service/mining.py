@@ -8,7 +8,6 @@ the working-day calendar they join is materialised first in a short write.
 """
 from __future__ import annotations
 
-
 from pathlib import Path
 
 from sqlalchemy import select

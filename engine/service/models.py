@@ -1,9 +1,8 @@
 """Process models: validate, upload, the catalog, versions, static analysis, file comparison."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

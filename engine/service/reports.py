@@ -1,8 +1,6 @@
 """Measurement and reports: the stored comparison, metrics, the calendar, report details."""
 from __future__ import annotations
 
-
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
