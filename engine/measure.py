@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (JSON, Date, DateTime, Float, Integer, String, and_, case, cast, column, delete, func,
                         insert, literal, or_, select, table, tuple_)
 
 from .tables import CALENDAR, CASES, CONFORMANCE, CONFORMANCE_COUNTS, EVENTS, MATTERS, VERSIONS
-from .workdays import HolidayYear, WorkCalendar
+
+if TYPE_CHECKING:       # the working-day calendar (chinese_calendar) loads when a calendar is built
+    from .workdays import WorkCalendar
 
 # Core table clauses, so the local CLI's ``metrics`` (engine.reads) runs these queries without importing
 # the ORM: every function takes a Session or a Connection.
@@ -282,6 +285,8 @@ def load_calendar(conn) -> WorkCalendar:
 
 def calendar_of(rows) -> WorkCalendar:
     """A calendar from ``calendar_years`` rows (year, holidays, workdays, source)."""
+    from .workdays import HolidayYear, WorkCalendar
+
     def dates(values):
         return frozenset(date.fromisoformat(v) for v in values or ())
     return WorkCalendar([HolidayYear(year, dates(h), dates(w), source or "") for year, h, w, source in rows])
