@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, delete, select, update
@@ -330,7 +331,7 @@ def test_a_database_from_before_state_digests_is_upgraded_by_init(db_url):
     cli.ok("init")
     eng = store.make_engine(db_url)
     cfg = Config()
-    cfg.set_main_option("script_location", str(store.Path(store.__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(store.__file__).parent / "migrations"))
     with eng.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0001")
