@@ -96,9 +96,6 @@ class Statement:
             done = self._compiled[dialect] = (text, tuple((n, convert.get(self.types.get(n))) for n in names))
         return done
 
-    def text(self, dialect: str) -> str:
-        return self.compiled(dialect)[0]
-
 
 def _bind(plan: tuple, params: dict) -> tuple:
     return tuple([params[n] if f is None else f(params[n]) for n, f in plan])

@@ -595,19 +595,18 @@ def _workflow_fields(wf, top: bool) -> dict:
     return d
 
 
-def _all_tasks(wf):
-    for task in wf.tasks.values():
-        yield "", task
-    for key, sp in wf.subprocesses.items():
-        for task in sp.tasks.values():
-            yield str(key), task
-
-
 def _task_maps(wf):
     """(workflow key, its tasks by id) of the workflow and of each of its sub-processes."""
     yield "", wf.tasks
     for key, sp in wf.subprocesses.items():
         yield str(key), sp.tasks
+
+
+def _all_tasks(wf):
+    """(workflow key, task) of every task, sub-processes included."""
+    for wkey, tasks in _task_maps(wf):
+        for task in tasks.values():
+            yield wkey, task
 
 
 _UNKNOWN = object()

@@ -10,35 +10,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import analysis, runtime
-from test_state_roundtrip import MODELS, RowStore, compiled, full
+from test_state_roundtrip import MODELS, drive_every_step
 
 
 @pytest.mark.parametrize("path", MODELS, ids=[p.name for p in MODELS])
 @pytest.mark.parametrize("correction", [False, True], ids=["main", "correction"])
 def test_warm_workflow_writes_exactly_what_changed(path, correction):
-    process, model = compiled(path)
-    returnable = analysis.returnable_tasks(process)
-    rows = RowStore()
-    wf = runtime.start(model, {"applicant": "张三"})
-    changes = runtime.save_changes(wf, None)
-    rows.apply(changes)
-    state, returned = changes.state, False
-    for _ in range(500):
-        reloaded, _ = rows.load(model)
-        assert full(reloaded) == full(wf)          # the rows written so far are the whole workflow
-        ready = runtime.ready_tasks(wf)             # the same (warm) workflow goes on: no reload
-        if not ready:
-            break
-        task = ready[0]
-        send_back = correction and not returned and task.spec_name in returnable
-        returned = returned or send_back
-        runtime.complete(wf, task.id, {"returned": send_back, "step_note": task.name})
-        changes = runtime.save_changes(wf, state)
-        assert len(changes.upserts) < 40
-        rows.apply(changes)
-        state = changes.state
-    assert wf.completed
+    drive_every_step(path, correction, warm=True)
 
 
 def _acting(svc, user):
