@@ -228,3 +228,18 @@ def test_a_revoked_login_goes_back_to_the_login_page(office):
     r = b.get("/tasks")
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/tasks"
     assert b.post("/tasks/1.1", {"action": "complete"}).status_code == 303
+
+
+def test_data_values_read_the_same_on_the_case_and_task_pages(office):
+    """Nothing shows as "—", not Python's None; true as JSON's true, not True; a list with its Chinese as
+    characters, not \\u escapes — in the applicant table, the case's events and the task's data alike."""
+    _, cli, _ = office
+    case = cli.json(["case", "start", "JZZSAMPLE", "--data", "申请人=张三", "--data", "备注:=null",
+                     "--data", "加急:=true", "--data", '材料:=["身份证","照片"]'], user="王窗口")["id"]
+    ref = task_of(cli, case, "受理")
+    clerk = logged_in(office, "王窗口")
+    for page in (clerk.get(f"/cases/{case}").text, clerk.get(f"/tasks/{ref}").text):
+        assert "None" not in page and "True" not in page
+        assert "—" in page and "true" in page
+        assert "&#34;身份证&#34;" in page or '"身份证"' in page
+        assert "\\u8eab" not in page

@@ -8,6 +8,8 @@ Templates autoescape everything; the only markup inserted unescaped is the repor
 """
 from __future__ import annotations
 
+import json
+
 import secrets
 import tempfile
 from pathlib import Path
@@ -37,6 +39,19 @@ DATA_ROWS = 3
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                    trim_blocks=True, lstrip_blocks=True)
 _env.globals.update(ROLE_ZH=ROLE_ZH, CSRF_FIELD=CSRF_FIELD)
+
+
+def _value(v) -> str:
+    """A data value as a clerk reads it: text as typed, nothing as "—", anything else as JSON (true, not
+    Python's True; Chinese as characters, not \\u escapes).  Autoescaping still applies."""
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    return json.dumps(v, ensure_ascii=False)
+
+
+_env.filters["value"] = _value
 
 
 def add_routes(app: FastAPI) -> None:
